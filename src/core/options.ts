@@ -1,0 +1,108 @@
+import { randomBytes } from "node:crypto";
+import { type CookiePolicy, createCookiePolicy } from "../cookies/policy.js";
+import { normalizeOrigin } from "../csrf/origin.js";
+import { configError } from "../errors.js";
+import type { JsonObject, SessionStore, StrategyName } from "../stores/types.js";
+import { deriveKey, type JwkSet, loadKeySet } from "../tokens/keys.js";
+import { parseDuration } from "./duration.js";
+import type { SessionEvents, SessionManagerOptions, StandardSchema, Transport } from "./types.js";
+
+/** Options after validation: every field present, durations in ms, names resolved. */
+export interface NormalizedOptions<Data extends JsonObject> {
+  strategy: StrategyName;
+  store: SessionStore;
+  keys: JwkSet | null;
+  csrfKey: Buffer;
+  lifetimes: { idle: number; absolute: number; renewal: number; access: number; grace: number };
+  touchEvery: number;
+  cookies: CookiePolicy;
+  transports: ReadonlySet<Transport>;
+  origins: ReadonlySet<string>;
+  maxSessionsPerUser: number;
+  onStoreError: "fail-closed" | "anonymous";
+  clock: () => number;
+  events: SessionEvents<Data>;
+  schema: StandardSchema<Data> | null;
+  cleanup: { interval: number; batch: number } | null;
+}
+
+const STRATEGIES: StrategyName[] = ["id", "jwt", "hybrid"];
+
+export function normalizeOptions<Data extends JsonObject>(
+  options: SessionManagerOptions<Data>,
+): NormalizedOptions<Data> {
+  if (typeof options !== "object" || options === null) throw configError("options are required");
+  if (!STRATEGIES.includes(options.strategy)) {
+    throw configError(`strategy must be one of ${STRATEGIES.join(", ")}`);
+  }
+  const store = options.store;
+  if (typeof store?.get !== "function" || typeof store.create !== "function") {
+    throw configError("store must implement the SessionStore contract");
+  }
+  const l = options.lifetimes ?? {};
+  const lifetimes = {
+    idle: parseDuration(l.idle ?? "30m", "lifetimes.idle"),
+    absolute: parseDuration(l.absolute ?? "12h", "lifetimes.absolute"),
+    renewal: parseDuration(l.renewal ?? "1h", "lifetimes.renewal"),
+    access: parseDuration(l.access ?? "5m", "lifetimes.access"),
+    grace: parseDuration(l.grace ?? "10s", "lifetimes.grace"),
+  };
+  if (lifetimes.idle > lifetimes.absolute) {
+    throw configError("lifetimes.idle must not exceed lifetimes.absolute");
+  }
+  if (lifetimes.grace > 120_000) throw configError("lifetimes.grace must be at most 2 minutes");
+
+  const keys = options.keys === undefined ? null : loadKeySet(options.keys);
+  // Without keys, CSRF tokens are keyed per process: Origin checks still protect every
+  // instance, but a double-submit token only verifies on the process that minted it.
+  const csrfKey = keys ? deriveKey(keys, "csrf") : randomBytes(32);
+
+  const transports = new Set<Transport>(options.transports ?? ["cookie", "header"]);
+  if (transports.size === 0 || [...transports].some((t) => t !== "cookie" && t !== "header")) {
+    throw configError(`transports must list "cookie" and/or "header"`);
+  }
+  const origins = new Set<string>();
+  for (const origin of options.csrf?.origins ?? []) {
+    const normalized = normalizeOrigin(origin);
+    if (!normalized) throw configError(`csrf.origins: ${JSON.stringify(origin)} is not an origin`);
+    origins.add(normalized);
+  }
+  const max = options.maxSessionsPerUser ?? 20;
+  if (!Number.isInteger(max) || max < 1) {
+    throw configError("maxSessionsPerUser must be a positive integer");
+  }
+  const onStoreError = options.onStoreError ?? "fail-closed";
+  if (onStoreError !== "fail-closed" && onStoreError !== "anonymous") {
+    throw configError(`onStoreError must be "fail-closed" or "anonymous"`);
+  }
+  if (options.clock !== undefined && typeof options.clock !== "function") {
+    throw configError("clock must be a function returning milliseconds");
+  }
+  const cleanup =
+    options.cleanup === false
+      ? null
+      : {
+          interval: parseDuration(options.cleanup?.interval ?? "1m", "cleanup.interval"),
+          batch: options.cleanup?.batch ?? 500,
+        };
+  if (cleanup && (!Number.isInteger(cleanup.batch) || cleanup.batch < 1)) {
+    throw configError("cleanup.batch must be a positive integer");
+  }
+  return {
+    strategy: options.strategy,
+    store,
+    keys,
+    csrfKey,
+    lifetimes,
+    touchEvery: Math.floor(lifetimes.idle / 10),
+    cookies: createCookiePolicy(options.cookie),
+    transports,
+    origins,
+    maxSessionsPerUser: max,
+    onStoreError,
+    clock: options.clock ?? Date.now,
+    events: options.events ?? {},
+    schema: options.schema ?? null,
+    cleanup,
+  };
+}

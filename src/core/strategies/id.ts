@@ -1,0 +1,81 @@
+import type { SessionStore, StoredSession } from "../../stores/types.js";
+import {
+  generateOpaqueToken,
+  hashesEqual,
+  hashSecret,
+  parseOpaqueToken,
+} from "../../tokens/opaque.js";
+import { openSuccessor, sealSuccessor } from "../seal.js";
+import type { FailureReason } from "../types.js";
+
+export interface VerifiedToken {
+  record: StoredSession;
+  secret: string;
+  /** True when the presented secret is the current one, false when honoured within the grace. */
+  current: boolean;
+  /** A token to hand back to the client: the successor after a renewal or a lost race. */
+  replacement: string | null;
+}
+
+/**
+ * Verifies an opaque `id.secret` token against the store: the session must exist and be live,
+ * and the secret's SHA-256 must equal the stored hash (constant-time). A secret replaced by a
+ * renewal is honoured only until its grace ends, and then only to hand over its successor.
+ */
+export async function verifyOpaqueToken(
+  store: SessionStore,
+  token: string,
+  now: number,
+): Promise<VerifiedToken | FailureReason> {
+  const parsed = parseOpaqueToken(token);
+  if (!parsed) return "malformed";
+  const record = await store.get(parsed.id, now);
+  if (!record?.secretHash) return "unknown_session";
+  const hash = hashSecret(parsed.secret);
+  if (hashesEqual(hash, record.secretHash)) {
+    return { record, secret: parsed.secret, current: true, replacement: null };
+  }
+  const inGrace =
+    record.previousSecretHash !== null &&
+    record.previousValidUntil !== null &&
+    now < record.previousValidUntil &&
+    hashesEqual(hash, record.previousSecretHash);
+  if (!inGrace) return "bad_secret";
+  const successor = record.successor
+    ? openSuccessor(parsed.secret, record.id, record.successor)
+    : null;
+  return {
+    record,
+    secret: parsed.secret,
+    current: false,
+    replacement: successor ? `${record.id}.${successor}` : null,
+  };
+}
+
+/**
+ * Issues a new secret for the same session in one compare-and-swap. When another request won
+ * the race, the winner's successor is read back and returned, so every concurrent request of
+ * the same client ends up with the same new token.
+ */
+export async function renewOpaqueToken(
+  store: SessionStore,
+  verified: VerifiedToken,
+  now: number,
+  graceMs: number,
+  expiresAt: number,
+): Promise<{ record: StoredSession; token: string | null }> {
+  const { record, secret } = verified;
+  const next = generateOpaqueToken(record.id);
+  const rotated = await store.rotate(record.id, {
+    now,
+    expectedSecretHash: hashSecret(secret),
+    secretHash: next.secretHash,
+    successor: sealSuccessor(secret, record.id, next.secret),
+    graceUntil: now + graceMs,
+    expiresAt,
+  });
+  if (rotated) return { record: rotated, token: next.token };
+  const again = await verifyOpaqueToken(store, `${record.id}.${secret}`, now);
+  if (typeof again === "string") return { record, token: null };
+  return { record: again.record, token: again.replacement };
+}

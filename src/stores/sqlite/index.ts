@@ -1,0 +1,280 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import { SessionError } from "../../errors.js";
+import { LocalFeed } from "../feed.js";
+import type {
+  JsonObject,
+  RevocationReason,
+  SessionStore,
+  StoredSession,
+  StrategyName,
+  UpdateResult,
+} from "../types.js";
+import { migrate } from "./schema.js";
+
+export type { SessionStore } from "../types.js";
+export { migrate as migrateSqlite, SCHEMA_VERSION } from "./schema.js";
+
+export interface SqliteStoreOptions {
+  /** Database file; created with its folder if missing. `":memory:"` for a private database. */
+  path: string;
+  /** How long a write waits for another process's lock before failing with STORE_UNAVAILABLE. */
+  busyTimeoutMs?: number;
+}
+
+interface Row {
+  id: string;
+  user_id: string;
+  strategy: StrategyName;
+  secret_hash: string | null;
+  previous_secret_hash: string | null;
+  previous_valid_until: number | null;
+  successor: string | null;
+  created_at: number;
+  last_active_at: number;
+  renewed_at: number;
+  auth_time: number;
+  expires_at: number;
+  absolute_expires_at: number;
+  ip: string | null;
+  user_agent: string | null;
+  data: string;
+  version: number;
+}
+
+const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|IOERR|CANTOPEN|FULL|READONLY|PROTOCOL|NOTADB|CORRUPT)/;
+
+/**
+ * SQLite store: WAL mode, so several processes on one host can share the file; every
+ * multi-statement change runs in one `BEGIN IMMEDIATE` transaction.
+ */
+export function sqliteStore(options: SqliteStoreOptions): SessionStore {
+  if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
+  const db = new Database(options.path);
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = NORMAL"); // WAL + NORMAL: durable across process crashes
+  db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
+  migrate(db);
+  const feed = new LocalFeed();
+
+  const q = {
+    insert: db.prepare(
+      `INSERT INTO sessionkit_sessions VALUES (@id, @user_id, @strategy, @secret_hash,
+       @previous_secret_hash, @previous_valid_until, @successor, @created_at, @last_active_at,
+       @renewed_at, @auth_time, @expires_at, @absolute_expires_at, @ip, @user_agent, @data, @version)`,
+    ),
+    get: db.prepare("SELECT * FROM sessionkit_sessions WHERE id = ? AND expires_at > ?"),
+    getAny: db.prepare("SELECT * FROM sessionkit_sessions WHERE id = ?"),
+    touch: db.prepare(
+      `UPDATE sessionkit_sessions SET last_active_at = max(last_active_at, @lastActiveAt),
+       expires_at = min(max(expires_at, @expiresAt), absolute_expires_at)
+       WHERE id = @id AND expires_at > @now`,
+    ),
+    update: db.prepare(
+      `UPDATE sessionkit_sessions SET data = @data, version = version + 1
+       WHERE id = @id AND expires_at > @now AND version = @expectedVersion RETURNING *`,
+    ),
+    rotate: db.prepare(
+      `UPDATE sessionkit_sessions SET previous_secret_hash = secret_hash,
+       previous_valid_until = @graceUntil, secret_hash = @secretHash, successor = @successor,
+       renewed_at = @now, expires_at = min(coalesce(@expiresAt, expires_at), absolute_expires_at)
+       WHERE id = @id AND expires_at > @now AND secret_hash = @expectedSecretHash RETURNING *`,
+    ),
+    delete: db.prepare("DELETE FROM sessionkit_sessions WHERE id = ? RETURNING *"),
+    userAll: db.prepare(
+      "SELECT * FROM sessionkit_sessions WHERE user_id = ? ORDER BY created_at, id",
+    ),
+    userLive: db.prepare(
+      "SELECT * FROM sessionkit_sessions WHERE user_id = ? AND expires_at > ? ORDER BY created_at, id",
+    ),
+    expired: db.prepare(
+      `DELETE FROM sessionkit_sessions WHERE id IN
+       (SELECT id FROM sessionkit_sessions WHERE expires_at <= ? LIMIT ?) RETURNING *`,
+    ),
+    ping: db.prepare("SELECT 1"),
+  };
+
+  const announce = (rows: Row[], reason: RevocationReason) => {
+    for (const row of rows) {
+      feed.emit({
+        type: "revoked",
+        id: row.id,
+        userId: row.user_id,
+        strategy: row.strategy,
+        expiresAt: row.expires_at,
+        reason,
+      });
+    }
+  };
+
+  const createTx = db.transaction((row: Row, now: number, cap: number | undefined) => {
+    q.insert.run(row);
+    if (cap === undefined) return [];
+    const mine = (q.userAll.all(row.user_id) as Row[]).filter((r) => r.strategy === row.strategy);
+    const evicted: Row[] = [];
+    const alive = mine.filter((r) => r.expires_at > now);
+    for (const r of mine.filter((r) => r.expires_at <= now)) q.delete.run(r.id);
+    for (const r of alive.slice(0, Math.max(0, alive.length - cap))) {
+      q.delete.run(r.id);
+      evicted.push(r);
+    }
+    return evicted;
+  });
+
+  const deleteUserTx = db.transaction(
+    (userId: string, strategy?: StrategyName, except?: string) => {
+      const doomed = (q.userAll.all(userId) as Row[]).filter(
+        (r) => (strategy === undefined || r.strategy === strategy) && r.id !== except,
+      );
+      for (const r of doomed) q.delete.run(r.id);
+      return doomed;
+    },
+  );
+
+  return {
+    name: "sqlite",
+
+    async create(record, opts) {
+      const evicted = guard(() =>
+        createTx.immediate(toRow(record), opts.now, opts.maxSessionsPerUser),
+      );
+      announce(evicted, "evicted");
+      return { evicted: evicted.map(fromRow) };
+    },
+
+    async get(id, now) {
+      const row = guard(() => q.get.get(id, now) as Row | undefined);
+      return row ? fromRow(row) : null;
+    },
+
+    async touch(id, input) {
+      return guard(() => q.touch.run({ id, ...input }).changes > 0);
+    },
+
+    async update(id, input): Promise<UpdateResult> {
+      return guard(() => {
+        const row = q.update.get({
+          id,
+          now: input.now,
+          expectedVersion: input.expectedVersion,
+          data: JSON.stringify(input.data),
+        }) as Row | undefined;
+        if (row) return { status: "updated", record: fromRow(row) };
+        const current = q.get.get(id, input.now) as Row | undefined;
+        return current ? { status: "conflict", record: fromRow(current) } : { status: "missing" };
+      });
+    },
+
+    async rotate(id, input) {
+      const row = guard(
+        () =>
+          q.rotate.get({
+            id,
+            now: input.now,
+            expectedSecretHash: input.expectedSecretHash,
+            secretHash: input.secretHash,
+            successor: input.successor,
+            graceUntil: input.graceUntil,
+            expiresAt: input.expiresAt ?? null,
+          }) as Row | undefined,
+      );
+      return row ? fromRow(row) : null;
+    },
+
+    async delete(id, reason) {
+      const row = guard(() => q.delete.get(id) as Row | undefined);
+      if (!row) return null;
+      announce([row], reason);
+      return fromRow(row);
+    },
+
+    async deleteUser(userId, opts) {
+      const rows = guard(() => deleteUserTx.immediate(userId, opts.strategy, opts.except));
+      announce(rows, opts.reason);
+      return rows.map(fromRow);
+    },
+
+    async listUser(userId, now) {
+      return guard(() => (q.userLive.all(userId, now) as Row[]).map(fromRow));
+    },
+
+    async deleteExpired(now, limit) {
+      const rows = guard(() => q.expired.all(now, Math.max(0, Math.floor(limit))) as Row[]);
+      return rows.map(fromRow);
+    },
+
+    subscribe: (listener) => feed.subscribe(listener),
+
+    async ping() {
+      guard(() => q.ping.get());
+    },
+
+    async close() {
+      if (db.open) db.close();
+    },
+  };
+
+  function guard<T>(operation: () => T): T {
+    try {
+      return operation();
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      const closed = error instanceof TypeError && !db.open;
+      if (closed || (typeof code === "string" && UNAVAILABLE.test(code))) {
+        throw new SessionError(
+          "STORE_UNAVAILABLE",
+          `sqlite store unavailable: ${String(code ?? "closed")}`,
+          {
+            cause: error,
+          },
+        );
+      }
+      throw error;
+    }
+  }
+}
+
+function toRow(record: StoredSession): Row {
+  return {
+    id: record.id,
+    user_id: record.userId,
+    strategy: record.strategy,
+    secret_hash: record.secretHash,
+    previous_secret_hash: record.previousSecretHash,
+    previous_valid_until: record.previousValidUntil,
+    successor: record.successor,
+    created_at: record.createdAt,
+    last_active_at: record.lastActiveAt,
+    renewed_at: record.renewedAt,
+    auth_time: record.authTime,
+    expires_at: record.expiresAt,
+    absolute_expires_at: record.absoluteExpiresAt,
+    ip: record.ip,
+    user_agent: record.userAgent,
+    data: JSON.stringify(record.data),
+    version: record.version,
+  };
+}
+
+function fromRow(row: Row): StoredSession {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    strategy: row.strategy,
+    secretHash: row.secret_hash,
+    previousSecretHash: row.previous_secret_hash,
+    previousValidUntil: row.previous_valid_until,
+    successor: row.successor,
+    createdAt: row.created_at,
+    lastActiveAt: row.last_active_at,
+    renewedAt: row.renewed_at,
+    authTime: row.auth_time,
+    expiresAt: row.expires_at,
+    absoluteExpiresAt: row.absolute_expires_at,
+    ip: row.ip,
+    userAgent: row.user_agent,
+    data: JSON.parse(row.data) as JsonObject,
+    version: row.version,
+  };
+}

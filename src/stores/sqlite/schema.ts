@@ -1,0 +1,53 @@
+import type Database from "better-sqlite3";
+
+/**
+ * Schema migrations, applied in order and recorded in `PRAGMA user_version`, each inside one
+ * transaction so that two processes starting at once cannot both apply the same step.
+ */
+const MIGRATIONS: string[] = [
+  `CREATE TABLE IF NOT EXISTS sessionkit_sessions (
+     id TEXT PRIMARY KEY,
+     user_id TEXT NOT NULL,
+     strategy TEXT NOT NULL,
+     secret_hash TEXT,
+     previous_secret_hash TEXT,
+     previous_valid_until INTEGER,
+     successor TEXT,
+     created_at INTEGER NOT NULL,
+     last_active_at INTEGER NOT NULL,
+     renewed_at INTEGER NOT NULL,
+     auth_time INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL,
+     absolute_expires_at INTEGER NOT NULL,
+     ip TEXT,
+     user_agent TEXT,
+     data TEXT NOT NULL,
+     version INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE INDEX IF NOT EXISTS sessionkit_sessions_user
+     ON sessionkit_sessions (user_id, created_at);
+   CREATE INDEX IF NOT EXISTS sessionkit_sessions_expiry
+     ON sessionkit_sessions (expires_at);`,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Brings the database to the current schema; returns the versions it applied. */
+export function migrate(db: Database.Database): number[] {
+  const applied: number[] = [];
+  const step = db.transaction(() => {
+    const current = db.pragma("user_version", { simple: true }) as number;
+    if (current > SCHEMA_VERSION) {
+      throw new Error(
+        `database schema version ${current} is newer than this sessionkit (${SCHEMA_VERSION})`,
+      );
+    }
+    for (let version = current; version < SCHEMA_VERSION; version++) {
+      db.exec(MIGRATIONS[version] ?? "");
+      applied.push(version + 1);
+    }
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  });
+  step.immediate();
+  return applied;
+}

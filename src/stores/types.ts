@@ -1,0 +1,161 @@
+/**
+ * The store contract. Every backend (memory, SQLite, Redis, PostgreSQL) implements it and
+ * passes the conformance suite in `sessionkit/testing`.
+ *
+ * Conventions for all methods:
+ * - Times are milliseconds since the epoch, always passed in by the caller (the manager's
+ *   injectable clock); a store never reads the wall clock to decide expiry.
+ * - A record whose `expiresAt` is at or before `now` is expired: it is never returned, and
+ *   behaves as absent for every operation that takes `now`.
+ * - Backend failures (connection refused, timeouts, locked database) reject with a
+ *   `SessionError` whose code is `STORE_UNAVAILABLE`; the store recovers on its own when the
+ *   backend comes back, without being recreated.
+ * - Records are returned as copies: mutating a returned record never changes the store.
+ */
+
+export type JsonValue =
+  | string
+  | number
+  | boolean
+  | null
+  | JsonValue[]
+  | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+export type StrategyName = "id" | "jwt" | "hybrid";
+
+export interface StoredSession {
+  /** Public session id (base64url of 16 random bytes). */
+  id: string;
+  userId: string;
+  strategy: StrategyName;
+  /** SHA-256 of the current secret (opaque session token or refresh token); `null` for `jwt`. */
+  secretHash: string | null;
+  /** The secret that was replaced by the last rotation, honoured until `previousValidUntil`. */
+  previousSecretHash: string | null;
+  previousValidUntil: number | null;
+  /**
+   * The current secret sealed with a key derived from the previous secret, so a caller that
+   * lost the rotation race but holds the previous token receives the same successor.
+   */
+  successor: string | null;
+  createdAt: number;
+  lastActiveAt: number;
+  /** When the current secret was issued. */
+  renewedAt: number;
+  authTime: number;
+  /** Effective expiry: the sliding idle deadline, never past `absoluteExpiresAt`. */
+  expiresAt: number;
+  absoluteExpiresAt: number;
+  ip: string | null;
+  userAgent: string | null;
+  data: JsonObject;
+  /** Incremented by every `update`; `touch` and `rotate` leave it unchanged. */
+  version: number;
+}
+
+export interface CreateOptions {
+  now: number;
+  /** After inserting, evict this user's oldest sessions of the same strategy beyond the cap. */
+  maxSessionsPerUser?: number;
+}
+
+export interface RotateInput {
+  now: number;
+  /** Compare-and-swap: the rotation applies only if this is still the current secret. */
+  expectedSecretHash: string;
+  secretHash: string;
+  successor: string;
+  /** Until when the replaced secret stays valid. */
+  graceUntil: number;
+  /** New effective expiry, if the rotation also slides the session. */
+  expiresAt?: number;
+}
+
+export type UpdateResult =
+  | { status: "updated"; record: StoredSession }
+  | { status: "conflict"; record: StoredSession }
+  | { status: "missing" };
+
+export type RevocationReason = "logout" | "revoked" | "revoked-user" | "evicted" | "reuse";
+
+/** What the change feed announces to every instance that subscribed. */
+export type StoreChange = {
+  type: "revoked";
+  id: string;
+  userId: string;
+  strategy: StrategyName;
+  expiresAt: number;
+  reason: RevocationReason;
+};
+
+export interface SessionStore {
+  /** Short backend name for logs and errors (`"memory"`, `"sqlite"`, ...). */
+  readonly name: string;
+
+  /**
+   * Inserts a new record (the id must be new) and, in the same atomic step, evicts the user's
+   * oldest sessions of the same strategy past `maxSessionsPerUser`. Returns what it evicted.
+   */
+  create(record: StoredSession, options: CreateOptions): Promise<{ evicted: StoredSession[] }>;
+
+  /** The live record, or `null` if absent or expired. */
+  get(id: string, now: number): Promise<StoredSession | null>;
+
+  /**
+   * Records activity: sets `lastActiveAt` and the sliding `expiresAt`. Not version-checked
+   * (concurrent touches converge on the latest values); returns `false` if the record is gone.
+   */
+  touch(
+    id: string,
+    input: { now: number; lastActiveAt: number; expiresAt: number },
+  ): Promise<boolean>;
+
+  /**
+   * Replaces `data` only if `version` still equals `expectedVersion` (one atomic step).
+   * On `conflict` the current record is returned so that the caller can merge and retry.
+   */
+  update(
+    id: string,
+    input: { now: number; expectedVersion: number; data: JsonObject },
+  ): Promise<UpdateResult>;
+
+  /**
+   * Atomically replaces the secret if `expectedSecretHash` is still current. Exactly one of
+   * any number of concurrent callers with the same expected hash gets the record back; the
+   * others get `null` and read the record again to find the successor.
+   */
+  rotate(id: string, input: RotateInput): Promise<StoredSession | null>;
+
+  /** Deletes one record; returns it if it existed (expired or not). Announced on the feed. */
+  delete(id: string, reason: RevocationReason): Promise<StoredSession | null>;
+
+  /**
+   * Deletes every session of a user (optionally of one strategy, optionally sparing one id)
+   * in one atomic step. Returns what it deleted. Each deletion is announced on the feed.
+   */
+  deleteUser(
+    userId: string,
+    options: { strategy?: StrategyName; except?: string; reason: RevocationReason },
+  ): Promise<StoredSession[]>;
+
+  /** The user's live sessions, oldest first. Costs O(that user's sessions), never a full scan. */
+  listUser(userId: string, now: number): Promise<StoredSession[]>;
+
+  /**
+   * Deletes at most `limit` expired records through the expiry index (never a full scan) and
+   * returns them, so that the caller can report expiries. Not announced on the feed.
+   */
+  deleteExpired(now: number, limit: number): Promise<StoredSession[]>;
+
+  /**
+   * Subscribes to revocations made through any instance sharing this store (for memory and
+   * SQLite: this process). Returns the unsubscribe function.
+   */
+  subscribe(listener: (change: StoreChange) => void): () => void;
+
+  /** Resolves when the backend answers; rejects with `STORE_UNAVAILABLE` otherwise. */
+  ping(): Promise<void>;
+
+  close(): Promise<void>;
+}
