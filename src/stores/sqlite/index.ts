@@ -92,7 +92,6 @@ export function sqliteStore(options: SqliteStoreOptions): SessionStore {
       `DELETE FROM sessionkit_sessions WHERE id IN
        (SELECT id FROM sessionkit_sessions WHERE expires_at <= ? LIMIT ?) RETURNING *`,
     ),
-    ping: db.prepare("SELECT 1"),
   };
 
   const announce = (rows: Row[], reason: RevocationReason) => {
@@ -207,7 +206,11 @@ export function sqliteStore(options: SqliteStoreOptions): SessionStore {
     subscribe: (listener) => feed.subscribe(listener),
 
     async ping() {
-      guard(() => q.ping.get());
+      // Healthy means sessions can be written: take and release the write lock.
+      guard(() => {
+        db.exec("BEGIN IMMEDIATE");
+        db.exec("ROLLBACK");
+      });
     },
 
     async close() {

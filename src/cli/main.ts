@@ -1,0 +1,121 @@
+#!/usr/bin/env node
+import { realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import {
+  ConfigError,
+  resolveServerConfig,
+  SERVER_FLAGS,
+  type ServerFlag,
+} from "../server/config.js";
+import { startServer } from "../server/serve.js";
+import { CliUsageError, migrateCommand, sessionsCommand } from "./sessions.js";
+
+export const USAGE = `usage: sessionkit <command> [options]
+
+commands:
+  serve [--port N] [--host H] [--database PATH] [--store sqlite|memory] [--keys FILE]
+        [--origin URL[,URL]] [--idle D] [--absolute D] [--renewal D] [--access D]
+        [--refresh-grace D] [--max-lag D]      start the reference server
+  migrate [--database PATH]                     create or upgrade the schema
+  sessions list --user ID [--database PATH] [--json]
+  sessions revoke ID | --user ID [--database PATH]
+
+Durations look like 30m, 10s, 12h. Values may follow -- (a session id can begin with -).
+Exit codes: 0 ok, 1 failed, 2 usage error.`;
+
+export class UsageError extends Error {}
+
+export interface Io {
+  out(line: string): void;
+  err(line: string): void;
+  env: Record<string, string | undefined>;
+}
+
+/** Runs one command; resolves to the exit code. `serve` resolves only when the server stops. */
+export async function run(argv: string[], io: Io): Promise<number> {
+  try {
+    const [command, ...rest] = argv;
+    switch (command) {
+      case "serve":
+        return await serveCommand(rest, io);
+      case "migrate":
+        return await migrateCommand(rest, io);
+      case "sessions":
+        return await sessionsCommand(rest, io);
+      case "help":
+      case "--help":
+      case "-h":
+        io.out(USAGE);
+        return 0;
+      case undefined:
+        throw new UsageError("missing command (try: sessionkit help)");
+      default:
+        throw new UsageError(`unknown command "${command}" (try: sessionkit help)`);
+    }
+  } catch (error) {
+    if (
+      error instanceof UsageError ||
+      error instanceof CliUsageError ||
+      error instanceof ConfigError ||
+      isParseArgsError(error)
+    ) {
+      io.err(`sessionkit: ${(error as Error).message.split("\n")[0]}`);
+      return 2;
+    }
+    io.err(`sessionkit: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
+}
+
+function isParseArgsError(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  return typeof code === "string" && code.startsWith("ERR_PARSE_ARGS");
+}
+
+async function serveCommand(args: string[], io: Io): Promise<number> {
+  const options = Object.fromEntries(
+    Object.keys(SERVER_FLAGS).map((flag) => [flag, { type: "string" as const }]),
+  );
+  const { values, positionals } = parseArgs({
+    args,
+    options,
+    allowPositionals: true,
+    strict: true,
+  });
+  if (positionals.length > 0)
+    throw new UsageError(`serve takes no positional argument: ${positionals[0]}`);
+  const config = resolveServerConfig(values as Partial<Record<ServerFlag, string>>, io.env);
+  const server = await startServer(config, io.out);
+  return await new Promise<number>((resolve) => {
+    const stop = () => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      server.close().then(
+        () => resolve(0),
+        () => resolve(1),
+      );
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+}
+
+const isMain = (() => {
+  try {
+    return realpathSync(process.argv[1] ?? "") === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+})();
+
+if (isMain) {
+  const io: Io = {
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+    env: process.env,
+  };
+  run(process.argv.slice(2), io).then((code) => {
+    process.exitCode = code;
+  });
+}

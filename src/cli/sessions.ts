@@ -1,0 +1,116 @@
+import { parseArgs } from "node:util";
+import type { SessionStore } from "../index.js";
+import { sqliteStore } from "../stores/sqlite/index.js";
+import type { Io } from "./main.js";
+
+class CliUsageError extends Error {}
+
+function openStore(
+  database: string | undefined,
+  env: Record<string, string | undefined>,
+): SessionStore {
+  const path = database ?? env.SESSIONKIT_DATABASE ?? "data/sessionkit.db";
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path)) {
+    throw new CliUsageError(
+      `--database: "${path}" is not supported by this version; use a SQLite path`,
+    );
+  }
+  return sqliteStore({ path });
+}
+
+/** `sessionkit migrate`: opening the store applies the schema; says which version it is at. */
+export async function migrateCommand(args: string[], io: Io): Promise<number> {
+  const { values } = parseArgs({ args, options: { database: { type: "string" } }, strict: true });
+  const store = openStore(values.database, io.env);
+  await store.ping();
+  await store.close();
+  io.out(
+    `schema is up to date (${values.database ?? io.env.SESSIONKIT_DATABASE ?? "data/sessionkit.db"})`,
+  );
+  return 0;
+}
+
+export async function sessionsCommand(args: string[], io: Io): Promise<number> {
+  const [sub, ...rest] = args;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    options: {
+      user: { type: "string" },
+      database: { type: "string" },
+      store: { type: "string" },
+      json: { type: "boolean" },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.store !== undefined && values.store !== "sqlite") {
+    throw new CliUsageError(`--store: "${values.store}" is not supported by this version`);
+  }
+  if (sub === "list") {
+    if (!values.user || positionals.length > 0)
+      throw new CliUsageError("sessions list needs --user ID and nothing else");
+    const store = openStore(values.database, io.env);
+    try {
+      const sessions = await store.listUser(values.user, Date.now());
+      if (values.json) {
+        io.out(
+          JSON.stringify(
+            sessions.map(({ secretHash, previousSecretHash, successor, ...rest }) => rest),
+            null,
+            2,
+          ),
+        );
+      } else {
+        io.out(
+          ["id", "strategy", "created", "last active", "expires", "ip", "user agent"].join("\t"),
+        );
+        for (const s of sessions) {
+          const iso = (t: number) => new Date(t).toISOString();
+          io.out(
+            [
+              s.id,
+              s.strategy,
+              iso(s.createdAt),
+              iso(s.lastActiveAt),
+              iso(s.expiresAt),
+              s.ip ?? "",
+              s.userAgent ?? "",
+            ].join("\t"),
+          );
+        }
+      }
+      return 0;
+    } finally {
+      await store.close();
+    }
+  }
+  if (sub === "revoke") {
+    const byUser = values.user !== undefined;
+    if (byUser === positionals.length > 0 || positionals.length > 1) {
+      throw new CliUsageError("sessions revoke takes one session ID or --user ID");
+    }
+    const store = openStore(values.database, io.env);
+    try {
+      if (byUser) {
+        const gone = await store.deleteUser(values.user ?? "", { reason: "revoked-user" });
+        io.out(`revoked ${gone.length} session(s) of user ${values.user}`);
+        return 0;
+      }
+      const id = positionals[0] ?? "";
+      const gone = await store.delete(id, "revoked");
+      if (!gone) {
+        io.err(`sessionkit: no session ${id}`);
+        return 1;
+      }
+      io.out(`revoked session ${id}`);
+      return 0;
+    } finally {
+      await store.close();
+    }
+  }
+  throw new CliUsageError(
+    sub ? `unknown sessions subcommand "${sub}"` : "sessions needs list or revoke",
+  );
+}
+
+export { CliUsageError };

@@ -1,0 +1,276 @@
+import type { HttpBindings } from "@hono/node-server";
+import { type Context, Hono } from "hono";
+import { applyHeaders, failureResponse, problem } from "../adapters/fetch.js";
+import {
+  isSessionError,
+  type SessionManager,
+  type SessionStore,
+  type StrategyName,
+} from "../index.js";
+import { readJsonObject } from "./body.js";
+import { type PageOptions, renderApp, renderPage } from "./page.js";
+import { hashPassword, passwordAcceptable, verifyPassword } from "./passwords.js";
+import { failureLimiter } from "./rate-limit.js";
+import type { User, UserStore } from "./users.js";
+
+export interface AppOptions {
+  managers: Partial<Record<StrategyName, SessionManager>>;
+  store: SessionStore;
+  users: UserStore;
+  /** log2 of scrypt's N; only tests lower it below the OWASP value. */
+  scryptLog2N: number;
+  loginLimits?: { perUser: number; perAddress: number; windowMs: number };
+  clock?: () => number;
+  log?: (line: string) => void;
+}
+
+type Env = { Bindings: Partial<HttpBindings> };
+
+const USERNAME = /^[A-Za-z0-9_.-]{3,64}$/;
+const SECURITY_HEADERS: Record<string, string> = {
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+  "x-frame-options": "DENY",
+  "cross-origin-opener-policy": "same-origin",
+};
+
+export function createApp(options: AppOptions): Hono<Env> {
+  const { managers, users, store } = options;
+  const clock = options.clock ?? Date.now;
+  const log = options.log ?? (() => {});
+  const limits = options.loginLimits ?? { perUser: 5, perAddress: 50, windowMs: 15 * 60_000 };
+  const perUser = failureLimiter({ max: limits.perUser, windowMs: limits.windowMs });
+  const perAddress = failureLimiter({ max: limits.perAddress, windowMs: limits.windowMs });
+  // Verifying against a real hash for unknown users keeps their timing like a wrong password.
+  const decoy = hashPassword("sessionkit-decoy-password", options.scryptLog2N);
+  const app = new Hono<Env>();
+
+  const clientIp = (c: Context<Env>) => c.env?.incoming?.socket?.remoteAddress ?? null;
+  const json = (body: unknown, status = 200, headers?: Headers) => {
+    const response = Response.json(body, { status });
+    return headers ? applyHeaders(response, headers) : response;
+  };
+  const publicUser = (user: User) => ({ id: user.id, username: user.username });
+
+  app.use(async (c, next) => {
+    await next();
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.res.headers.set(name, value);
+  });
+
+  app.onError((error, c) => {
+    if (isSessionError(error, "STORE_UNAVAILABLE")) {
+      return problem(503, "store_unavailable", "Session store unavailable", { "retry-after": "1" });
+    }
+    log(
+      `error on ${c.req.method} ${c.req.path}: ${error instanceof Error ? error.stack : String(error)}`,
+    );
+    return problem(500, "internal_error", "Internal error");
+  });
+  app.notFound(() => problem(404, "not_found", "Not found"));
+
+  app.get("/healthz", async () => {
+    try {
+      await store.ping();
+      return json({ status: "ok" });
+    } catch {
+      return problem(503, "store_unavailable", "Session store unavailable", { "retry-after": "1" });
+    }
+  });
+
+  app.post("/api/users", async (c) => {
+    const body = await readJsonObject(c.req.raw);
+    if (!body.ok) return body.response;
+    const { username, password } = body.value;
+    if (typeof username !== "string" || !USERNAME.test(username)) {
+      return problem(
+        400,
+        "invalid_username",
+        "Usernames are 3-64 letters, digits, '.', '_' or '-'",
+      );
+    }
+    if (!passwordAcceptable(password)) {
+      return problem(400, "invalid_password", "Passwords are 8 to 1024 bytes");
+    }
+    const user = await users.create(
+      username,
+      await hashPassword(password, options.scryptLog2N),
+      clock(),
+    );
+    if (!user) return problem(409, "username_taken", "That username is taken");
+    return json({ user: publicUser(user) }, 201);
+  });
+
+  for (const [strategy, manager] of Object.entries(managers) as Array<
+    [StrategyName, SessionManager]
+  >) {
+    mountStrategy(strategy, manager);
+  }
+
+  app.get("/api/csrf", async (c) => {
+    const manager = managers.id ?? Object.values(managers)[0];
+    if (!manager) return problem(404, "not_found", "Not found");
+    const result = await manager.authenticate(c.req.raw);
+    const { token, headers } = manager.csrfToken(result.session);
+    return json({ token }, 200, headers);
+  });
+
+  app.get("/", async (c) => {
+    const manager = managers.id;
+    const result = manager ? await manager.authenticate(c.req.raw) : null;
+    const session = result?.session ?? null;
+    const page: PageOptions = { user: null, sessions: [], strategies: Object.keys(managers) };
+    if (session && manager) {
+      const user = await users.byId(session.userId);
+      if (user) {
+        page.user = publicUser(user);
+        page.sessions = await manager.list(user.id, { current: session.id });
+      }
+    }
+    const response = new Response(renderPage(page), {
+      headers: {
+        "content-type": "text/html; charset=utf-8",
+        "cache-control": "no-store",
+        "content-security-policy":
+          "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+      },
+    });
+    return result ? applyHeaders(response, result.headers) : response;
+  });
+  app.get("/assets/app.js", () => renderApp("js"));
+  app.get("/assets/app.css", () => renderApp("css"));
+
+  return app;
+
+  function mountStrategy(strategy: StrategyName, manager: SessionManager) {
+    const base = `/api/${strategy}`;
+
+    /** Authenticates and loads the user, or answers the uniform failure. */
+    const signedIn = async (c: Context<Env>) => {
+      const result = await manager.authenticate(c.req.raw);
+      if (!result.session)
+        return { response: failureResponse(result.failure, result.headers) } as const;
+      const user = await users.byId(result.session.userId);
+      if (!user) {
+        await manager.revoke(result.session.id);
+        return {
+          response: failureResponse({
+            reason: "unknown_session",
+            status: 401,
+            transport: result.session.transport,
+          }),
+        } as const;
+      }
+      return { session: result.session, user, headers: result.headers } as const;
+    };
+
+    app.post(`${base}/login`, async (c) => {
+      if (!manager.checkCsrf(c.req.raw, null)) {
+        return problem(403, "csrf_failed", "Cross-site request refused");
+      }
+      const body = await readJsonObject(c.req.raw);
+      if (!body.ok) return body.response;
+      const { username, password, transport = "cookie" } = body.value;
+      if (typeof username !== "string" || typeof password !== "string" || username.length > 64) {
+        return problem(400, "invalid_credentials_format", "username and password are strings");
+      }
+      if (transport !== "cookie" && transport !== "header") {
+        return problem(400, "invalid_transport", 'transport is "cookie" or "header"');
+      }
+      const now = clock();
+      const ip = clientIp(c);
+      const userKey = `u:${username.toLowerCase()}`;
+      const ipKey = `a:${ip ?? "unknown"}`;
+      const wait = Math.max(perUser.retryAfter(userKey, now), perAddress.retryAfter(ipKey, now));
+      if (wait > 0) {
+        return problem(429, "too_many_attempts", "Too many failed sign-ins", {
+          "retry-after": String(wait),
+        });
+      }
+      const user = await users.byUsername(username);
+      const valid = passwordAcceptable(password)
+        ? await verifyPassword(password, user?.passwordHash ?? (await decoy))
+        : false;
+      if (!user || !valid) {
+        perUser.fail(userKey, now);
+        perAddress.fail(ipKey, now);
+        return problem(401, "invalid_credentials", "Wrong username or password");
+      }
+      perUser.reset(userKey);
+      const issued = await manager.create({ userId: user.id, request: c.req.raw, ip, transport });
+      const session = sessionJson(issued.session);
+      const payload =
+        transport === "header"
+          ? { user: publicUser(user), session, accessToken: issued.token, tokenType: "Bearer" }
+          : { user: publicUser(user), session };
+      return json(payload, 200, issued.headers);
+    });
+
+    app.get(`${base}/me`, async (c) => {
+      const auth = await signedIn(c);
+      if ("response" in auth) return auth.response;
+      return json(
+        { user: publicUser(auth.user), session: sessionJson(auth.session) },
+        200,
+        auth.headers,
+      );
+    });
+
+    app.post(`${base}/logout`, async (c) => {
+      const auth = await signedIn(c);
+      if ("response" in auth) return auth.response;
+      const { headers } = await manager.logout(c.req.raw);
+      return applyHeaders(new Response(null, { status: 204 }), headers);
+    });
+
+    app.get(`${base}/sessions`, async (c) => {
+      const auth = await signedIn(c);
+      if ("response" in auth) return auth.response;
+      const sessions = await manager.list(auth.user.id, { current: auth.session.id });
+      return json({ sessions }, 200, auth.headers);
+    });
+
+    app.delete(`${base}/sessions/:id`, async (c) => {
+      const auth = await signedIn(c);
+      if ("response" in auth) return auth.response;
+      const id = c.req.param("id");
+      const mine = await manager.list(auth.user.id);
+      if (!mine.some((s) => s.id === id))
+        return problem(404, "not_found", "No such session of yours");
+      await manager.revoke(id);
+      const response = new Response(null, { status: 204 });
+      if (id === auth.session.id) applyHeaders(response, (await manager.logout(c.req.raw)).headers);
+      return applyHeaders(response, auth.headers);
+    });
+
+    app.post(`${base}/sessions/revoke-all`, async (c) => {
+      const auth = await signedIn(c);
+      if ("response" in auth) return auth.response;
+      const body = await readJsonObject(c.req.raw, { optional: true });
+      if (!body.ok) return body.response;
+      const exceptCurrent = body.value.exceptCurrent === true;
+      const revoked = await manager.revokeUser(
+        auth.user.id,
+        exceptCurrent ? { except: auth.session.id } : {},
+      );
+      const response = json({ revoked: revoked.length }, 200, auth.headers);
+      if (!exceptCurrent) applyHeaders(response, (await manager.logout(c.req.raw)).headers);
+      return response;
+    });
+  }
+}
+
+function sessionJson(session: {
+  id: string;
+  strategy: string;
+  createdAt: Date;
+  expiresAt: Date;
+  authTime: Date;
+}) {
+  return {
+    id: session.id,
+    strategy: session.strategy,
+    createdAt: session.createdAt.toISOString(),
+    expiresAt: session.expiresAt.toISOString(),
+    authTime: session.authTime.toISOString(),
+  };
+}

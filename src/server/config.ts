@@ -1,0 +1,103 @@
+import { normalizeOrigin } from "../csrf/origin.js";
+import { tryParseDuration } from "../index.js";
+import { OWASP_LOG2N } from "./passwords.js";
+
+export interface ServerConfig {
+  port: number;
+  host: string;
+  /** SQLite path for users (and sessions unless `store` says otherwise). */
+  database: string;
+  /** `"sqlite"` (the database file), `"memory"`, or a URL for later backends. */
+  store: string;
+  keysPath: string;
+  origins: string[];
+  lifetimes: { idle: number; absolute: number; renewal: number; access: number; grace: number };
+  maxLag: number;
+  scryptLog2N: number;
+}
+
+/** Raised for a bad flag or variable; the CLI prints the message alone and exits 2. */
+export class ConfigError extends Error {}
+
+export const SERVER_FLAGS = {
+  port: "PORT",
+  host: "HOST",
+  database: "SESSIONKIT_DATABASE",
+  store: "SESSIONKIT_STORE",
+  keys: "SESSIONKIT_KEYS",
+  origin: "SESSIONKIT_ORIGIN",
+  idle: "SESSIONKIT_IDLE",
+  absolute: "SESSIONKIT_ABSOLUTE",
+  renewal: "SESSIONKIT_RENEWAL",
+  access: "SESSIONKIT_ACCESS",
+  "refresh-grace": "SESSIONKIT_REFRESH_GRACE",
+  "max-lag": "SESSIONKIT_MAX_LAG",
+} as const;
+
+export type ServerFlag = keyof typeof SERVER_FLAGS;
+
+/** A flag beats its environment variable; an invalid value throws a one-line `ConfigError`. */
+export function resolveServerConfig(
+  flags: Partial<Record<ServerFlag, string>>,
+  env: Record<string, string | undefined>,
+): ServerConfig {
+  const get = (flag: ServerFlag) => flags[flag] ?? env[SERVER_FLAGS[flag]];
+  const duration = (flag: ServerFlag, fallback: string) => {
+    const raw = get(flag) ?? fallback;
+    const ms = tryParseDuration(raw);
+    if (ms === null)
+      throw new ConfigError(`--${flag}: "${raw}" is not a duration such as 30m or 10s`);
+    return ms;
+  };
+  const rawPort = get("port") ?? "3000";
+  const port = Number(rawPort);
+  if (!/^\d+$/.test(rawPort) || port > 65535)
+    throw new ConfigError(`--port: "${rawPort}" is not a port number`);
+  const host = get("host") ?? "localhost";
+  const database = get("database") ?? "data/sessionkit.db";
+  if (/^postgres(ql)?:\/\//.test(database)) {
+    throw new ConfigError(
+      "--database: PostgreSQL is not supported by this version; use a SQLite path",
+    );
+  }
+  const store = get("store") ?? "sqlite";
+  if (store !== "sqlite" && store !== "memory") {
+    throw new ConfigError(
+      `--store: "${store}" is not supported by this version; use sqlite or memory`,
+    );
+  }
+  const lifetimes = {
+    idle: duration("idle", "30m"),
+    absolute: duration("absolute", "12h"),
+    renewal: duration("renewal", "1h"),
+    access: duration("access", "5m"),
+    grace: duration("refresh-grace", "10s"),
+  };
+  if (lifetimes.idle > lifetimes.absolute)
+    throw new ConfigError("--idle must not exceed --absolute");
+  if (lifetimes.grace > 120_000) throw new ConfigError("--refresh-grace must be at most 2m");
+  const origins = (get("origin") ?? "")
+    .split(",")
+    .map((o) => o.trim())
+    .filter((o) => o !== "");
+  for (const origin of origins) {
+    if (!normalizeOrigin(origin))
+      throw new ConfigError(`--origin: "${origin}" is not an origin like https://app.example`);
+  }
+  const log2N = Number(env.SESSIONKIT_SCRYPT_LOG2N ?? OWASP_LOG2N);
+  if (!Number.isInteger(log2N) || log2N < 10 || log2N > 20) {
+    throw new ConfigError("SESSIONKIT_SCRYPT_LOG2N must be an integer from 10 to 20");
+  }
+  return {
+    port,
+    host,
+    database,
+    store,
+    keysPath: get("keys") ?? "data/keys.json",
+    // Empty means "the server's own URL", which is known once it listens.
+    origins: origins.map((o) => normalizeOrigin(o) ?? o),
+    lifetimes,
+    maxLag: duration("max-lag", "5s"),
+    scryptLog2N: log2N,
+  };
+}

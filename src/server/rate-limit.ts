@@ -1,0 +1,45 @@
+/**
+ * Counts failed sign-ins per key (a username, a client address) in a fixed window. Memory is
+ * bounded: past `maxKeys`, expired windows are dropped first, then the oldest.
+ */
+export interface FailureLimiter {
+  /** Seconds until the key may try again, or 0 when it may try now. */
+  retryAfter(key: string, now: number): number;
+  fail(key: string, now: number): void;
+  reset(key: string): void;
+}
+
+export function failureLimiter(options: {
+  max: number;
+  windowMs: number;
+  maxKeys?: number;
+}): FailureLimiter {
+  const windows = new Map<string, { count: number; resetAt: number }>();
+  const maxKeys = options.maxKeys ?? 100_000;
+  return {
+    retryAfter(key, now) {
+      const entry = windows.get(key);
+      if (!entry || entry.resetAt <= now) return 0;
+      return entry.count >= options.max ? Math.ceil((entry.resetAt - now) / 1000) : 0;
+    },
+    fail(key, now) {
+      const entry = windows.get(key);
+      if (entry && entry.resetAt > now) {
+        entry.count++;
+        return;
+      }
+      if (windows.size >= maxKeys) {
+        for (const [k, v] of windows) if (v.resetAt <= now) windows.delete(k);
+        while (windows.size >= maxKeys) {
+          const oldest = windows.keys().next().value;
+          if (oldest === undefined) break;
+          windows.delete(oldest);
+        }
+      }
+      windows.set(key, { count: 1, resetAt: now + options.windowMs });
+    },
+    reset(key) {
+      windows.delete(key);
+    },
+  };
+}

@@ -1,0 +1,1 @@
+export { type OutageControl, runStoreConformance, type StoreHarness } from "./store-conformance.js";

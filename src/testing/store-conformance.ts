@@ -1,0 +1,336 @@
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isSessionError } from "../errors.js";
+import type { SessionStore, StoreChange, StoredSession, StrategyName } from "../stores/types.js";
+
+/** Makes the backend unreachable and brings it back, for the outage tests. */
+export interface OutageControl {
+  begin(): Promise<void>;
+  end(): Promise<void>;
+}
+
+export interface StoreHarness {
+  /** Called once; the suite closes the store at the end. */
+  create(): SessionStore | Promise<SessionStore>;
+  /** Provide it when the backend can be cut off for real; its tests are skipped otherwise. */
+  outage?: (store: SessionStore) => OutageControl;
+}
+
+const T0 = 1_800_000_000_000;
+const HOUR = 3_600_000;
+
+const rid = () => randomBytes(16).toString("base64url");
+
+export function makeRecord(overrides: Partial<StoredSession> = {}): StoredSession {
+  const createdAt = overrides.createdAt ?? T0;
+  return {
+    id: rid(),
+    userId: `user-${rid()}`,
+    strategy: "id",
+    secretHash: randomBytes(32).toString("base64url"),
+    previousSecretHash: null,
+    previousValidUntil: null,
+    successor: null,
+    createdAt,
+    lastActiveAt: createdAt,
+    renewedAt: createdAt,
+    authTime: createdAt,
+    expiresAt: createdAt + HOUR,
+    absoluteExpiresAt: createdAt + 12 * HOUR,
+    ip: "203.0.113.7",
+    userAgent: "Mozilla/5.0 (conformance)",
+    data: { theme: "dark", nested: { n: 1, list: [1, "two", null] } },
+    version: 0,
+    ...overrides,
+  };
+}
+
+/**
+ * The store contract of `sessionkit/stores`, as tests. Run it in a vitest file:
+ * `runStoreConformance("sqlite", { create: () => sqliteStore({ path }) })`.
+ * Every test uses fresh random user and session ids, so a shared backend is fine.
+ */
+export function runStoreConformance(name: string, harness: StoreHarness): void {
+  describe(`store conformance: ${name}`, () => {
+    let store: SessionStore;
+    beforeAll(async () => {
+      store = await harness.create();
+    });
+    afterAll(async () => {
+      await store?.close();
+    });
+
+    const seed = async (overrides: Partial<StoredSession> = {}, max?: number) => {
+      const record = makeRecord(overrides);
+      const opts = max === undefined ? { now: T0 } : { now: T0, maxSessionsPerUser: max };
+      await store.create(record, opts);
+      return record;
+    };
+    const collect = () => {
+      const seen: StoreChange[] = [];
+      const stop = store.subscribe((c) => seen.push(c));
+      return { seen, stop };
+    };
+
+    it("returns what was created, field for field", async () => {
+      const record = await seed();
+      expect(await store.get(record.id, T0)).toEqual(record);
+    });
+
+    it("returns null for an unknown id", async () => {
+      expect(await store.get(rid(), T0)).toBeNull();
+    });
+
+    it("never returns a record at or past its expiry", async () => {
+      const record = await seed();
+      expect(await store.get(record.id, record.expiresAt - 1)).not.toBeNull();
+      expect(await store.get(record.id, record.expiresAt)).toBeNull();
+      expect(await store.listUser(record.userId, record.expiresAt)).toEqual([]);
+    });
+
+    it("hands out copies: mutating a returned record changes nothing stored", async () => {
+      const record = await seed();
+      const got = await store.get(record.id, T0);
+      if (!got) throw new Error("missing");
+      got.data.theme = "light";
+      got.userId = "someone-else";
+      expect(await store.get(record.id, T0)).toEqual(record);
+    });
+
+    it("touch slides expiry forward but never past the absolute limit", async () => {
+      const record = await seed();
+      expect(
+        await store.touch(record.id, {
+          now: T0 + 10,
+          lastActiveAt: T0 + 10,
+          expiresAt: T0 + 2 * HOUR,
+        }),
+      ).toBe(true);
+      let got = await store.get(record.id, T0 + 10);
+      expect(got?.lastActiveAt).toBe(T0 + 10);
+      expect(got?.expiresAt).toBe(T0 + 2 * HOUR);
+      expect(got?.version).toBe(0);
+      await store.touch(record.id, {
+        now: T0 + 20,
+        lastActiveAt: T0 + 20,
+        expiresAt: T0 + 99 * HOUR,
+      });
+      got = await store.get(record.id, T0 + 20);
+      expect(got?.expiresAt).toBe(record.absoluteExpiresAt);
+      expect(await store.touch(rid(), { now: T0, lastActiveAt: T0, expiresAt: T0 + HOUR })).toBe(
+        false,
+      );
+    });
+
+    it("update applies only on the expected version and bumps it", async () => {
+      const record = await seed();
+      const ok = await store.update(record.id, { now: T0, expectedVersion: 0, data: { a: 1 } });
+      expect(ok.status).toBe("updated");
+      expect(ok.status === "updated" && ok.record.version).toBe(1);
+      const stale = await store.update(record.id, { now: T0, expectedVersion: 0, data: { a: 2 } });
+      expect(stale.status).toBe("conflict");
+      expect(stale.status === "conflict" && stale.record.data).toEqual({ a: 1 });
+      expect(await store.update(rid(), { now: T0, expectedVersion: 0, data: {} })).toEqual({
+        status: "missing",
+      });
+    });
+
+    it("of concurrent updates on one version exactly one wins", async () => {
+      const record = await seed();
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          store.update(record.id, { now: T0, expectedVersion: 0, data: { i } }),
+        ),
+      );
+      expect(results.filter((r) => r.status === "updated")).toHaveLength(1);
+      expect((await store.get(record.id, T0))?.version).toBe(1);
+    });
+
+    it("rotate is a compare-and-swap: of 20 concurrent callers exactly one wins", async () => {
+      const record = await seed();
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          store.rotate(record.id, {
+            now: T0 + 5,
+            expectedSecretHash: record.secretHash ?? "",
+            secretHash: `next-${i}`,
+            successor: `sealed-${i}`,
+            graceUntil: T0 + 10_005,
+          }),
+        ),
+      );
+      const winners = results.filter((r) => r !== null);
+      expect(winners).toHaveLength(1);
+      const stored = await store.get(record.id, T0 + 5);
+      expect(stored?.secretHash).toBe(winners[0]?.secretHash);
+      expect(stored?.previousSecretHash).toBe(record.secretHash);
+      expect(stored?.previousValidUntil).toBe(T0 + 10_005);
+      expect(stored?.successor).toBe(winners[0]?.successor);
+      expect(stored?.renewedAt).toBe(T0 + 5);
+    });
+
+    it("rotate refuses a secret that is not current, and an expired session", async () => {
+      const record = await seed();
+      const input = {
+        now: T0,
+        expectedSecretHash: "not-it",
+        secretHash: "x",
+        successor: "y",
+        graceUntil: T0,
+      };
+      expect(await store.rotate(record.id, input)).toBeNull();
+      const expired = {
+        ...input,
+        now: record.expiresAt,
+        expectedSecretHash: record.secretHash ?? "",
+      };
+      expect(await store.rotate(record.id, expired)).toBeNull();
+    });
+
+    it("delete removes, returns the record once, and announces it", async () => {
+      const record = await seed();
+      const { seen, stop } = collect();
+      expect((await store.delete(record.id, "logout"))?.id).toBe(record.id);
+      expect(await store.delete(record.id, "logout")).toBeNull();
+      expect(await store.get(record.id, T0)).toBeNull();
+      stop();
+      expect(seen).toEqual([
+        {
+          type: "revoked",
+          id: record.id,
+          userId: record.userId,
+          strategy: "id",
+          expiresAt: record.expiresAt,
+          reason: "logout",
+        },
+      ]);
+    });
+
+    it("deleteUser removes one user's sessions of one strategy, sparing `except`", async () => {
+      const userId = `user-${rid()}`;
+      const [a, b, c] = [await seed({ userId }), await seed({ userId }), await seed({ userId })];
+      const jwt = await seed({ userId, strategy: "jwt", secretHash: null });
+      const other = await seed();
+      const { seen, stop } = collect();
+      const gone = await store.deleteUser(userId, {
+        strategy: "id",
+        except: b.id,
+        reason: "revoked-user",
+      });
+      stop();
+      expect(gone.map((r) => r.id).sort()).toEqual([a.id, c.id].sort());
+      expect(seen.map((s) => s.id).sort()).toEqual([a.id, c.id].sort());
+      expect((await store.listUser(userId, T0)).map((r) => r.id).sort()).toEqual(
+        [b.id, jwt.id].sort(),
+      );
+      expect(await store.get(other.id, T0)).not.toBeNull();
+      await store.deleteUser(userId, { reason: "revoked-user" });
+      expect(await store.listUser(userId, T0)).toEqual([]);
+    });
+
+    it("listUser returns only that user's live sessions, oldest first", async () => {
+      const userId = `user-${rid()}`;
+      const late = await seed({ userId, createdAt: T0 + 2 });
+      const early = await seed({ userId, createdAt: T0 + 1 });
+      await seed({ userId, createdAt: T0, expiresAt: T0 + 3 });
+      await seed();
+      const list = await store.listUser(userId, T0 + 3);
+      expect(list.map((r) => r.id)).toEqual([early.id, late.id]);
+    });
+
+    it("evicts the oldest sessions of the same strategy past maxSessionsPerUser", async () => {
+      const userId = `user-${rid()}`;
+      const strategy: StrategyName = "id";
+      const created: StoredSession[] = [];
+      const jwt = await seed({ userId, strategy: "jwt", secretHash: null, createdAt: T0 - 10 });
+      const { seen, stop } = collect();
+      for (let i = 0; i < 5; i++) {
+        const record = makeRecord({ userId, strategy, createdAt: T0 + i });
+        const { evicted } = await store.create(record, { now: T0 + i, maxSessionsPerUser: 3 });
+        expect(evicted.map((r) => r.id)).toEqual(i < 3 ? [] : [created[i - 3]?.id]);
+        created.push(record);
+      }
+      stop();
+      const ids = (await store.listUser(userId, T0 + 5)).map((r) => r.id);
+      expect(ids).toEqual([jwt.id, ...created.slice(2).map((r) => r.id)]);
+      expect(seen.filter((c) => c.reason === "evicted").map((c) => c.id)).toEqual([
+        created[0]?.id,
+        created[1]?.id,
+      ]);
+    });
+
+    it("deletes expired records in bounded batches and leaves live ones", async () => {
+      const userId = `user-${rid()}`;
+      const far = T0 + 1000 * HOUR;
+      for (let i = 0; i < 5; i++)
+        await seed({ userId, expiresAt: far + i, absoluteExpiresAt: far + i });
+      const live = await seed({ userId, expiresAt: far + 100, absoluteExpiresAt: far + 100 });
+      // Anything else in a shared backend that is also expired by then gets cleaned too, so
+      // count only this user's records.
+      let rounds = 0;
+      while ((await store.deleteExpired(far + 50, 3)).length > 0 && rounds < 10_000) rounds++;
+      expect((await store.deleteExpired(far + 50, 3)).length).toBe(0);
+      const left = await store.listUser(userId, T0);
+      expect(left.map((r) => r.id)).toEqual([live.id]);
+      const batch = await store.deleteExpired(far + 50, 3);
+      expect(batch.length).toBeLessThanOrEqual(3);
+    });
+
+    it("a bounded batch never deletes more than asked", async () => {
+      const userId = `user-${rid()}`;
+      const far = T0 + 2000 * HOUR;
+      for (let i = 0; i < 4; i++)
+        await seed({ userId, expiresAt: far + i, absoluteExpiresAt: far + i });
+      const first = await store.deleteExpired(far + 10, 2);
+      expect(first.length).toBe(2);
+    });
+
+    it("stops announcing to a listener after it unsubscribes", async () => {
+      const record = await seed();
+      const { seen, stop } = collect();
+      stop();
+      await store.delete(record.id, "revoked");
+      expect(seen).toEqual([]);
+    });
+
+    it("answers ping while the backend is up", async () => {
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+
+    // Only backends that can really be cut off register this test (memory cannot).
+    if (!harness.outage) return;
+    it("fails with STORE_UNAVAILABLE during an outage and recovers without restart", async () => {
+      if (!harness.outage) return;
+      const record = await seed();
+      const outage = harness.outage(store);
+      await outage.begin();
+      try {
+        // Writes and ping must fail. A read may still succeed where the backend serves
+        // reads through the outage (SQLite under another process's write lock), but then
+        // it must return the right record.
+        const failures = await Promise.allSettled([
+          store.ping(),
+          store.create(makeRecord(), { now: T0 }),
+          store.delete(record.id, "revoked"),
+          store.touch(record.id, { now: T0, lastActiveAt: T0, expiresAt: T0 + HOUR }),
+        ]);
+        for (const failure of failures) {
+          expect(failure.status).toBe("rejected");
+          if (failure.status === "rejected") {
+            expect(isSessionError(failure.reason, "STORE_UNAVAILABLE")).toBe(true);
+          }
+        }
+        const read = await store.get(record.id, T0).then(
+          (value) => ({ ok: true as const, value }),
+          (error: unknown) => ({ ok: false as const, error }),
+        );
+        if (read.ok) expect(read.value?.id).toBe(record.id);
+        else expect(isSessionError(read.error, "STORE_UNAVAILABLE")).toBe(true);
+      } finally {
+        await outage.end();
+      }
+      await expect(store.ping()).resolves.toBeUndefined();
+      expect((await store.get(record.id, T0))?.id).toBe(record.id);
+    });
+  });
+}
