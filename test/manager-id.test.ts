@@ -149,7 +149,10 @@ describe("id strategy: authenticating", () => {
     let touches = 0;
     const counting = {
       ...store,
-      touch: (...args: Parameters<typeof store.touch>) => (touches++, store.touch(...args)),
+      touch: (...args: Parameters<typeof store.touch>) => {
+        touches++;
+        return store.touch(...args);
+      },
     };
     const { manager, clock } = setup({}, counting);
     const { token } = await manager.create({ userId: "u1" });
