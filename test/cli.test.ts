@@ -1,0 +1,108 @@
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { run } from "../src/cli/main.js";
+import { createSessionManager } from "../src/index.js";
+import { sqliteStore } from "../src/stores/sqlite/index.js";
+import { CLI } from "./helpers/server.js";
+import { tempDir } from "./helpers/tmp.js";
+
+const dir = tempDir();
+const db = join(dir, "cli.sqlite");
+
+async function cli(...argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await run(argv, { out: (l) => out.push(l), err: (l) => err.push(l), env: {} });
+  return { code, out: out.join("\n"), err: err.join("\n"), errLines: err.length };
+}
+
+async function seedSessions(userId: string, count: number) {
+  const store = sqliteStore({ path: db });
+  const manager = createSessionManager({ strategy: "id", store, cleanup: false });
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++)
+    ids.push((await manager.create({ userId, userAgent: `agent-${i}` })).session.id);
+  manager.close();
+  await store.close();
+  return ids;
+}
+
+describe("sessionkit CLI", () => {
+  it("exits 2 with a one-line reason on usage errors", async () => {
+    for (const argv of [
+      [],
+      ["frobnicate"],
+      ["sessions"],
+      ["sessions", "list"],
+      ["sessions", "revoke"],
+      ["serve", "--nope"],
+      ["serve", "--idle", "soon"],
+      ["serve", "--store", "redis://x"],
+    ]) {
+      const r = await cli(...argv);
+      expect(r.code, argv.join(" ")).toBe(2);
+      expect(r.errLines).toBe(1);
+      expect(r.err).toMatch(/^sessionkit: /);
+    }
+  });
+
+  it("migrate creates the schema", async () => {
+    const r = await cli("migrate", "--database", join(dir, "fresh.sqlite"));
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/schema is up to date/);
+  });
+
+  it("lists a user's sessions and revokes one by id, even one starting with '-'", async () => {
+    const ids = await seedSessions("cli-user", 2);
+    const list = await cli("sessions", "list", "--user", "cli-user", "--database", db);
+    expect(list.code).toBe(0);
+    for (const id of ids) expect(list.out).toContain(id);
+    const json = await cli("sessions", "list", "--user", "cli-user", "--database", db, "--json");
+    const parsed = JSON.parse(json.out) as Array<Record<string, unknown>>;
+    expect(parsed.map((s) => s.id)).toEqual(ids);
+    expect(json.out).not.toContain("secretHash");
+    const revoke = await cli("sessions", "revoke", "--database", db, "--", ids[0] ?? "");
+    expect(revoke.code).toBe(0);
+    const again = await cli("sessions", "revoke", "--database", db, "--", ids[0] ?? "");
+    expect(again.code).toBe(1);
+    const dash = await cli("sessions", "revoke", "--database", db, "--", "-not-a-flag");
+    expect(dash.code).toBe(1);
+    expect(dash.err).toContain("no session -not-a-flag");
+  });
+
+  it("revokes every session of a user", async () => {
+    await seedSessions("cli-user-2", 3);
+    const r = await cli("sessions", "revoke", "--user", "cli-user-2", "--database", db);
+    expect(r.out).toBe("revoked 3 session(s) of user cli-user-2");
+    const list = await cli("sessions", "list", "--user", "cli-user-2", "--database", db, "--json");
+    expect(JSON.parse(list.out)).toEqual([]);
+  });
+
+  it("runs as a real binary: usage error exits 2, help exits 0", () => {
+    const bad = spawnSync(process.execPath, [CLI, "nonsense"], { encoding: "utf8" });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr.trim().split("\n")).toHaveLength(1);
+    const help = spawnSync(process.execPath, [CLI, "help"], { encoding: "utf8" });
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain("sessionkit <command>");
+  });
+
+  it("stops the server at start with a one-line reason for an invalid value", () => {
+    const r = spawnSync(process.execPath, [CLI, "serve", "--port", "99999"], {
+      encoding: "utf8",
+      cwd: dir,
+    });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toBe('sessionkit: --port: "99999" is not a port number');
+    const env = spawnSync(process.execPath, [CLI, "serve"], {
+      encoding: "utf8",
+      cwd: dir,
+      env: { ...process.env, SESSIONKIT_IDLE: "forever" },
+    });
+    expect(env.status).toBe(2);
+    expect(env.stderr.trim()).toBe(
+      'sessionkit: --idle: "forever" is not a duration such as 30m or 10s',
+    );
+  });
+});
