@@ -172,7 +172,7 @@ describe("reference server over HTTP (real process)", () => {
     const revokedToken = c.jar.get("__Host-sid") ?? "";
     await c.request("POST", "/api/id/logout");
     const anon = client(base);
-    const attempts = [
+    const attempts: Array<Record<string, string>> = [
       {},
       { cookie: "__Host-sid=garbage" },
       { cookie: `__Host-sid=${"A".repeat(22)}.${"A".repeat(43)}` },

@@ -149,7 +149,7 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
     if (record.strategy !== o.strategy) return fail("wrong_strategy", transport);
     const data = await readData(record);
     if (data === null) return fail("invalid_data", transport);
-    const session = toSession(record, transport, data);
+    let session = toSession(record, transport, data);
     if (transport === "cookie" && !checkCsrf(request, session)) return fail("csrf", transport);
 
     let replacement = verified.replacement;
@@ -172,8 +172,9 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
       if (o.onStoreError === "fail-closed") throw error;
     }
     const headers = replacement ? tokenHeaders(replacement, transport, record, now) : new Headers();
+    if (record !== verified.record) session = toSession(record, transport, data);
     return {
-      session: toSession(record, transport, data),
+      session,
       failure: null,
       headers,
       renewedToken: transport === "header" ? replacement : null,

@@ -1,5 +1,5 @@
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { decodeBase64url, encodeBase64url } from "./base64url.js";
+import * as crypto from "node:crypto";
+import { encodeBase64url } from "./base64url.js";
 
 /** 16 random bytes name the session; they are public (lists, `DELETE /sessions/{id}`). */
 export const ID_BYTES = 16;
@@ -18,18 +18,29 @@ export interface OpaqueToken {
   secretHash: string;
 }
 
+// Canonical base64url of exactly 16 and 32 bytes: the last character may carry only the
+// bits that exist (2 of 6 for 16 bytes, 4 of 6 for 32), so each value has one spelling.
+const ID_PATTERN = /^[A-Za-z0-9_-]{21}[AQgw]$/;
+const SECRET_PATTERN = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
+
+// `crypto.hash` (Node 20.12+) is a one-shot digest without a Hash object per call.
+const sha256: (data: string) => string =
+  typeof crypto.hash === "function"
+    ? (data) => crypto.hash("sha256", data, "base64url")
+    : (data) => crypto.createHash("sha256").update(data, "utf8").digest("base64url");
+
 export function newSessionId(): string {
-  return encodeBase64url(randomBytes(ID_BYTES));
+  return encodeBase64url(crypto.randomBytes(ID_BYTES));
 }
 
 /** Creates a token for a new session, or a successor secret for an existing `id`. */
 export function generateOpaqueToken(id: string = newSessionId()): OpaqueToken {
-  const secret = encodeBase64url(randomBytes(SECRET_BYTES));
+  const secret = encodeBase64url(crypto.randomBytes(SECRET_BYTES));
   return { token: `${id}.${secret}`, id, secret, secretHash: hashSecret(secret) };
 }
 
 export function hashSecret(secret: string): string {
-  return createHash("sha256").update(secret, "utf8").digest("base64url");
+  return sha256(secret);
 }
 
 /**
@@ -40,20 +51,21 @@ export function parseOpaqueToken(token: string): { id: string; secret: string } 
   if (token.length !== ID_LENGTH + 1 + SECRET_LENGTH) return null;
   const id = token.slice(0, ID_LENGTH);
   const secret = token.slice(ID_LENGTH + 1);
-  if (token[ID_LENGTH] !== ".") return null;
-  const idBytes = decodeBase64url(id);
-  const secretBytes = decodeBase64url(secret);
-  if (idBytes?.length !== ID_BYTES || secretBytes?.length !== SECRET_BYTES) return null;
+  if (token[ID_LENGTH] !== "." || !ID_PATTERN.test(id) || !SECRET_PATTERN.test(secret)) return null;
   return { id, secret };
 }
 
 export function isSessionId(value: string): boolean {
-  return value.length === ID_LENGTH && decodeBase64url(value)?.length === ID_BYTES;
+  return ID_PATTERN.test(value);
 }
 
-/** Constant-time comparison of two base64url hashes (equal length by construction). */
+/**
+ * Compares two SHA-256 digests in base64url in time that depends only on their length: no early
+ * exit on the first difference, and no allocation on this hot path.
+ */
 export function hashesEqual(a: string, b: string): boolean {
-  const left = Buffer.from(a, "utf8");
-  const right = Buffer.from(b, "utf8");
-  return left.length === right.length && timingSafeEqual(left, right);
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
 }

@@ -1,0 +1,106 @@
+// HTTP throughput: each server runs in its own process on 127.0.0.1; autocannon drives it
+// from this process. Every request is an authenticated GET /me.
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import autocannon from "autocannon";
+
+const here = (p) => fileURLToPath(new URL(p, import.meta.url));
+
+export const SERVERS = [
+  { id: "node-bare", label: "node:http bare", script: "servers/node-bare.js" },
+  {
+    id: "node-sessionkit-memory",
+    label: "node:http + sessionkit id (memory)",
+    script: "servers/node-sessionkit.js",
+    args: ["memory"],
+  },
+  {
+    id: "node-sessionkit-sqlite",
+    label: "node:http + sessionkit id (SQLite)",
+    script: "servers/node-sessionkit.js",
+    args: ["sqlite"],
+  },
+  { id: "express-bare", label: "Express 5 bare", script: "servers/express-bare.js" },
+  {
+    id: "express-session",
+    label: "Express 5 + express-session (MemoryStore)",
+    script: "servers/express-session.js",
+  },
+  {
+    id: "express-sessionkit-memory",
+    label: "Express 5 + sessionkit id (memory)",
+    script: "servers/express-sessionkit.js",
+    args: ["memory"],
+  },
+  {
+    id: "express-sessionkit-sqlite",
+    label: "Express 5 + sessionkit id (SQLite)",
+    script: "servers/express-sessionkit.js",
+    args: ["sqlite"],
+  },
+];
+
+async function start(server) {
+  const child = spawn(process.execPath, [here(server.script), ...(server.args ?? [])], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  const line = await new Promise((resolve, reject) => {
+    const rl = createInterface({ input: child.stdout });
+    rl.once("line", resolve);
+    child.once("exit", (code) => reject(new Error(`${server.id} exited with ${code}`)));
+  });
+  const info = JSON.parse(line);
+  const base = `http://127.0.0.1:${info.port}`;
+  let cookie = info.cookie;
+  if (info.login) {
+    const r = await fetch(base + info.login, { method: "POST" });
+    cookie = r.headers.getSetCookie()[0]?.split(";")[0];
+  }
+  return { child, base, cookie };
+}
+
+function load(url, headers, duration, connections) {
+  return new Promise((resolve, reject) => {
+    autocannon({ url, headers, duration, connections, pipelining: 1 }, (error, result) =>
+      error ? reject(error) : resolve(result),
+    );
+  });
+}
+
+export async function runHttp({ duration = 5, passes = 2, connections = 50 } = {}) {
+  const samples = Object.fromEntries(SERVERS.map((s) => [s.id, []]));
+  for (let pass = 0; pass < passes; pass++) {
+    for (const server of SERVERS) {
+      const { child, base, cookie } = await start(server);
+      try {
+        const headers = cookie ? { cookie } : {};
+        const probe = await fetch(`${base}/me`, { headers });
+        if (probe.status !== 200) throw new Error(`${server.id}: GET /me answered ${probe.status}`);
+        await load(`${base}/me`, headers, 1, connections); // warm-up
+        const result = await load(`${base}/me`, headers, duration, connections);
+        if (result.non2xx > 0 || result.errors > 0) {
+          throw new Error(`${server.id}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+        }
+        samples[server.id].push({ rps: result.requests.average, p99ms: result.latency.p99 });
+        process.stderr.write(
+          `  pass ${pass + 1}/${passes} ${server.label}: ${Math.round(result.requests.average)} req/s\n`,
+        );
+      } finally {
+        child.stdin.end();
+        child.kill();
+      }
+    }
+  }
+  return SERVERS.map((s) => {
+    const rps = samples[s.id].map((x) => x.rps).sort((a, b) => a - b);
+    const median = rps[Math.floor(rps.length / 2)];
+    return {
+      id: s.id,
+      label: s.label,
+      rps: Math.round(median),
+      passes: rps.map(Math.round),
+      p99ms: Math.max(...samples[s.id].map((x) => x.p99ms)),
+    };
+  });
+}

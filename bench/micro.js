@@ -1,0 +1,55 @@
+// Token micro-benchmarks, in this process: time per operation, after a warm-up.
+import { performance } from "node:perf_hooks";
+import { createSessionManager } from "../dist/index.js";
+import { memoryStore } from "../dist/stores/memory/index.js";
+import { sqliteStore } from "../dist/stores/sqlite/index.js";
+import { generateOpaqueToken, hashSecret, parseOpaqueToken } from "../dist/tokens/opaque.js";
+import { tempSqlitePath } from "./servers/common.js";
+
+async function measure(name, fn, ms = 1500) {
+  const warmUntil = performance.now() + 300;
+  while (performance.now() < warmUntil) await fn();
+  let ops = 0;
+  const start = performance.now();
+  const until = start + ms;
+  while (performance.now() < until) {
+    for (let i = 0; i < 100; i++) await fn();
+    ops += 100;
+  }
+  const elapsed = performance.now() - start;
+  return {
+    name,
+    opsPerSec: Math.round((ops / elapsed) * 1000),
+    usPerOp: +((elapsed * 1000) / ops).toFixed(2),
+  };
+}
+
+export async function runMicro() {
+  const results = [];
+  results.push(
+    await measure("opaque token: generate (randomBytes + SHA-256)", () => generateOpaqueToken()),
+  );
+  const t = generateOpaqueToken();
+  results.push(
+    await measure("opaque token: parse + hash", () => hashSecret(parseOpaqueToken(t.token).secret)),
+  );
+  for (const kind of ["memory", "sqlite"]) {
+    const store = kind === "memory" ? memoryStore() : sqliteStore({ path: tempSqlitePath() });
+    const manager = createSessionManager({
+      strategy: "id",
+      store,
+      cleanup: false,
+      maxSessionsPerUser: 1_000_000,
+    });
+    let n = 0;
+    results.push(
+      await measure(`id create (${kind})`, () => manager.create({ userId: `u${n++ % 5000}` })),
+    );
+    const { token } = await manager.create({ userId: "reader" });
+    const request = { method: "GET", headers: new Headers({ cookie: `__Host-sid=${token}` }) };
+    results.push(await measure(`id authenticate (${kind})`, () => manager.authenticate(request)));
+    manager.close();
+    await store.close();
+  }
+  return results;
+}

@@ -1,0 +1,111 @@
+// `npm run bench`: token micro-benchmarks and HTTP throughput in one run, printed as a table
+// of ratios and written to bench/results/latest.json. Options: --duration S --passes N.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { parseArgs } from "node:util";
+import { runHttp } from "./http.js";
+import { runMicro } from "./micro.js";
+
+const { values } = parseArgs({
+  options: {
+    duration: { type: "string", default: "5" },
+    passes: { type: "string", default: "2" },
+    "skip-http": { type: "boolean" },
+  },
+});
+
+const micro = await runMicro();
+console.log("\nToken operations (this process)");
+console.table(
+  Object.fromEntries(micro.map((m) => [m.name, { "ops/s": m.opsPerSec, "µs/op": m.usPerOp }])),
+);
+
+let http = [];
+const ratios = [];
+if (!values["skip-http"]) {
+  console.error("HTTP throughput (autocannon, 50 connections, 127.0.0.1):");
+  http = await runHttp({ duration: Number(values.duration), passes: Number(values.passes) });
+  const rps = Object.fromEntries(http.map((h) => [h.id, h.rps]));
+  const ratio = (name, a, b, target) => {
+    const value = +(rps[a] / rps[b]).toFixed(2);
+    ratios.push({ name, value, target, met: value >= target });
+  };
+  ratio(
+    "node:http + sessionkit id (memory) / node:http bare",
+    "node-sessionkit-memory",
+    "node-bare",
+    0.8,
+  );
+  ratio(
+    "node:http + sessionkit id (SQLite) / node:http bare",
+    "node-sessionkit-sqlite",
+    "node-bare",
+    0.8,
+  );
+  ratio(
+    "Express + sessionkit id (memory) / Express bare",
+    "express-sessionkit-memory",
+    "express-bare",
+    0.8,
+  );
+  ratio(
+    "Express + sessionkit id (SQLite) / Express bare",
+    "express-sessionkit-sqlite",
+    "express-bare",
+    0.8,
+  );
+  ratio(
+    "Express + sessionkit id (memory) / Express + express-session",
+    "express-sessionkit-memory",
+    "express-session",
+    1.5,
+  );
+  ratio(
+    "Express + sessionkit id (SQLite) / Express + express-session",
+    "express-sessionkit-sqlite",
+    "express-session",
+    1.5,
+  );
+  ratio(
+    "Express + express-session / Express bare (peer, for scale)",
+    "express-session",
+    "express-bare",
+    0,
+  );
+  console.log("\nAuthenticated GET /me, requests per second (median of passes)");
+  console.table(
+    Object.fromEntries(
+      http.map((h) => [h.label, { "req/s": h.rps, passes: h.passes.join(" "), "p99 ms": h.p99ms }]),
+    ),
+  );
+  console.log("\nRatios (same run)");
+  console.table(
+    Object.fromEntries(
+      ratios.map((r) => [
+        r.name,
+        {
+          ratio: r.value,
+          target: r.target ? `≥ ${r.target}` : "-",
+          met: r.target ? (r.met ? "yes" : "NO") : "-",
+        },
+      ]),
+    ),
+  );
+}
+
+const result = {
+  date: new Date().toISOString(),
+  node: process.version,
+  cpus: cpus().length,
+  cpu: cpus()[0]?.model,
+  settings: { duration: Number(values.duration), passes: Number(values.passes), connections: 50 },
+  micro,
+  http,
+  ratios,
+};
+mkdirSync(new URL("./results/", import.meta.url), { recursive: true });
+writeFileSync(
+  new URL("./results/latest.json", import.meta.url),
+  `${JSON.stringify(result, null, 2)}\n`,
+);
+console.log("\nwritten to bench/results/latest.json");

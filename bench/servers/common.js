@@ -1,0 +1,36 @@
+// Shared by the benchmark servers: each one listens on a free 127.0.0.1 port and then prints
+// one JSON line {port, cookie?} for the runner. They stop when the runner closes stdin.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export const BODY = JSON.stringify({ user: { id: "u1", username: "bench" } });
+
+export function announce(server, extra = {}) {
+  server.listen(0, "127.0.0.1", () => {
+    process.stdout.write(`${JSON.stringify({ port: server.address().port, ...extra })}\n`);
+  });
+  process.stdin.resume();
+  process.stdin.on("end", () => process.exit(0));
+}
+
+export function tempSqlitePath() {
+  const dir = mkdtempSync(join(tmpdir(), "sessionkit-bench-"));
+  process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+  return join(dir, "bench.sqlite");
+}
+
+export async function sessionkitManager(kind) {
+  const { createSessionManager } = await import("../../dist/index.js");
+  let store;
+  if (kind === "sqlite") {
+    const { sqliteStore } = await import("../../dist/stores/sqlite/index.js");
+    store = sqliteStore({ path: tempSqlitePath() });
+  } else {
+    const { memoryStore } = await import("../../dist/stores/memory/index.js");
+    store = memoryStore();
+  }
+  const manager = createSessionManager({ strategy: "id", store, cleanup: false });
+  const { token } = await manager.create({ userId: "u1", userAgent: "bench" });
+  return { manager, cookie: `__Host-sid=${token}` };
+}
