@@ -44,7 +44,7 @@ const tokenLike = fc.oneof(
   fc
     .tuple(fc.base64String({ maxLength: 30 }), fc.base64String({ maxLength: 60 }))
     .map(([a, b]) => `${a}.${b}`),
-  fc.constantFrom("", ".", "A".repeat(22) + "." + "A".repeat(43), "a".repeat(9000)),
+  fc.constantFrom("", ".", `${"A".repeat(22)}.${"A".repeat(43)}`, "a".repeat(9000)),
 );
 
 describe("untrusted input never throws, never 5xx, never authenticates", () => {
@@ -125,5 +125,27 @@ describe("untrusted input never throws, never 5xx, never authenticates", () => {
       { numRuns: 300 },
     );
     expect(errors).toEqual([]);
+  });
+});
+
+describe("sign-in rate limit per client address", () => {
+  it("answers 429 with Retry-After once one address has failed too often, whatever the usernames", async () => {
+    const limited = createApp({
+      managers: { id: manager },
+      store,
+      users,
+      scryptLog2N: 10,
+      loginLimits: { perUser: 100, perAddress: 3, windowMs: 60_000 },
+    });
+    const attempt = (username: string) =>
+      limited.request("http://app.test/api/id/login", {
+        method: "POST",
+        headers: { "content-type": "application/json", origin: "http://app.test" },
+        body: JSON.stringify({ username, password: "wrong password" }),
+      });
+    for (const name of ["alpha", "bravo", "charlie"]) expect((await attempt(name)).status).toBe(401);
+    const blocked = await attempt("delta");
+    expect(blocked.status).toBe(429);
+    expect(Number(blocked.headers.get("retry-after"))).toBeGreaterThan(0);
   });
 });
