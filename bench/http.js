@@ -21,6 +21,12 @@ export const SERVERS = [
     script: "servers/node-sessionkit.js",
     args: ["sqlite"],
   },
+  {
+    id: "node-sessionkit-sqlite-cache",
+    label: "node:http + sessionkit id (SQLite + 1 s cache)",
+    script: "servers/node-sessionkit.js",
+    args: ["sqlite-cache"],
+  },
   { id: "express-bare", label: "Express 5 bare", script: "servers/express-bare.js" },
   {
     id: "express-session",

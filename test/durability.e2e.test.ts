@@ -10,8 +10,14 @@ describe("crash durability (SQLite WAL)", () => {
       Array.from({ length: 5 }, async (_, i) => {
         const c = client(first.url);
         const username = `crash${i}`;
-        expect((await c.request("POST", "/api/users", { username, password: "correct horse battery" })).status).toBe(201);
-        const login = await c.request("POST", "/api/id/login", { username, password: "correct horse battery" });
+        expect(
+          (await c.request("POST", "/api/users", { username, password: "correct horse battery" }))
+            .status,
+        ).toBe(201);
+        const login = await c.request("POST", "/api/id/login", {
+          username,
+          password: "correct horse battery",
+        });
         expect(login.status).toBe(200);
         return { cookie: c.jar.get("__Host-sid") ?? "", id: login.json.session.id as string };
       }),
@@ -22,7 +28,9 @@ describe("crash durability (SQLite WAL)", () => {
     const second = await startServerProcess(dir);
     try {
       for (const user of users) {
-        const me = await client(second.url).request("GET", "/api/id/me", undefined, { cookie: `__Host-sid=${user.cookie}` });
+        const me = await client(second.url).request("GET", "/api/id/me", undefined, {
+          cookie: `__Host-sid=${user.cookie}`,
+        });
         expect(me.status).toBe(200);
         expect(me.json.session.id).toBe(user.id);
       }

@@ -143,7 +143,8 @@ describe("sign-in rate limit per client address", () => {
         headers: { "content-type": "application/json", origin: "http://app.test" },
         body: JSON.stringify({ username, password: "wrong password" }),
       });
-    for (const name of ["alpha", "bravo", "charlie"]) expect((await attempt(name)).status).toBe(401);
+    for (const name of ["alpha", "bravo", "charlie"])
+      expect((await attempt(name)).status).toBe(401);
     const blocked = await attempt("delta");
     expect(blocked.status).toBe(429);
     expect(Number(blocked.headers.get("retry-after"))).toBeGreaterThan(0);

@@ -11,6 +11,7 @@ const path = join(dir, "conformance.db");
 
 runStoreConformance("sqlite", {
   create: () => sqliteStore({ path, busyTimeoutMs: 50 }),
+  peer: () => sqliteStore({ path, busyTimeoutMs: 50 }),
   // A second connection holds the write lock, as a stuck process would: the store must
   // report STORE_UNAVAILABLE, then work again once the lock is gone.
   outage: () => {
@@ -32,7 +33,7 @@ runStoreConformance("sqlite", {
 describe("sqlite schema", () => {
   it("records its version and applies nothing twice", () => {
     const db = new Database(join(dir, "schema.db"));
-    expect(migrateSqlite(db)).toEqual([1]);
+    expect(migrateSqlite(db)).toEqual([1, 2]);
     expect(migrateSqlite(db)).toEqual([]);
     expect(db.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
     const indexes = db

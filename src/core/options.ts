@@ -24,6 +24,7 @@ export interface NormalizedOptions<Data extends JsonObject> {
   events: SessionEvents<Data>;
   schema: StandardSchema<Data> | null;
   cleanup: { interval: number; batch: number } | null;
+  cache: { max: number; maxAge: number } | null;
 }
 
 const STRATEGIES: StrategyName[] = ["id", "jwt", "hybrid"];
@@ -88,6 +89,17 @@ export function normalizeOptions<Data extends JsonObject>(
   if (cleanup && (!Number.isInteger(cleanup.batch) || cleanup.batch < 1)) {
     throw configError("cleanup.batch must be a positive integer");
   }
+  let cache: NormalizedOptions<Data>["cache"] = null;
+  if (options.cache) {
+    cache = {
+      maxAge: parseDuration(options.cache.maxAge, "cache.maxAge"),
+      max: options.cache.max ?? 10_000,
+    };
+    if (cache.maxAge > 60_000) throw configError("cache.maxAge must be at most 1 minute");
+    if (!Number.isInteger(cache.max) || cache.max < 1) {
+      throw configError("cache.max must be a positive integer");
+    }
+  }
   return {
     strategy: options.strategy,
     store,
@@ -104,5 +116,6 @@ export function normalizeOptions<Data extends JsonObject>(
     events: options.events ?? {},
     schema: options.schema ?? null,
     cleanup,
+    cache,
   };
 }

@@ -153,4 +153,11 @@ export interface SessionManagerOptions<Data extends JsonObject = JsonObject> {
   schema?: StandardSchema<Data>;
   /** Background deletion of expired records. Default every minute, 500 at a time. */
   cleanup?: { interval?: Duration; batch?: number } | false;
+  /**
+   * Keep verified records in this process for up to `maxAge` (at most `"1m"`), so that most
+   * requests skip the store. Revocations on the store's change feed drop entries at once;
+   * `maxAge` bounds how stale a record can be if the feed misses one (a revocation made by
+   * another process while its feed is down, a data update made elsewhere). Off by default.
+   */
+  cache?: { maxAge: Duration; max?: number } | false;
 }

@@ -9,6 +9,10 @@ export class LocalFeed {
     return () => this.#listeners.delete(listener);
   }
 
+  get size(): number {
+    return this.#listeners.size;
+  }
+
   emit(change: StoreChange): void {
     for (const listener of this.#listeners) {
       try {

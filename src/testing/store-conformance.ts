@@ -14,6 +14,11 @@ export interface StoreHarness {
   create(): SessionStore | Promise<SessionStore>;
   /** Provide it when the backend can be cut off for real; its tests are skipped otherwise. */
   outage?: (store: SessionStore) => OutageControl;
+  /**
+   * A second instance on the same backend, as another process would open it. Provide it for
+   * shared backends: the suite then checks that revocations cross instances.
+   */
+  peer?: () => SessionStore | Promise<SessionStore>;
 }
 
 const T0 = 1_800_000_000_000;
@@ -296,6 +301,48 @@ export function runStoreConformance(name: string, harness: StoreHarness): void {
     it("answers ping while the backend is up", async () => {
       await expect(store.ping()).resolves.toBeUndefined();
     });
+
+    it("announces each of its own revocations exactly once", async () => {
+      const userId = `user-${rid()}`;
+      const a = await seed({ userId });
+      const b = await seed({ userId });
+      const { seen, stop } = collect();
+      await store.delete(a.id, "revoked");
+      await store.deleteUser(userId, { reason: "revoked-user" });
+      await new Promise((resolve) => setTimeout(resolve, 300)); // room for a poller to misbehave
+      stop();
+      expect(seen.map((c) => [c.id, c.reason])).toEqual([
+        [a.id, "revoked"],
+        [b.id, "revoked-user"],
+      ]);
+    });
+
+    if (harness.peer) {
+      const makePeer = harness.peer;
+      it("announces revocations made through another instance on the same backend", async () => {
+        const peer = await makePeer();
+        try {
+          const userId = `user-${rid()}`;
+          const one = await seed({ userId });
+          const two = await seed({ userId });
+          const evicting = makeRecord({ userId, createdAt: T0 + 1 });
+          const { seen, stop } = collect();
+          await peer.delete(one.id, "logout");
+          await peer.create(evicting, { now: T0 + 1, maxSessionsPerUser: 1 });
+          const deadline = Date.now() + 3000;
+          while (seen.length < 2 && Date.now() < deadline)
+            await new Promise((r) => setTimeout(r, 10));
+          stop();
+          expect(seen.map((c) => [c.id, c.userId, c.reason])).toEqual([
+            [one.id, userId, "logout"],
+            [two.id, userId, "evicted"],
+          ]);
+          expect(await store.get(two.id, T0)).toBeNull();
+        } finally {
+          await peer.close();
+        }
+      });
+    }
 
     // Only backends that can really be cut off register this test (memory cannot).
     if (!harness.outage) return;

@@ -34,8 +34,13 @@ export function newSessionId(): string {
 }
 
 /** Creates a token for a new session, or a successor secret for an existing `id`. */
-export function generateOpaqueToken(id: string = newSessionId()): OpaqueToken {
-  const secret = encodeBase64url(crypto.randomBytes(SECRET_BYTES));
+export function generateOpaqueToken(existingId?: string): OpaqueToken {
+  // One call to the CSPRNG for both parts when both are new.
+  const bytes = crypto.randomBytes(
+    existingId === undefined ? ID_BYTES + SECRET_BYTES : SECRET_BYTES,
+  );
+  const id = existingId ?? encodeBase64url(bytes.subarray(0, ID_BYTES));
+  const secret = encodeBase64url(bytes.subarray(bytes.length - SECRET_BYTES));
   return { token: `${id}.${secret}`, id, secret, secretHash: hashSecret(secret) };
 }
 

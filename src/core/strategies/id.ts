@@ -1,4 +1,11 @@
 import type { SessionStore, StoredSession } from "../../stores/types.js";
+
+/** Where records come from: possibly a cache (`get`), and the store itself (`fresh`). */
+export interface RecordReader {
+  get(id: string, now: number): Promise<StoredSession | null>;
+  fresh(id: string, now: number): Promise<StoredSession | null>;
+}
+
 import {
   generateOpaqueToken,
   hashesEqual,
@@ -23,17 +30,30 @@ export interface VerifiedToken {
  * renewal is honoured only until its grace ends, and then only to hand over its successor.
  */
 export async function verifyOpaqueToken(
-  store: SessionStore,
+  reader: RecordReader,
   token: string,
   now: number,
 ): Promise<VerifiedToken | FailureReason> {
   const parsed = parseOpaqueToken(token);
   if (!parsed) return "malformed";
-  const record = await store.get(parsed.id, now);
-  if (!record?.secretHash) return "unknown_session";
   const hash = hashSecret(parsed.secret);
+  const cached = await reader.get(parsed.id, now);
+  const first = cached ? check(cached, parsed.secret, hash, now) : "unknown_session";
+  // A cached record may predate a renewal made elsewhere: only the store can say no.
+  if (typeof first !== "string" || reader.get === reader.fresh) return first;
+  const record = await reader.fresh(parsed.id, now);
+  return record ? check(record, parsed.secret, hash, now) : "unknown_session";
+}
+
+function check(
+  record: StoredSession,
+  secret: string,
+  hash: string,
+  now: number,
+): VerifiedToken | FailureReason {
+  if (!record.secretHash) return "unknown_session";
   if (hashesEqual(hash, record.secretHash)) {
-    return { record, secret: parsed.secret, current: true, replacement: null };
+    return { record, secret, current: true, replacement: null };
   }
   const inGrace =
     record.previousSecretHash !== null &&
@@ -41,12 +61,10 @@ export async function verifyOpaqueToken(
     now < record.previousValidUntil &&
     hashesEqual(hash, record.previousSecretHash);
   if (!inGrace) return "bad_secret";
-  const successor = record.successor
-    ? openSuccessor(parsed.secret, record.id, record.successor)
-    : null;
+  const successor = record.successor ? openSuccessor(secret, record.id, record.successor) : null;
   return {
     record,
-    secret: parsed.secret,
+    secret,
     current: false,
     replacement: successor ? `${record.id}.${successor}` : null,
   };
@@ -59,6 +77,7 @@ export async function verifyOpaqueToken(
  */
 export async function renewOpaqueToken(
   store: SessionStore,
+  reader: RecordReader,
   verified: VerifiedToken,
   now: number,
   graceMs: number,
@@ -75,7 +94,8 @@ export async function renewOpaqueToken(
     expiresAt,
   });
   if (rotated) return { record: rotated, token: next.token };
-  const again = await verifyOpaqueToken(store, `${record.id}.${secret}`, now);
+  const fresh = { get: reader.fresh, fresh: reader.fresh };
+  const again = await verifyOpaqueToken(fresh, `${record.id}.${secret}`, now);
   if (typeof again === "string") return { record, token: null };
   return { record: again.record, token: again.replacement };
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
@@ -21,6 +22,11 @@ export interface SqliteStoreOptions {
   path: string;
   /** How long a write waits for another process's lock before failing with STORE_UNAVAILABLE. */
   busyTimeoutMs?: number;
+  /**
+   * How often revocations made by other processes sharing the file are read from the
+   * revocation log, while anyone is subscribed. Default 100 ms.
+   */
+  pollIntervalMs?: number;
 }
 
 interface Row {
@@ -43,6 +49,16 @@ interface Row {
   version: number;
 }
 
+interface ChangeRow {
+  seq: number;
+  id: string;
+  user_id: string;
+  strategy: StrategyName;
+  expires_at: number;
+  reason: RevocationReason;
+  origin: string;
+}
+
 const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|IOERR|CANTOPEN|FULL|READONLY|PROTOCOL|NOTADB|CORRUPT)/;
 
 /**
@@ -57,6 +73,7 @@ export function sqliteStore(options: SqliteStoreOptions): SessionStore {
   db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
   migrate(db);
   const feed = new LocalFeed();
+  const origin = randomUUID();
 
   const q = {
     insert: db.prepare(
@@ -82,6 +99,18 @@ export function sqliteStore(options: SqliteStoreOptions): SessionStore {
        WHERE id = @id AND expires_at > @now AND secret_hash = @expectedSecretHash RETURNING *`,
     ),
     delete: db.prepare("DELETE FROM sessionkit_sessions WHERE id = ? RETURNING *"),
+    logChange: db.prepare(
+      `INSERT INTO sessionkit_changes (id, user_id, strategy, expires_at, reason, origin)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+    ),
+    changesAfter: db.prepare(
+      "SELECT * FROM sessionkit_changes WHERE seq > ? ORDER BY seq LIMIT 1000",
+    ),
+    lastSeq: db.prepare("SELECT coalesce(max(seq), 0) FROM sessionkit_changes").pluck(),
+    pruneChanges: db.prepare(
+      `DELETE FROM sessionkit_changes WHERE seq IN
+       (SELECT seq FROM sessionkit_changes WHERE expires_at <= ? LIMIT ?)`,
+    ),
     userAll: db.prepare(
       "SELECT * FROM sessionkit_sessions WHERE user_id = ? ORDER BY created_at, id",
     ),
@@ -94,6 +123,11 @@ export function sqliteStore(options: SqliteStoreOptions): SessionStore {
     ),
   };
 
+  // Inside the transaction that deletes: the log row commits with the deletion or not at all.
+  const log = (rows: Row[], reason: RevocationReason) => {
+    for (const r of rows)
+      q.logChange.run(r.id, r.user_id, r.strategy, r.expires_at, reason, origin);
+  };
   const announce = (rows: Row[], reason: RevocationReason) => {
     for (const row of rows) {
       feed.emit({
@@ -118,18 +152,54 @@ export function sqliteStore(options: SqliteStoreOptions): SessionStore {
       q.delete.run(r.id);
       evicted.push(r);
     }
+    log(evicted, "evicted");
     return evicted;
   });
 
+  const deleteTx = db.transaction((id: string, reason: RevocationReason) => {
+    const row = q.delete.get(id) as Row | undefined;
+    if (row) log([row], reason);
+    return row;
+  });
+
   const deleteUserTx = db.transaction(
-    (userId: string, strategy?: StrategyName, except?: string) => {
+    (userId: string, reason: RevocationReason, strategy?: StrategyName, except?: string) => {
       const doomed = (q.userAll.all(userId) as Row[]).filter(
         (r) => (strategy === undefined || r.strategy === strategy) && r.id !== except,
       );
       for (const r of doomed) q.delete.run(r.id);
+      log(doomed, reason);
       return doomed;
     },
   );
+
+  // The change feed across processes: read what others logged since the last look. Runs only
+  // while someone listens; a failed poll (locked file) is retried on the next tick.
+  let lastSeq = Number(q.lastSeq.get());
+  let poller: NodeJS.Timeout | null = null;
+  const poll = () => {
+    if (feed.size === 0 || !db.open) return;
+    try {
+      for (;;) {
+        const rows = q.changesAfter.all(lastSeq) as ChangeRow[];
+        for (const c of rows) {
+          lastSeq = c.seq;
+          if (c.origin === origin) continue;
+          feed.emit({
+            type: "revoked",
+            id: c.id,
+            userId: c.user_id,
+            strategy: c.strategy,
+            expiresAt: c.expires_at,
+            reason: c.reason,
+          });
+        }
+        if (rows.length < 1000) break;
+      }
+    } catch {
+      // STORE_UNAVAILABLE shows on requests and ping; the feed catches up once the lock is gone.
+    }
+  };
 
   return {
     name: "sqlite",
@@ -182,14 +252,16 @@ export function sqliteStore(options: SqliteStoreOptions): SessionStore {
     },
 
     async delete(id, reason) {
-      const row = guard(() => q.delete.get(id) as Row | undefined);
+      const row = guard(() => deleteTx.immediate(id, reason));
       if (!row) return null;
       announce([row], reason);
       return fromRow(row);
     },
 
     async deleteUser(userId, opts) {
-      const rows = guard(() => deleteUserTx.immediate(userId, opts.strategy, opts.except));
+      const rows = guard(() =>
+        deleteUserTx.immediate(userId, opts.reason, opts.strategy, opts.except),
+      );
       announce(rows, opts.reason);
       return rows.map(fromRow);
     },
@@ -199,11 +271,27 @@ export function sqliteStore(options: SqliteStoreOptions): SessionStore {
     },
 
     async deleteExpired(now, limit) {
-      const rows = guard(() => q.expired.all(now, Math.max(0, Math.floor(limit))) as Row[]);
+      const batch = Math.max(0, Math.floor(limit));
+      const rows = guard(() => q.expired.all(now, batch) as Row[]);
+      // Log entries matter only while the session they name could still be presented.
+      guard(() => q.pruneChanges.run(now, batch));
       return rows.map(fromRow);
     },
 
-    subscribe: (listener) => feed.subscribe(listener),
+    subscribe(listener) {
+      const unsubscribe = feed.subscribe(listener);
+      if (!poller) {
+        poller = setInterval(poll, Math.max(5, options.pollIntervalMs ?? 100));
+        poller.unref();
+      }
+      return () => {
+        unsubscribe();
+        if (feed.size === 0 && poller) {
+          clearInterval(poller);
+          poller = null;
+        }
+      };
+    },
 
     async ping() {
       // Healthy means sessions can be written: take and release the write lock.
@@ -214,6 +302,8 @@ export function sqliteStore(options: SqliteStoreOptions): SessionStore {
     },
 
     async close() {
+      if (poller) clearInterval(poller);
+      poller = null;
       if (db.open) db.close();
     },
   };

@@ -28,6 +28,18 @@ const MIGRATIONS: string[] = [
      ON sessionkit_sessions (user_id, created_at);
    CREATE INDEX IF NOT EXISTS sessionkit_sessions_expiry
      ON sessionkit_sessions (expires_at);`,
+  // 2: the revocation log that other processes poll (their change feed).
+  `CREATE TABLE IF NOT EXISTS sessionkit_changes (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     id TEXT NOT NULL,
+     user_id TEXT NOT NULL,
+     strategy TEXT NOT NULL,
+     expires_at INTEGER NOT NULL,
+     reason TEXT NOT NULL,
+     origin TEXT NOT NULL
+   );
+   CREATE INDEX IF NOT EXISTS sessionkit_changes_expiry
+     ON sessionkit_changes (expires_at);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

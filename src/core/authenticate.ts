@@ -1,0 +1,119 @@
+import { isSafeMethod, originAllowed } from "../csrf/origin.js";
+import { verifyCsrfToken } from "../csrf/token.js";
+import type { JsonObject, StoredSession } from "../stores/types.js";
+import { readCredential } from "./credentials.js";
+import type { Internals } from "./internals.js";
+import { renewOpaqueToken, type VerifiedToken, verifyOpaqueToken } from "./strategies/id.js";
+import type {
+  AuthFailure,
+  AuthResult,
+  FailureReason,
+  RequestLike,
+  Session,
+  Transport,
+} from "./types.js";
+
+/** Header that carries a renewed token back to header-transport clients. */
+export const RENEWED_TOKEN_HEADER = "x-session-token";
+
+export function createAuthenticator<Data extends JsonObject>(ix: Internals<Data>) {
+  const { o, reader, cache, storeCall, toSession, emit } = ix;
+  const { store, clock, cookies, lifetimes } = o;
+  const cookieName = cookies.names.session;
+
+  const fail = (reason: FailureReason, transport: Transport | null) => {
+    const status = reason === "csrf" ? 403 : reason === "store_unavailable" ? 503 : 401;
+    const failure: AuthFailure = { reason, status, transport };
+    emit("onAuthFailure", failure);
+    const headers = new Headers();
+    // A cookie that cannot authenticate is cleared so that the browser stops sending it.
+    if (transport === "cookie" && status === 401)
+      headers.append("set-cookie", cookies.clear(cookieName));
+    return { session: null, failure, headers, renewedToken: null } as const;
+  };
+
+  /** `Set-Cookie` (cookie transport) or `x-session-token` (header transport) for a token. */
+  const tokenHeaders = (
+    token: string,
+    transport: Transport,
+    record: StoredSession,
+    now: number,
+  ) => {
+    const headers = new Headers({ "cache-control": "no-store" });
+    if (transport === "cookie") {
+      headers.append("set-cookie", cookies.set(cookieName, token, record.absoluteExpiresAt - now));
+    } else {
+      headers.set(RENEWED_TOKEN_HEADER, token);
+    }
+    return headers;
+  };
+
+  const checkCsrf = (request: RequestLike, session: Session<Data> | null): boolean =>
+    isSafeMethod(request.method) ||
+    originAllowed(request.headers, o.origins) ||
+    verifyCsrfToken(o.csrfKey, session?.id ?? "", request.headers.get("x-csrf-token"));
+
+  /**
+   * Renewal (a new secret after `renewal`) and sliding expiry (a touch at most once per
+   * `idle/10`). Returns the record as it now stands and the token to hand back, if any.
+   */
+  const housekeeping = async (verified: VerifiedToken, now: number) => {
+    let record = verified.record;
+    let replacement = verified.replacement;
+    const slid = Math.min(now + lifetimes.idle, record.absoluteExpiresAt);
+    const renew = verified.current && now - record.renewedAt >= lifetimes.renewal;
+    if (renew) {
+      const renewed = await storeCall(() =>
+        renewOpaqueToken(store, reader, verified, now, lifetimes.grace, slid),
+      );
+      record = renewed.record;
+      replacement = renewed.token;
+      cache?.set(record, now);
+    }
+    if (renew || now - record.lastActiveAt >= o.touchEvery) {
+      await storeCall(() => store.touch(record.id, { now, lastActiveAt: now, expiresAt: slid }));
+      record = { ...record, lastActiveAt: now, expiresAt: Math.max(record.expiresAt, slid) };
+      cache?.touched(record.id, now, record.expiresAt);
+    }
+    return { record, replacement };
+  };
+
+  async function authenticate(request: RequestLike): Promise<AuthResult<Data>> {
+    const now = clock();
+    const credential = readCredential(request, cookieName, o.transports);
+    if (!credential.ok) return fail(credential.reason, credential.transport);
+    const { transport, token } = credential;
+    let verified: Awaited<ReturnType<typeof verifyOpaqueToken>>;
+    try {
+      verified = await storeCall(() => verifyOpaqueToken(reader, token, now));
+    } catch (error) {
+      if (o.onStoreError === "anonymous") return fail("store_unavailable", transport);
+      throw error;
+    }
+    if (typeof verified === "string") return fail(verified, transport);
+    if (verified.record.strategy !== o.strategy) return fail("wrong_strategy", transport);
+    const data = await ix.readData(verified.record);
+    if (data === null) return fail("invalid_data", transport);
+    let session = toSession(verified.record, transport, data);
+    if (transport === "cookie" && !checkCsrf(request, session)) return fail("csrf", transport);
+
+    let record = verified.record;
+    let replacement = verified.replacement;
+    try {
+      ({ record, replacement } = await housekeeping(verified, now));
+    } catch (error) {
+      // The request itself is authenticated; a failed housekeeping write denies it only when
+      // the operator chose to fail closed on store errors.
+      if (o.onStoreError === "fail-closed") throw error;
+    }
+    if (record !== verified.record) session = toSession(record, transport, data);
+    return {
+      session,
+      failure: null,
+      headers: replacement ? tokenHeaders(replacement, transport, record, now) : new Headers(),
+      renewedToken: transport === "header" ? replacement : null,
+    };
+  }
+
+  return { authenticate, checkCsrf, tokenHeaders };
+}

@@ -1,0 +1,112 @@
+import { SessionError } from "../errors.js";
+import type { JsonObject, RevocationReason, StoredSession } from "../stores/types.js";
+import { RecordCache } from "./cache.js";
+import type { NormalizedOptions } from "./options.js";
+import type { RecordReader } from "./strategies/id.js";
+import type { Session, SessionEvents, Transport } from "./types.js";
+
+/** What the manager's parts share, built once from the normalised options. */
+export interface Internals<Data extends JsonObject> {
+  o: NormalizedOptions<Data>;
+  reader: RecordReader;
+  cache: RecordCache | null;
+  emit<K extends keyof SessionEvents<Data>>(
+    name: K,
+    payload: Parameters<NonNullable<SessionEvents<Data>[K]>>[0],
+  ): void;
+  /** Runs a store operation; anything it throws that is not ours becomes STORE_UNAVAILABLE. */
+  storeCall<T>(operation: () => Promise<T>): Promise<T>;
+  toSession(record: StoredSession, transport: Transport, data: Data): Session<Data>;
+  /** The record's data, validated by the schema if there is one; `null` when invalid. */
+  readData(record: StoredSession): Promise<Data | null>;
+  revoked(record: StoredSession, reason: RevocationReason): void;
+  close(): void;
+}
+
+export function createInternals<Data extends JsonObject>(
+  o: NormalizedOptions<Data>,
+): Internals<Data> {
+  const { store, clock } = o;
+
+  const emit: Internals<Data>["emit"] = (name, payload) => {
+    const handler = o.events[name] as ((value: typeof payload) => void) | undefined;
+    if (!handler) return;
+    try {
+      handler(payload);
+    } catch {
+      // Audit hooks are observers; a failing one must not break the request that fired it.
+    }
+  };
+
+  const cache = o.cache ? new RecordCache(o.cache) : null;
+  const fresh = async (id: string, now: number) => {
+    const record = await store.get(id, now);
+    if (cache) {
+      if (record) cache.set(record, now);
+      else cache.delete(id);
+    }
+    return record;
+  };
+  const reader: RecordReader = cache
+    ? { get: async (id, now) => cache.get(id, now) ?? fresh(id, now), fresh }
+    : { get: fresh, fresh };
+  const unsubscribe = cache ? store.subscribe((change) => cache.delete(change.id)) : () => {};
+
+  let timer: NodeJS.Timeout | null = null;
+  if (o.cleanup) {
+    const { batch } = o.cleanup;
+    timer = setInterval(() => {
+      store.deleteExpired(clock(), batch).then(
+        (gone) => {
+          for (const r of gone) emit("onExpire", { sessionId: r.id, userId: r.userId });
+        },
+        () => {}, // an outage shows on requests and /healthz; cleanup retries next tick
+      );
+    }, o.cleanup.interval);
+    timer.unref();
+  }
+
+  return {
+    o,
+    reader,
+    cache,
+    emit,
+    async storeCall(operation) {
+      try {
+        return await operation();
+      } catch (error) {
+        if (error instanceof SessionError) throw error;
+        throw new SessionError("STORE_UNAVAILABLE", `${store.name} store failed`, { cause: error });
+      }
+    },
+    toSession: (record, transport, data) => ({
+      id: record.id,
+      userId: record.userId,
+      strategy: record.strategy,
+      data,
+      createdAt: new Date(record.createdAt),
+      lastActiveAt: new Date(record.lastActiveAt),
+      expiresAt: new Date(record.expiresAt),
+      absoluteExpiresAt: new Date(record.absoluteExpiresAt),
+      authTime: new Date(record.authTime),
+      ip: record.ip,
+      userAgent: record.userAgent,
+      version: record.version,
+      transport,
+    }),
+    async readData(record) {
+      if (!o.schema) return record.data as Data;
+      const result = await o.schema["~standard"].validate(record.data);
+      return result.issues ? null : (result.value as Data);
+    },
+    revoked(record, reason) {
+      cache?.delete(record.id);
+      emit("onRevoke", { sessionId: record.id, userId: record.userId, reason });
+    },
+    close() {
+      if (timer) clearInterval(timer);
+      timer = null;
+      unsubscribe();
+    },
+  };
+}
