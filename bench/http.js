@@ -45,6 +45,12 @@ export const SERVERS = [
     script: "servers/express-sessionkit.js",
     args: ["sqlite"],
   },
+  {
+    id: "express-sessionkit-sqlite-cache",
+    label: "Express 5 + sessionkit id (SQLite + 1 s cache)",
+    script: "servers/express-sessionkit.js",
+    args: ["sqlite-cache"],
+  },
 ];
 
 async function start(server) {

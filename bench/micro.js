@@ -33,12 +33,13 @@ export async function runMicro() {
   results.push(
     await measure("opaque token: parse + hash", () => hashSecret(parseOpaqueToken(t.token).secret)),
   );
-  for (const kind of ["memory", "sqlite"]) {
+  for (const kind of ["memory", "sqlite", "sqlite-cache"]) {
     const store = kind === "memory" ? memoryStore() : sqliteStore({ path: tempSqlitePath() });
     const manager = createSessionManager({
       strategy: "id",
       store,
       cleanup: false,
+      cache: kind === "sqlite-cache" ? { maxAge: "1s" } : false,
       maxSessionsPerUser: 1_000_000,
     });
     let n = 0;

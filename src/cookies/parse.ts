@@ -30,15 +30,25 @@ export type CookieLookup =
  */
 export function findAuthCookie(header: string | null | undefined, name: string): CookieLookup {
   if (!header) return { status: "absent" };
+  // Scans in place (this runs on every request): no array of pairs is built.
   const lower = name.toLowerCase();
   let found: string | undefined;
-  let count = 0;
-  for (const [cookieName, value] of parseCookieHeader(header)) {
-    if (cookieName.toLowerCase() !== lower) continue;
-    count++;
-    if (cookieName !== name) return { status: "ambiguous" };
-    found = value;
+  let start = 0;
+  while (start < header.length) {
+    let end = header.indexOf(";", start);
+    if (end < 0) end = header.length;
+    const eq = header.indexOf("=", start);
+    if (eq >= 0 && eq < end) {
+      const cookieName = header.slice(start, eq).trim();
+      if (cookieName.length === name.length && cookieName.toLowerCase() === lower) {
+        if (cookieName !== name || found !== undefined) return { status: "ambiguous" };
+        let value = header.slice(eq + 1, end).trim();
+        if (value.length >= 2 && value.startsWith('"') && value.endsWith('"'))
+          value = value.slice(1, -1);
+        found = value;
+      }
+    }
+    start = end + 1;
   }
-  if (count === 0 || found === undefined) return { status: "absent" };
-  return count === 1 ? { status: "found", value: found } : { status: "ambiguous" };
+  return found === undefined ? { status: "absent" } : { status: "found", value: found };
 }

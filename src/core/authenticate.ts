@@ -2,7 +2,7 @@ import { isSafeMethod, originAllowed } from "../csrf/origin.js";
 import { verifyCsrfToken } from "../csrf/token.js";
 import type { JsonObject, StoredSession } from "../stores/types.js";
 import { readCredential } from "./credentials.js";
-import type { Internals } from "./internals.js";
+import { asStoreError, type Internals } from "./internals.js";
 import { renewOpaqueToken, type VerifiedToken, verifyOpaqueToken } from "./strategies/id.js";
 import type {
   AuthFailure,
@@ -85,14 +85,15 @@ export function createAuthenticator<Data extends JsonObject>(ix: Internals<Data>
     const { transport, token } = credential;
     let verified: Awaited<ReturnType<typeof verifyOpaqueToken>>;
     try {
-      verified = await storeCall(() => verifyOpaqueToken(reader, token, now));
+      verified = await verifyOpaqueToken(reader, token, now);
     } catch (error) {
       if (o.onStoreError === "anonymous") return fail("store_unavailable", transport);
-      throw error;
+      throw asStoreError(error, store.name);
     }
     if (typeof verified === "string") return fail(verified, transport);
     if (verified.record.strategy !== o.strategy) return fail("wrong_strategy", transport);
-    const data = await ix.readData(verified.record);
+    const read = ix.readData(verified.record);
+    const data = read instanceof Promise ? await read : read;
     if (data === null) return fail("invalid_data", transport);
     let session = toSession(verified.record, transport, data);
     if (transport === "cookie" && !checkCsrf(request, session)) return fail("csrf", transport);

@@ -17,8 +17,11 @@ export interface Internals<Data extends JsonObject> {
   /** Runs a store operation; anything it throws that is not ours becomes STORE_UNAVAILABLE. */
   storeCall<T>(operation: () => Promise<T>): Promise<T>;
   toSession(record: StoredSession, transport: Transport, data: Data): Session<Data>;
-  /** The record's data, validated by the schema if there is one; `null` when invalid. */
-  readData(record: StoredSession): Promise<Data | null>;
+  /**
+   * The record's data, validated by the schema if there is one; `null` when invalid. Without
+   * a schema the answer is synchronous, which spares the hot path a microtask.
+   */
+  readData(record: StoredSession): Data | null | Promise<Data | null>;
   revoked(record: StoredSession, reason: RevocationReason): void;
   close(): void;
 }
@@ -47,9 +50,10 @@ export function createInternals<Data extends JsonObject>(
     }
     return record;
   };
+  const direct = (id: string, now: number) => store.get(id, now);
   const reader: RecordReader = cache
     ? { get: async (id, now) => cache.get(id, now) ?? fresh(id, now), fresh }
-    : { get: fresh, fresh };
+    : { get: direct, fresh: direct };
   const unsubscribe = cache ? store.subscribe((change) => cache.delete(change.id)) : () => {};
 
   let timer: NodeJS.Timeout | null = null;
@@ -75,8 +79,7 @@ export function createInternals<Data extends JsonObject>(
       try {
         return await operation();
       } catch (error) {
-        if (error instanceof SessionError) throw error;
-        throw new SessionError("STORE_UNAVAILABLE", `${store.name} store failed`, { cause: error });
+        throw asStoreError(error, store.name);
       }
     },
     toSession: (record, transport, data) => ({
@@ -94,10 +97,12 @@ export function createInternals<Data extends JsonObject>(
       version: record.version,
       transport,
     }),
-    async readData(record) {
+    readData(record) {
       if (!o.schema) return record.data as Data;
-      const result = await o.schema["~standard"].validate(record.data);
-      return result.issues ? null : (result.value as Data);
+      const validated = o.schema["~standard"].validate(record.data);
+      const settle = (result: Awaited<typeof validated>) =>
+        result.issues ? null : (result.value as Data);
+      return validated instanceof Promise ? validated.then(settle) : settle(validated);
     },
     revoked(record, reason) {
       cache?.delete(record.id);
@@ -109,4 +114,10 @@ export function createInternals<Data extends JsonObject>(
       unsubscribe();
     },
   };
+}
+
+/** What a store throws is ours already, or it becomes STORE_UNAVAILABLE. */
+export function asStoreError(error: unknown, storeName: string): SessionError {
+  if (error instanceof SessionError) return error;
+  return new SessionError("STORE_UNAVAILABLE", `${storeName} store failed`, { cause: error });
 }

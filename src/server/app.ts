@@ -136,6 +136,7 @@ export function createApp(options: AppOptions): Hono<Env> {
     });
     return result ? applyHeaders(response, result.headers) : response;
   });
+  app.get("/favicon.ico", () => new Response(null, { status: 204 }));
   app.get("/assets/app.js", () => renderApp("js"));
   app.get("/assets/app.css", () => renderApp("css"));
 
