@@ -217,10 +217,15 @@ describe("reference server over HTTP (real process)", () => {
     ).toBe(401);
   });
 
-  it("refuses cross-site unsafe requests, sign-in included, and accepts the CSRF token", async () => {
+  it("refuses cross-site unsafe requests, registration and sign-in included, and accepts the CSRF token", async () => {
     const { c, username } = await signedIn();
     const evil = { origin: "http://evil.example" };
     expect((await c.request("POST", "/api/id/logout", undefined, evil)).status).toBe(403);
+    const registerCsrf = await client(base, "http://evil.example").request("POST", "/api/users", {
+      username: "csrf-victim",
+      password: PASSWORD,
+    });
+    expect(registerCsrf.status).toBe(403);
     const loginCsrf = await client(base, "http://evil.example").request("POST", "/api/id/login", {
       username,
       password: PASSWORD,

@@ -77,7 +77,12 @@ export function createApp(options: AppOptions): Hono<Env> {
     }
   });
 
+  // Registration is an unsafe request like any other: same-origin proof first.
+  const csrfGate = Object.values(managers)[0];
   app.post("/api/users", async (c) => {
+    if (csrfGate && !csrfGate.checkCsrf(c.req.raw, null)) {
+      return problem(403, "csrf_failed", "Cross-site request refused");
+    }
     const body = await readJsonObject(c.req.raw);
     if (!body.ok) return body.response;
     const { username, password } = body.value;
