@@ -102,7 +102,7 @@ describe("opaque tokens", () => {
     );
   });
 
-  it("compares hashes without short-circuiting on length", () => {
+  it("compares hashes: equal only for identical strings", () => {
     expect(hashesEqual("abc", "abc")).toBe(true);
     expect(hashesEqual("abc", "abd")).toBe(false);
     expect(hashesEqual("abc", "abcd")).toBe(false);

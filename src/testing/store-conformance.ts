@@ -281,6 +281,22 @@ export function runStoreConformance(name: string, harness: StoreHarness): void {
       expect(batch.length).toBeLessThanOrEqual(3);
     });
 
+    it("expiry cleanup spares a record whose expiry slid, and takes it once it is due", async () => {
+      const userId = `user-${rid()}`;
+      const far = T0 + 3000 * HOUR;
+      const record = await seed({ userId, expiresAt: far, absoluteExpiresAt: far + HOUR });
+      await store.touch(record.id, { now: far - 1, lastActiveAt: far - 1, expiresAt: far + 10 });
+      while ((await store.deleteExpired(far + 5, 100)).length > 0) {}
+      expect((await store.listUser(userId, far + 5)).map((r) => r.id)).toEqual([record.id]);
+      let gone: StoredSession[] = [];
+      for (let round = 0; round < 10_000 && !gone.some((r) => r.id === record.id); round++) {
+        const batch = await store.deleteExpired(far + 10, 100);
+        if (batch.length === 0) break;
+        gone = gone.concat(batch);
+      }
+      expect(gone.map((r) => r.id)).toContain(record.id);
+    });
+
     it("a bounded batch never deletes more than asked", async () => {
       const userId = `user-${rid()}`;
       const far = T0 + 2000 * HOUR;

@@ -9,6 +9,7 @@ import type {
   StrategyName,
   UpdateResult,
 } from "../types.js";
+import { ExpiryHeap } from "./expiry-heap.js";
 
 export type { SessionStore } from "../types.js";
 
@@ -20,6 +21,7 @@ export function memoryStore(): SessionStore {
   const records = new Map<string, StoredSession>();
   const byUser = new Map<string, Set<string>>();
   const feed = new LocalFeed();
+  const expiries = new ExpiryHeap();
 
   const live = (id: string, now: number) => {
     const record = records.get(id);
@@ -54,6 +56,7 @@ export function memoryStore(): SessionStore {
     async create(record: StoredSession, options: CreateOptions) {
       if (records.has(record.id)) throw new Error(`session id collision: ${record.id}`);
       records.set(record.id, copy(record));
+      expiries.push(record.expiresAt, record.id);
       const ids = byUser.get(record.userId) ?? new Set<string>();
       byUser.set(record.userId, ids);
       ids.add(record.id);
@@ -80,10 +83,12 @@ export function memoryStore(): SessionStore {
       const record = live(id, input.now);
       if (!record) return false;
       record.lastActiveAt = Math.max(record.lastActiveAt, input.lastActiveAt);
-      record.expiresAt = Math.min(
+      const expiresAt = Math.min(
         Math.max(record.expiresAt, input.expiresAt),
         record.absoluteExpiresAt,
       );
+      if (expiresAt !== record.expiresAt) expiries.push(expiresAt, id);
+      record.expiresAt = expiresAt;
       return true;
     },
 
@@ -107,6 +112,7 @@ export function memoryStore(): SessionStore {
       record.renewedAt = input.now;
       if (input.expiresAt !== undefined) {
         record.expiresAt = Math.min(input.expiresAt, record.absoluteExpiresAt);
+        expiries.push(record.expiresAt, id);
       }
       return copy(record);
     },
@@ -131,14 +137,15 @@ export function memoryStore(): SessionStore {
     },
 
     async deleteExpired(now, limit) {
-      // Map iteration is insertion order, oldest first; stop after `limit` deletions.
       const deleted: StoredSession[] = [];
-      for (const record of records.values()) {
-        if (deleted.length >= limit) break;
-        if (record.expiresAt <= now) {
-          remove(record, null);
-          deleted.push(record);
-        }
+      while (deleted.length < limit) {
+        const due = expiries.popDue(now);
+        if (!due) break;
+        const record = records.get(due.id);
+        // Stale entry: the record is gone or has slid to a later expiry since it was pushed.
+        if (!record || record.expiresAt !== due.expiresAt) continue;
+        remove(record, null);
+        deleted.push(record);
       }
       return deleted;
     },
