@@ -147,7 +147,7 @@ describe("durations and keys", () => {
   });
 
   it("generates a key set that loads, and refuses weak or malformed ones", () => {
-    const keys = generateKeySet("k1");
+    const keys = generateKeySet("HS256", "k1");
     expect(loadKeySet(keys)).toEqual(keys);
     const bad = [
       {},

@@ -53,7 +53,8 @@ export function normalizeOptions<Data extends JsonObject>(
   }
   if (lifetimes.grace > 120_000) throw configError("lifetimes.grace must be at most 2 minutes");
 
-  const keys = options.keys === undefined ? null : loadKeySet(options.keys);
+  const keys =
+    options.keys === undefined ? null : loadKeySet(options.keys, { requirePrivate: true });
   // Without keys, CSRF tokens are keyed per process: Origin checks still protect every
   // instance, but a double-submit token only verifies on the process that minted it.
   const csrfKey = keys ? deriveKey(keys, "csrf") : randomBytes(32);

@@ -1,15 +1,39 @@
-import { hkdfSync, randomBytes } from "node:crypto";
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  hkdfSync,
+  type JsonWebKey,
+  type KeyObject,
+  randomBytes,
+} from "node:crypto";
 import { configError } from "../errors.js";
 import { decodeBase64url, encodeBase64url } from "./base64url.js";
 
-/** A private JSON Web Key as kept in a `--keys` file. Symmetric keys only, for now. */
+export type JwsAlgorithm = "HS256" | "HS384" | "HS512" | "EdDSA" | "ES256" | "RS256" | "PS256";
+export const JWS_ALGORITHMS: readonly JwsAlgorithm[] = [
+  "HS256",
+  "HS384",
+  "HS512",
+  "EdDSA",
+  "ES256",
+  "RS256",
+  "PS256",
+];
+
+/** A JSON Web Key as kept in a `--keys` file (private) or a JWKS (public). */
 export interface Jwk {
   kty: string;
   kid: string;
   alg: string;
+  use?: string;
   k?: string;
   d?: string;
-  use?: string;
+  crv?: string;
+  x?: string;
+  y?: string;
+  n?: string;
+  e?: string;
   [member: string]: unknown;
 }
 
@@ -17,45 +41,157 @@ export interface JwkSet {
   keys: Jwk[];
 }
 
+/** One key, imported once: its `alg` is fixed here, never taken from a token header. */
+export interface ImportedKey {
+  kid: string;
+  alg: JwsAlgorithm;
+  /** HMAC secret (HS*). */
+  secret: Buffer | null;
+  privateKey: KeyObject | null;
+  publicKey: KeyObject | null;
+}
+
 const HS_MIN_BYTES: Record<string, number> = { HS256: 32, HS384: 48, HS512: 64 };
+const KTY_OF: Record<JwsAlgorithm, string> = {
+  HS256: "oct",
+  HS384: "oct",
+  HS512: "oct",
+  EdDSA: "OKP",
+  ES256: "EC",
+  RS256: "RSA",
+  PS256: "RSA",
+};
+const CURVE_OF: Partial<Record<JwsAlgorithm, string>> = { EdDSA: "Ed25519", ES256: "P-256" };
 
 /**
- * Validates a JWK set and returns it unchanged. Each key needs one `kid` and one `alg`; an
- * `oct` key must be HS* and at least as long as its hash (RFC 7518 §3.2); kids are unique.
+ * Validates a JWK set. Each key needs one `kid` and one `alg` that agrees with its `kty`
+ * (and curve); HMAC keys hold at least as many bits as their hash, RSA moduli at least 2048
+ * bits; kids are unique. With `requirePrivate`, every key must be able to sign.
  */
-export function loadKeySet(input: unknown): JwkSet {
+export function loadKeySet(input: unknown, options: { requirePrivate?: boolean } = {}): JwkSet {
+  importKeySet(input, options);
+  return { keys: (input as JwkSet).keys.map((key) => ({ ...key })) };
+}
+
+export function importKeySet(
+  input: unknown,
+  options: { requirePrivate?: boolean } = {},
+): ImportedKey[] {
   if (typeof input !== "object" || input === null || !Array.isArray((input as JwkSet).keys)) {
     throw configError("keys must be a JWK set: an object with a `keys` array");
   }
   const keys = (input as JwkSet).keys;
   if (keys.length === 0) throw configError("keys: the JWK set is empty");
   const kids = new Set<string>();
-  for (const key of keys) {
+  return keys.map((key) => {
     if (typeof key !== "object" || key === null) throw configError("keys: each key is an object");
     if (typeof key.kid !== "string" || key.kid === "")
       throw configError("keys: each key needs a kid");
     if (kids.has(key.kid)) throw configError(`keys: duplicate kid ${JSON.stringify(key.kid)}`);
     kids.add(key.kid);
-    if (typeof key.alg !== "string") throw configError(`keys: key ${key.kid} needs an alg`);
-    if (key.kty === "oct") {
-      const min = HS_MIN_BYTES[key.alg];
-      if (min === undefined) throw configError(`keys: oct key ${key.kid} must be HS256/384/512`);
-      const secret = typeof key.k === "string" ? decodeBase64url(key.k) : null;
-      if (!secret || secret.length < min) {
-        throw configError(`keys: key ${key.kid} must hold at least ${min * 8} bits`);
-      }
-    } else if (typeof key.d !== "string") {
-      throw configError(`keys: key ${key.kid} must be a private key`);
+    const imported = importKey(key);
+    if (options.requirePrivate && !imported.secret && !imported.privateKey) {
+      throw configError(`keys: key ${key.kid} is public only and cannot sign`);
     }
-  }
-  return { keys: keys.map((key) => ({ ...key })) };
+    return imported;
+  });
 }
 
-/** A fresh HS256 key set, as `sessionkit keys generate` prints it. */
-export function generateKeySet(kid = `k-${new Date().toISOString().slice(0, 10)}`): JwkSet {
-  return {
-    keys: [{ kty: "oct", kid, alg: "HS256", use: "sig", k: encodeBase64url(randomBytes(32)) }],
-  };
+function importKey(key: Jwk): ImportedKey {
+  const alg = key.alg as JwsAlgorithm;
+  if (!JWS_ALGORITHMS.includes(alg)) {
+    throw configError(
+      `keys: key ${key.kid} has alg ${JSON.stringify(key.alg)}; use one of ${JWS_ALGORITHMS.join(", ")}`,
+    );
+  }
+  if (key.kty !== KTY_OF[alg])
+    throw configError(`keys: key ${key.kid}: alg ${alg} needs kty ${KTY_OF[alg]}`);
+  if (key.use !== undefined && key.use !== "sig")
+    throw configError(`keys: key ${key.kid} is not a signing key`);
+  if (key.kty === "oct") {
+    const secret = typeof key.k === "string" ? decodeBase64url(key.k) : null;
+    const min = HS_MIN_BYTES[alg] ?? 32;
+    if (!secret || secret.length < min)
+      throw configError(`keys: key ${key.kid} must hold at least ${min * 8} bits`);
+    return { kid: key.kid, alg, secret, privateKey: null, publicKey: null };
+  }
+  const curve = CURVE_OF[alg];
+  if (curve !== undefined && key.crv !== curve)
+    throw configError(`keys: key ${key.kid}: alg ${alg} needs crv ${curve}`);
+  let privateKey: KeyObject | null = null;
+  let publicKey: KeyObject;
+  try {
+    const { kid: _k, alg: _a, use: _u, key_ops: _o, ...material } = key;
+    if (typeof key.d === "string") {
+      privateKey = createPrivateKey({ key: material as JsonWebKey, format: "jwk" });
+      publicKey = createPublicKey(privateKey);
+    } else {
+      publicKey = createPublicKey({ key: material as JsonWebKey, format: "jwk" });
+    }
+  } catch (error) {
+    throw configError(
+      `keys: key ${key.kid} is not a valid ${key.kty} key: ${(error as Error).message}`,
+    );
+  }
+  const bits = publicKey.asymmetricKeyDetails?.modulusLength;
+  if (key.kty === "RSA" && (bits === undefined || bits < 2048)) {
+    throw configError(
+      `keys: RSA key ${key.kid} has ${bits ?? "?"} bits; at least 2048 are required`,
+    );
+  }
+  return { kid: key.kid, alg, secret: null, privateKey, publicKey };
+}
+
+const defaultKid = () =>
+  `${new Date().toISOString().slice(0, 10)}-${encodeBase64url(randomBytes(4))}`;
+
+/** A fresh private key set of one key, as `sessionkit keys generate` prints it. */
+export function generateKeySet(alg: JwsAlgorithm = "HS256", kid: string = defaultKid()): JwkSet {
+  return { keys: [generateKey(alg, kid)] };
+}
+
+export function generateKey(alg: JwsAlgorithm, kid: string = defaultKid()): Jwk {
+  const meta = { kid, alg, use: "sig" };
+  if (KTY_OF[alg] === "oct") {
+    return { kty: "oct", ...meta, k: encodeBase64url(randomBytes(HS_MIN_BYTES[alg] ?? 32)) };
+  }
+  const pair =
+    alg === "EdDSA"
+      ? generateKeyPairSync("ed25519")
+      : alg === "ES256"
+        ? generateKeyPairSync("ec", { namedCurve: "P-256" })
+        : generateKeyPairSync("rsa", { modulusLength: 2048 });
+  return { ...(pair.privateKey.export({ format: "jwk" }) as Jwk), ...meta };
+}
+
+/**
+ * Puts a new current key in front (it signs from now on) and keeps the previous ones so that
+ * tokens they signed verify until they expire; at most `keep` keys stay.
+ */
+export function rotateKeySet(
+  set: JwkSet,
+  options: { alg?: JwsAlgorithm; kid?: string; keep?: number } = {},
+): JwkSet {
+  const current = loadKeySet(set).keys;
+  const alg = options.alg ?? (current[0]?.alg as JwsAlgorithm | undefined) ?? "HS256";
+  const next = generateKey(alg, options.kid);
+  if (current.some((key) => key.kid === next.kid))
+    throw configError(`keys: kid ${next.kid} is taken`);
+  return { keys: [next, ...current].slice(0, Math.max(2, options.keep ?? 3)) };
+}
+
+const PUBLIC_MEMBERS = ["kty", "kid", "alg", "use", "crv", "x", "y", "n", "e"] as const;
+
+/** The public keys of a set, for `/.well-known/jwks.json`. Symmetric keys never leave. */
+export function publicKeySet(set: JwkSet): JwkSet {
+  const keys: Jwk[] = [];
+  for (const key of set.keys) {
+    if (key.kty === "oct") continue;
+    const pub: Record<string, unknown> = {};
+    for (const member of PUBLIC_MEMBERS) if (key[member] !== undefined) pub[member] = key[member];
+    keys.push(pub as unknown as Jwk);
+  }
+  return { keys };
 }
 
 /**
@@ -66,6 +202,6 @@ export function deriveKey(set: JwkSet, purpose: string): Buffer {
   const current = set.keys[0];
   const material = current?.k ?? current?.d;
   const ikm = typeof material === "string" ? decodeBase64url(material) : null;
-  if (!ikm) throw configError("keys: the current key has no usable key material");
+  if (!ikm) throw configError("keys: the current key has no private key material");
   return Buffer.from(hkdfSync("sha256", ikm, "sessionkit", `sessionkit/${purpose}`, 32));
 }

@@ -1,0 +1,31 @@
+// `sessionkit/jwt`: the strict JWS/JWT codec, for verifying sessionkit's tokens elsewhere.
+export {
+  type JwsFailure,
+  type JwsResult,
+  MAX_TOKEN_BYTES,
+  signJws,
+  verifyJws,
+  verifyJwsSignature,
+} from "./jws.js";
+export {
+  createJwtSigner,
+  createJwtVerifier,
+  decodeJwtUnverified,
+  type JwtFailure,
+  type JwtResult,
+  type JwtVerifier,
+  type JwtVerifyOptions,
+} from "./jwt.js";
+export {
+  generateKey,
+  generateKeySet,
+  type ImportedKey,
+  importKeySet,
+  JWS_ALGORITHMS,
+  type Jwk,
+  type JwkSet,
+  type JwsAlgorithm,
+  loadKeySet,
+  publicKeySet,
+  rotateKeySet,
+} from "./keys.js";

@@ -1,0 +1,161 @@
+import {
+  constants,
+  createHmac,
+  sign as cryptoSign,
+  verify as cryptoVerify,
+  timingSafeEqual,
+} from "node:crypto";
+import { decodeBase64url, encodeBase64url } from "./base64url.js";
+import { parseStrictJsonObject } from "./json.js";
+import type { ImportedKey, JwsAlgorithm } from "./keys.js";
+
+/** Tokens longer than this are refused before anything is decoded. */
+export const MAX_TOKEN_BYTES = 8192;
+
+/** Why a compact JWS was refused; for logs and events, never for the client. */
+export type JwsFailure =
+  | "too_large"
+  | "jwe"
+  | "malformed"
+  | "bad_header"
+  | "forbidden_header"
+  | "alg_none"
+  | "unknown_kid"
+  | "alg_mismatch"
+  | "bad_signature"
+  | "bad_payload";
+
+export type JwsResult =
+  | { ok: true; header: Record<string, unknown>; payload: Record<string, unknown> }
+  | { ok: false; reason: JwsFailure };
+
+/** Header members that would let the token choose keys or change how it is processed. */
+const FORBIDDEN_HEADERS = ["crit", "b64", "jku", "jwk", "x5u", "x5c", "zip", "enc"];
+
+const HASH: Record<JwsAlgorithm, string> = {
+  HS256: "sha256",
+  HS384: "sha384",
+  HS512: "sha512",
+  EdDSA: "",
+  ES256: "sha256",
+  RS256: "sha256",
+  PS256: "sha256",
+};
+
+function signBytes(key: ImportedKey, data: Buffer): Buffer {
+  const alg = key.alg;
+  if (key.secret) return createHmac(HASH[alg], key.secret).update(data).digest();
+  if (!key.privateKey) throw new Error(`key ${key.kid} cannot sign`);
+  if (alg === "EdDSA") return cryptoSign(null, data, key.privateKey);
+  if (alg === "ES256")
+    return cryptoSign("sha256", data, { key: key.privateKey, dsaEncoding: "ieee-p1363" });
+  if (alg === "PS256") {
+    return cryptoSign("sha256", data, {
+      key: key.privateKey,
+      padding: constants.RSA_PKCS1_PSS_PADDING,
+      saltLength: 32,
+    });
+  }
+  return cryptoSign("sha256", data, key.privateKey);
+}
+
+function verifyBytes(key: ImportedKey, data: Buffer, signature: Buffer): boolean {
+  const alg = key.alg;
+  if (key.secret) {
+    const expected = createHmac(HASH[alg], key.secret).update(data).digest();
+    return expected.length === signature.length && timingSafeEqual(expected, signature);
+  }
+  const publicKey = key.publicKey;
+  if (!publicKey) return false;
+  try {
+    if (alg === "EdDSA")
+      return signature.length === 64 && cryptoVerify(null, data, publicKey, signature);
+    // Raw R‖S only: a DER signature (or any other length) is refused, not converted.
+    if (alg === "ES256") {
+      return (
+        signature.length === 64 &&
+        cryptoVerify("sha256", data, { key: publicKey, dsaEncoding: "ieee-p1363" }, signature)
+      );
+    }
+    const bytes = (publicKey.asymmetricKeyDetails?.modulusLength ?? 0) / 8;
+    if (signature.length !== bytes) return false;
+    if (alg === "PS256") {
+      return cryptoVerify(
+        "sha256",
+        data,
+        { key: publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 },
+        signature,
+      );
+    }
+    return cryptoVerify("sha256", data, publicKey, signature);
+  } catch {
+    return false;
+  }
+}
+
+/** Signs a compact JWS. The header's `alg` and `kid` always come from the key. */
+export function signJws(
+  payload: Record<string, unknown>,
+  key: ImportedKey,
+  header: Record<string, unknown> = {},
+): string {
+  const protectedHeader = { ...header, alg: key.alg, kid: key.kid };
+  const head = encodeBase64url(Buffer.from(JSON.stringify(protectedHeader)));
+  const body = encodeBase64url(Buffer.from(JSON.stringify(payload)));
+  const input = `${head}.${body}`;
+  return `${input}.${encodeBase64url(signBytes(key, Buffer.from(input, "ascii")))}`;
+}
+
+/** Signs raw bytes as they are (for known-answer vectors whose header bytes are fixed). */
+export function signJwsInput(signingInput: string, key: ImportedKey): string {
+  return encodeBase64url(signBytes(key, Buffer.from(signingInput, "ascii")));
+}
+
+/**
+ * Verifies a compact JWS strictly: at most 8 KiB; exactly three segments of canonical
+ * base64url; a header that is a JSON object without duplicate members, `none` or any of
+ * `crit`/`b64`/`jku`/`jwk`/`x5u`/`x5c`; a `kid` naming one of `keys`, whose own `alg` must
+ * equal the header's; the signature checked before the payload is even decoded. Never throws.
+ */
+export function verifyJws(token: unknown, keys: ReadonlyMap<string, ImportedKey>): JwsResult {
+  if (typeof token !== "string") return { ok: false, reason: "malformed" };
+  if (token.length > MAX_TOKEN_BYTES) return { ok: false, reason: "too_large" };
+  const first = token.indexOf(".");
+  const second = token.indexOf(".", first + 1);
+  if (first < 0 || second < 0) return { ok: false, reason: "malformed" };
+  if (token.indexOf(".", second + 1) >= 0) {
+    return { ok: false, reason: token.split(".").length === 5 ? "jwe" : "malformed" };
+  }
+  const headerBytes = decodeBase64url(token.slice(0, first));
+  const payloadText = token.slice(first + 1, second);
+  const signature = decodeBase64url(token.slice(second + 1));
+  if (!headerBytes || !signature || decodeBase64url(payloadText) === null)
+    return { ok: false, reason: "malformed" };
+  const header = parseStrictJsonObject(headerBytes);
+  if (!header) return { ok: false, reason: "bad_header" };
+  const alg = header.alg;
+  if (typeof alg !== "string") return { ok: false, reason: "bad_header" };
+  if (alg.toLowerCase() === "none") return { ok: false, reason: "alg_none" };
+  if (FORBIDDEN_HEADERS.some((name) => name in header))
+    return { ok: false, reason: "forbidden_header" };
+  const kid = header.kid;
+  // Map lookups only: a kid is never a path, a query or anything but a name.
+  const key = typeof kid === "string" ? keys.get(kid) : undefined;
+  if (!key) return { ok: false, reason: "unknown_kid" };
+  if (key.alg !== alg) return { ok: false, reason: "alg_mismatch" };
+  if (!verifyBytes(key, Buffer.from(token.slice(0, second), "ascii"), signature)) {
+    return { ok: false, reason: "bad_signature" };
+  }
+  const payload = parseStrictJsonObject(decodeBase64url(payloadText) ?? Buffer.alloc(0));
+  if (!payload) return { ok: false, reason: "bad_payload" };
+  return { ok: true, header, payload };
+}
+
+/** Signature check alone, for known-answer vectors whose payload is not a JSON object. */
+export function verifyJwsSignature(token: string, key: ImportedKey): boolean {
+  const dot = token.lastIndexOf(".");
+  const signature = decodeBase64url(token.slice(dot + 1));
+  return (
+    signature !== null && verifyBytes(key, Buffer.from(token.slice(0, dot), "ascii"), signature)
+  );
+}

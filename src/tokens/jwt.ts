@@ -1,0 +1,118 @@
+import { configError } from "../errors.js";
+import { type JwsFailure, signJws, verifyJws } from "./jws.js";
+import { type ImportedKey, importKeySet, type JwkSet } from "./keys.js";
+
+export type JwtFailure =
+  | JwsFailure
+  | "expired"
+  | "not_yet_valid"
+  | "issued_in_future"
+  | "bad_time_claim"
+  | "missing_exp"
+  | "bad_issuer"
+  | "bad_audience"
+  | "wrong_type";
+
+export type JwtResult =
+  | { ok: true; header: Record<string, unknown>; claims: Record<string, unknown> }
+  | { ok: false; reason: JwtFailure };
+
+export interface JwtVerifyOptions {
+  /** Exact `iss`. */
+  issuer: string;
+  /** Accepted audiences: the token's `aud` (string or array) must contain one of them. */
+  audience: string | readonly string[];
+  /** Required `typ` (`"at+jwt"` for access tokens); compared without case and `application/`. */
+  type?: string;
+  /** Seconds of clock skew tolerated on `exp`, `nbf` and `iat`. Default 30, at most 300. */
+  skew?: number;
+  /** Milliseconds since the epoch. */
+  clock?: () => number;
+}
+
+/**
+ * A JWT verifier over a fixed key set: everything about which keys and claims are acceptable
+ * is decided here, once. `verify` never throws; the reason of a failure is for logs only.
+ */
+export interface JwtVerifier {
+  verify(token: unknown): JwtResult;
+}
+
+const normalizeType = (value: unknown) =>
+  typeof value === "string" ? value.toLowerCase().replace(/^application\//, "") : "jwt";
+
+export function createJwtVerifier(
+  keys: JwkSet | ImportedKey[],
+  options: JwtVerifyOptions,
+): JwtVerifier {
+  const imported = Array.isArray(keys) ? keys : importKeySet(keys);
+  const byKid = new Map(imported.map((key) => [key.kid, key]));
+  const skew = options.skew ?? 30;
+  if (!Number.isFinite(skew) || skew < 0 || skew > 300)
+    throw configError("skew must be 0 to 300 seconds");
+  if (typeof options.issuer !== "string" || options.issuer === "")
+    throw configError("issuer is required");
+  const audiences = new Set(
+    typeof options.audience === "string" ? [options.audience] : options.audience,
+  );
+  if (audiences.size === 0) throw configError("audience is required");
+  const type = normalizeType(options.type ?? "JWT");
+  const clock = options.clock ?? Date.now;
+
+  return {
+    verify(token) {
+      const jws = verifyJws(token, byKid);
+      if (!jws.ok) return jws;
+      // Everything below reads claims of a token whose signature is already verified.
+      const { header, payload: claims } = jws;
+      if (normalizeType(header.typ) !== type) return { ok: false, reason: "wrong_type" };
+      const now = clock() / 1000;
+      const { exp, nbf, iat } = claims;
+      if (exp === undefined) return { ok: false, reason: "missing_exp" };
+      for (const t of [exp, nbf, iat]) {
+        if (t !== undefined && (typeof t !== "number" || !Number.isFinite(t))) {
+          return { ok: false, reason: "bad_time_claim" };
+        }
+      }
+      if (now - skew >= (exp as number)) return { ok: false, reason: "expired" };
+      if (nbf !== undefined && now + skew < (nbf as number))
+        return { ok: false, reason: "not_yet_valid" };
+      if (iat !== undefined && (iat as number) > now + skew)
+        return { ok: false, reason: "issued_in_future" };
+      if (claims.iss !== options.issuer) return { ok: false, reason: "bad_issuer" };
+      const aud = claims.aud;
+      const tokenAudiences = typeof aud === "string" ? [aud] : Array.isArray(aud) ? aud : [];
+      if (!tokenAudiences.some((a) => typeof a === "string" && audiences.has(a))) {
+        return { ok: false, reason: "bad_audience" };
+      }
+      return { ok: true, header, claims };
+    },
+  };
+}
+
+/** Signs claims with the current (first) key of the set; the header carries its kid and alg. */
+export function createJwtSigner(keys: JwkSet | ImportedKey[], options: { type?: string } = {}) {
+  const imported = Array.isArray(keys) ? keys : importKeySet(keys, { requirePrivate: true });
+  const current = imported[0];
+  if (!current || (!current.secret && !current.privateKey))
+    throw configError("keys: no key to sign with");
+  const header = { typ: options.type ?? "JWT" };
+  return {
+    kid: current.kid,
+    alg: current.alg,
+    sign: (claims: Record<string, unknown>) => signJws(claims, current, header),
+  };
+}
+
+/** Header and claims without any verification, for `sessionkit jwt decode`. */
+export function decodeJwtUnverified(token: string): { header: unknown; claims: unknown } | null {
+  const parts = token.split(".");
+  if (parts.length !== 3) return null;
+  try {
+    const decode = (part: string) =>
+      JSON.parse(Buffer.from(part, "base64url").toString("utf8")) as unknown;
+    return { header: decode(parts[0] ?? ""), claims: decode(parts[1] ?? "") };
+  } catch {
+    return null;
+  }
+}
