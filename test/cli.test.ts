@@ -106,3 +106,73 @@ describe("sessionkit CLI", () => {
     );
   });
 });
+
+describe("sessionkit keys and jwt", () => {
+  it("keys generate prints a key file the server and the codec accept, for each algorithm", async () => {
+    const { loadKeySet } = await import("../src/tokens/index.js");
+    for (const alg of ["HS256", "EdDSA", "ES256", "RS256"]) {
+      const r = await cli("keys", "generate", "--alg", alg, "--kid", `k-${alg}`);
+      expect(r.code, alg).toBe(0);
+      const set = loadKeySet(JSON.parse(r.out), { requirePrivate: true });
+      expect(set.keys[0]).toMatchObject({ alg, kid: `k-${alg}`, use: "sig" });
+    }
+    expect((await cli("keys", "generate", "--alg", "none")).code).toBe(2);
+  });
+
+  it("keys rotate puts a new signing key first and keeps the old one; keys jwks shows public parts only", async () => {
+    const { writeFileSync, readFileSync } = await import("node:fs");
+    const file = join(dir, "rotate.json");
+    writeFileSync(file, (await cli("keys", "generate", "--alg", "EdDSA", "--kid", "old")).out);
+    const rotated = await cli("keys", "rotate", "--keys", file, "--kid", "new");
+    expect(rotated.code).toBe(0);
+    const set = JSON.parse(readFileSync(file, "utf8")) as {
+      keys: Array<{ kid: string; d?: string }>;
+    };
+    expect(set.keys.map((k) => k.kid)).toEqual(["new", "old"]);
+    const jwks = JSON.parse((await cli("keys", "jwks", "--keys", file)).out) as {
+      keys: Array<Record<string, unknown>>;
+    };
+    expect(jwks.keys.map((k) => k.kid)).toEqual(["new", "old"]);
+    expect(jwks.keys.every((k) => k.d === undefined && k.kty === "OKP")).toBe(true);
+  });
+
+  it("jwt decode says nothing was verified; jwt verify exits 0 when valid and 1 with the reason", async () => {
+    const { writeFileSync } = await import("node:fs");
+    const { createJwtSigner, generateKeySet, publicKeySet } = await import(
+      "../src/tokens/index.js"
+    );
+    const set = generateKeySet("ES256", "es");
+    const jwksFile = join(dir, "jwks.json");
+    writeFileSync(jwksFile, JSON.stringify(publicKeySet(set)));
+    const exp = Math.floor(Date.now() / 1000) + 60;
+    const token = createJwtSigner(set).sign({
+      iss: "https://a.example",
+      aud: "app",
+      sub: "u",
+      exp,
+    });
+    const decoded = await cli("jwt", "decode", token);
+    expect(decoded.code).toBe(0);
+    expect(decoded.err).toMatch(/NOT VERIFIED/);
+    expect(JSON.parse(decoded.out).claims.sub).toBe("u");
+    const ok = await cli(
+      "jwt",
+      "verify",
+      token,
+      "--jwks",
+      jwksFile,
+      "--iss",
+      "https://a.example",
+      "--aud",
+      "app",
+    );
+    expect(ok.code).toBe(0);
+    const wrongAud = await cli("jwt", "verify", token, "--jwks", jwksFile, "--aud", "other");
+    expect(wrongAud.code).toBe(1);
+    expect(wrongAud.err).toBe("sessionkit: invalid: bad_audience");
+    const forged = await cli("jwt", "verify", `${token.slice(0, -4)}AAAA`, "--jwks", jwksFile);
+    expect(forged.code).toBe(1);
+    expect(forged.err).toMatch(/invalid: (bad_signature|malformed)/);
+    expect((await cli("jwt", "verify", token)).code).toBe(2);
+  });
+});

@@ -2,6 +2,7 @@
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { isSessionError } from "../errors.js";
 import {
   ConfigError,
   resolveServerConfig,
@@ -9,6 +10,7 @@ import {
   type ServerFlag,
 } from "../server/config.js";
 import { startServer } from "../server/serve.js";
+import { jwtCommand, keysCommand } from "./keys.js";
 import { CliUsageError, migrateCommand, sessionsCommand } from "./sessions.js";
 
 export const USAGE = `usage: sessionkit <command> [options]
@@ -20,6 +22,11 @@ commands:
   migrate [--database PATH]                     create or upgrade the schema
   sessions list --user ID [--database PATH] [--json]
   sessions revoke ID | --user ID [--database PATH]
+  keys generate [--alg HS256|HS384|HS512|EdDSA|ES256|RS256|PS256] [--kid ID]
+  keys rotate --keys FILE [--alg A] [--kid ID]    new current key; previous ones keep verifying
+  keys jwks --keys FILE                           the public keys (asymmetric only)
+  jwt decode TOKEN                                header and claims, NOT verified
+  jwt verify TOKEN --jwks FILE|URL [--iss I] [--aud A]
 
 Durations look like 30m, 10s, 12h. Values may follow -- (a session id can begin with -).
 Exit codes: 0 ok, 1 failed, 2 usage error.`;
@@ -43,6 +50,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
         return await migrateCommand(rest, io);
       case "sessions":
         return await sessionsCommand(rest, io);
+      case "keys":
+        return await keysCommand(rest, io);
+      case "jwt":
+        return await jwtCommand(rest, io);
       case "help":
       case "--help":
       case "-h":
@@ -58,6 +69,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       error instanceof UsageError ||
       error instanceof CliUsageError ||
       error instanceof ConfigError ||
+      isSessionError(error, "CONFIG_INVALID") ||
       isParseArgsError(error)
     ) {
       io.err(`sessionkit: ${(error as Error).message.split("\n")[0]}`);

@@ -18,12 +18,16 @@ export type JwtResult =
   | { ok: false; reason: JwtFailure };
 
 export interface JwtVerifyOptions {
-  /** Exact `iss`. */
-  issuer: string;
-  /** Accepted audiences: the token's `aud` (string or array) must contain one of them. */
-  audience: string | readonly string[];
-  /** Required `typ` (`"at+jwt"` for access tokens); compared without case and `application/`. */
-  type?: string;
+  /** Exact `iss`. `null` skips the check, for inspection tools only. */
+  issuer: string | null;
+  /** Accepted audiences: the token's `aud` (string or array) must contain one of them. `null`
+   * skips the check, for inspection tools only. */
+  audience: string | readonly string[] | null;
+  /**
+   * Required `typ` (`"at+jwt"` for access tokens); compared without case and `application/`.
+   * Default `"JWT"`; `null` accepts any type, for inspection tools only.
+   */
+  type?: string | null;
   /** Seconds of clock skew tolerated on `exp`, `nbf` and `iat`. Default 30, at most 300. */
   skew?: number;
   /** Milliseconds since the epoch. */
@@ -50,13 +54,15 @@ export function createJwtVerifier(
   const skew = options.skew ?? 30;
   if (!Number.isFinite(skew) || skew < 0 || skew > 300)
     throw configError("skew must be 0 to 300 seconds");
-  if (typeof options.issuer !== "string" || options.issuer === "")
+  if (options.issuer !== null && (typeof options.issuer !== "string" || options.issuer === "")) {
     throw configError("issuer is required");
-  const audiences = new Set(
-    typeof options.audience === "string" ? [options.audience] : options.audience,
-  );
-  if (audiences.size === 0) throw configError("audience is required");
-  const type = normalizeType(options.type ?? "JWT");
+  }
+  const audiences =
+    options.audience === null
+      ? null
+      : new Set(typeof options.audience === "string" ? [options.audience] : options.audience);
+  if (audiences?.size === 0) throw configError("audience is required");
+  const type = options.type === null ? null : normalizeType(options.type ?? "JWT");
   const clock = options.clock ?? Date.now;
 
   return {
@@ -65,7 +71,8 @@ export function createJwtVerifier(
       if (!jws.ok) return jws;
       // Everything below reads claims of a token whose signature is already verified.
       const { header, payload: claims } = jws;
-      if (normalizeType(header.typ) !== type) return { ok: false, reason: "wrong_type" };
+      if (type !== null && normalizeType(header.typ) !== type)
+        return { ok: false, reason: "wrong_type" };
       const now = clock() / 1000;
       const { exp, nbf, iat } = claims;
       if (exp === undefined) return { ok: false, reason: "missing_exp" };
@@ -79,10 +86,11 @@ export function createJwtVerifier(
         return { ok: false, reason: "not_yet_valid" };
       if (iat !== undefined && (iat as number) > now + skew)
         return { ok: false, reason: "issued_in_future" };
-      if (claims.iss !== options.issuer) return { ok: false, reason: "bad_issuer" };
+      if (options.issuer !== null && claims.iss !== options.issuer)
+        return { ok: false, reason: "bad_issuer" };
       const aud = claims.aud;
       const tokenAudiences = typeof aud === "string" ? [aud] : Array.isArray(aud) ? aud : [];
-      if (!tokenAudiences.some((a) => typeof a === "string" && audiences.has(a))) {
+      if (audiences && !tokenAudiences.some((a) => typeof a === "string" && audiences.has(a))) {
         return { ok: false, reason: "bad_audience" };
       }
       return { ok: true, header, claims };
