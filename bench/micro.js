@@ -1,28 +1,10 @@
 // Token micro-benchmarks, in this process: time per operation, after a warm-up.
-import { performance } from "node:perf_hooks";
 import { createSessionManager } from "../dist/index.js";
 import { memoryStore } from "../dist/stores/memory/index.js";
 import { sqliteStore } from "../dist/stores/sqlite/index.js";
 import { generateOpaqueToken, hashSecret, parseOpaqueToken } from "../dist/tokens/opaque.js";
+import { measure } from "./measure.js";
 import { tempSqlitePath } from "./servers/common.js";
-
-async function measure(name, fn, ms = 1500) {
-  const warmUntil = performance.now() + 300;
-  while (performance.now() < warmUntil) await fn();
-  let ops = 0;
-  const start = performance.now();
-  const until = start + ms;
-  while (performance.now() < until) {
-    for (let i = 0; i < 100; i++) await fn();
-    ops += 100;
-  }
-  const elapsed = performance.now() - start;
-  return {
-    name,
-    opsPerSec: Math.round((ops / elapsed) * 1000),
-    usPerOp: +((elapsed * 1000) / ops).toFixed(2),
-  };
-}
 
 export async function runMicro() {
   const results = [];

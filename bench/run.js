@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { parseArgs } from "node:util";
 import { runHttp } from "./http.js";
+import { runJwt } from "./jwt.js";
 import { runMicro } from "./micro.js";
 
 const { values } = parseArgs({
@@ -15,6 +16,43 @@ const { values } = parseArgs({
 });
 
 const micro = await runMicro();
+const jwt = await runJwt();
+const us = Object.fromEntries(jwt.map((r) => [r.name, r.usPerOp]));
+const jwtRatios = [
+  [
+    "HS256 verify: jose.jwtVerify / sessionkit",
+    "HS256 verify: jose.jwtVerify",
+    "HS256 verify: sessionkit",
+    6,
+  ],
+  [
+    "HS256 verify: fast-jwt (no cache) / sessionkit",
+    "HS256 verify: fast-jwt (no cache)",
+    "HS256 verify: sessionkit",
+    1.5,
+  ],
+  [
+    "HS256 verify: fast-jwt (cache) / sessionkit with its cache",
+    "HS256 verify: fast-jwt (cache)",
+    "HS256 verify: sessionkit with verified-token cache",
+    1,
+  ],
+].map(([name, peer, ours, target]) => {
+  const value = +(us[peer] / us[ours]).toFixed(2);
+  return { name, value, target, met: value >= target };
+});
+console.log("\nJWT sign and verify (this process; ratio = peer time / our time, higher is better)");
+console.table(
+  Object.fromEntries(jwt.map((m) => [m.name, { "ops/s": m.opsPerSec, "µs/op": m.usPerOp }])),
+);
+console.table(
+  Object.fromEntries(
+    jwtRatios.map((r) => [
+      r.name,
+      { speedup: r.value, target: `≥ ${r.target}`, met: r.met ? "yes" : "NO" },
+    ]),
+  ),
+);
 console.log("\nToken operations (this process)");
 console.table(
   Object.fromEntries(micro.map((m) => [m.name, { "ops/s": m.opsPerSec, "µs/op": m.usPerOp }])),
@@ -121,6 +159,8 @@ const result = {
   cpu: cpus()[0]?.model,
   settings: { duration: Number(values.duration), passes: Number(values.passes), connections: 50 },
   micro,
+  jwt,
+  jwtRatios,
   http,
   ratios,
 };

@@ -29,3 +29,4 @@ export {
   publicKeySet,
   rotateKeySet,
 } from "./keys.js";
+export { cachedVerifier } from "./verified-cache.js";

@@ -1,15 +1,13 @@
+import { isUtf8 } from "node:buffer";
+
 /**
  * Strict JSON for token headers and payloads: valid UTF-8, one JSON object, and no member
  * name twice in any object (RFC 7515 §5.2 lets parsers pick either duplicate, so two
  * verifiers could read two different tokens from one string; we refuse such strings).
  */
 export function parseStrictJsonObject(bytes: Buffer): Record<string, unknown> | null {
-  let text: string;
-  try {
-    text = UTF8.decode(bytes);
-  } catch {
-    return null;
-  }
+  if (!isUtf8(bytes)) return null;
+  const text = bytes.toString("utf8");
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -20,7 +18,13 @@ export function parseStrictJsonObject(bytes: Buffer): Record<string, unknown> | 
   return hasDuplicateMembers(text) ? null : (value as Record<string, unknown>);
 }
 
-const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const QUOTE = 34;
+const BACKSLASH = 92;
+const OPEN_OBJECT = 123;
+const CLOSE_OBJECT = 125;
+const OPEN_ARRAY = 91;
+const CLOSE_ARRAY = 93;
+const COMMA = 44;
 
 /**
  * Walks already-valid JSON text and reports whether an object repeats a member name. Names
@@ -29,37 +33,39 @@ const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 export function hasDuplicateMembers(text: string): boolean {
   const stack: Array<Set<string> | null> = []; // a Set per open object, null per open array
   let expectName = false;
-  let i = 0;
-  while (i < text.length) {
-    const ch = text[i];
-    if (ch === "{") {
-      stack.push(new Set());
-      expectName = true;
-      i++;
-    } else if (ch === "[") {
-      stack.push(null);
-      expectName = false;
-      i++;
-    } else if (ch === "}" || ch === "]") {
-      stack.pop();
-      expectName = false;
-      i++;
-    } else if (ch === ",") {
-      expectName = stack[stack.length - 1] instanceof Set;
-      i++;
-    } else if (ch === '"') {
-      let end = i + 1;
-      while (text[end] !== '"') end += text[end] === "\\" ? 2 : 1;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch === QUOTE) {
+      let end = text.indexOf('"', i + 1);
+      let escaped = false;
+      // A quote preceded by an odd number of backslashes is part of the string.
+      for (;;) {
+        let slashes = 0;
+        while (text.charCodeAt(end - 1 - slashes) === BACKSLASH) slashes++;
+        if (slashes % 2 === 0) break;
+        escaped = true;
+        end = text.indexOf('"', end + 1);
+      }
       if (expectName) {
-        const name = JSON.parse(text.slice(i, end + 1)) as string;
+        const raw = text.slice(i + 1, end);
+        const name = escaped || raw.includes("\\") ? (JSON.parse(`"${raw}"`) as string) : raw;
         const members = stack[stack.length - 1];
         if (members?.has(name)) return true;
         members?.add(name);
         expectName = false;
       }
-      i = end + 1;
-    } else {
-      i++;
+      i = end;
+    } else if (ch === OPEN_OBJECT) {
+      stack.push(new Set());
+      expectName = true;
+    } else if (ch === OPEN_ARRAY) {
+      stack.push(null);
+      expectName = false;
+    } else if (ch === CLOSE_OBJECT || ch === CLOSE_ARRAY) {
+      stack.pop();
+      expectName = false;
+    } else if (ch === COMMA) {
+      expectName = stack[stack.length - 1] instanceof Set;
     }
   }
   return false;

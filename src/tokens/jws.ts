@@ -5,7 +5,7 @@ import {
   verify as cryptoVerify,
   timingSafeEqual,
 } from "node:crypto";
-import { decodeBase64url, encodeBase64url } from "./base64url.js";
+import { decodeBase64url, encodeBase64url, isCanonicalBase64url } from "./base64url.js";
 import { parseStrictJsonObject } from "./json.js";
 import type { ImportedKey, JwsAlgorithm } from "./keys.js";
 
@@ -26,8 +26,28 @@ export type JwsFailure =
   | "bad_payload";
 
 export type JwsResult =
-  | { ok: true; header: Record<string, unknown>; payload: Record<string, unknown> }
+  | { ok: true; header: Readonly<Record<string, unknown>>; payload: Record<string, unknown> }
   | { ok: false; reason: JwsFailure };
+
+// Headers repeat across tokens (same alg, kid, typ): the parse of each distinct encoded header
+// is kept, frozen, in a small bounded map. Only headers that parsed are kept.
+const headers = new Map<string, Readonly<Record<string, unknown>>>();
+const MAX_HEADERS = 256;
+
+function parseHeader(
+  encoded: string,
+): Readonly<Record<string, unknown>> | "malformed" | "bad_header" {
+  const known = headers.get(encoded);
+  if (known) return known;
+  const bytes = decodeBase64url(encoded);
+  if (!bytes) return "malformed";
+  const parsed = parseStrictJsonObject(bytes);
+  if (!parsed) return "bad_header";
+  if (headers.size >= MAX_HEADERS) headers.clear();
+  const header = Object.freeze(parsed);
+  headers.set(encoded, header);
+  return header;
+}
 
 /** Header members that would let the token choose keys or change how it is processed. */
 const FORBIDDEN_HEADERS = ["crit", "b64", "jku", "jwk", "x5u", "x5c", "zip", "enc"];
@@ -59,35 +79,37 @@ function signBytes(key: ImportedKey, data: Buffer): Buffer {
   return cryptoSign("sha256", data, key.privateKey);
 }
 
-function verifyBytes(key: ImportedKey, data: Buffer, signature: Buffer): boolean {
+/** `data` is the signing input, ASCII by construction (base64url and a dot). */
+function verifyBytes(key: ImportedKey, data: string, signature: Buffer): boolean {
   const alg = key.alg;
   if (key.secret) {
-    const expected = createHmac(HASH[alg], key.secret).update(data).digest();
+    const expected = createHmac(HASH[alg], key.secret).update(data, "latin1").digest();
     return expected.length === signature.length && timingSafeEqual(expected, signature);
   }
   const publicKey = key.publicKey;
   if (!publicKey) return false;
+  const input = Buffer.from(data, "latin1");
   try {
     if (alg === "EdDSA")
-      return signature.length === 64 && cryptoVerify(null, data, publicKey, signature);
+      return signature.length === 64 && cryptoVerify(null, input, publicKey, signature);
     // Raw R‖S only: a DER signature (or any other length) is refused, not converted.
     if (alg === "ES256") {
       return (
         signature.length === 64 &&
-        cryptoVerify("sha256", data, { key: publicKey, dsaEncoding: "ieee-p1363" }, signature)
+        cryptoVerify("sha256", input, { key: publicKey, dsaEncoding: "ieee-p1363" }, signature)
       );
     }
-    const bytes = (publicKey.asymmetricKeyDetails?.modulusLength ?? 0) / 8;
-    if (signature.length !== bytes) return false;
+    const modulusBytes = (publicKey.asymmetricKeyDetails?.modulusLength ?? 0) / 8;
+    if (signature.length !== modulusBytes) return false;
     if (alg === "PS256") {
       return cryptoVerify(
         "sha256",
-        data,
+        input,
         { key: publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 },
         signature,
       );
     }
-    return cryptoVerify("sha256", data, publicKey, signature);
+    return cryptoVerify("sha256", input, publicKey, signature);
   } catch {
     return false;
   }
@@ -126,13 +148,11 @@ export function verifyJws(token: unknown, keys: ReadonlyMap<string, ImportedKey>
   if (token.indexOf(".", second + 1) >= 0) {
     return { ok: false, reason: token.split(".").length === 5 ? "jwe" : "malformed" };
   }
-  const headerBytes = decodeBase64url(token.slice(0, first));
   const payloadText = token.slice(first + 1, second);
   const signature = decodeBase64url(token.slice(second + 1));
-  if (!headerBytes || !signature || decodeBase64url(payloadText) === null)
-    return { ok: false, reason: "malformed" };
-  const header = parseStrictJsonObject(headerBytes);
-  if (!header) return { ok: false, reason: "bad_header" };
+  if (!signature || !isCanonicalBase64url(payloadText)) return { ok: false, reason: "malformed" };
+  const header = parseHeader(token.slice(0, first));
+  if (typeof header === "string") return { ok: false, reason: header };
   const alg = header.alg;
   if (typeof alg !== "string") return { ok: false, reason: "bad_header" };
   if (alg.toLowerCase() === "none") return { ok: false, reason: "alg_none" };
@@ -143,10 +163,10 @@ export function verifyJws(token: unknown, keys: ReadonlyMap<string, ImportedKey>
   const key = typeof kid === "string" ? keys.get(kid) : undefined;
   if (!key) return { ok: false, reason: "unknown_kid" };
   if (key.alg !== alg) return { ok: false, reason: "alg_mismatch" };
-  if (!verifyBytes(key, Buffer.from(token.slice(0, second), "ascii"), signature)) {
+  if (!verifyBytes(key, token.slice(0, second), signature)) {
     return { ok: false, reason: "bad_signature" };
   }
-  const payload = parseStrictJsonObject(decodeBase64url(payloadText) ?? Buffer.alloc(0));
+  const payload = parseStrictJsonObject(Buffer.from(payloadText, "base64url"));
   if (!payload) return { ok: false, reason: "bad_payload" };
   return { ok: true, header, payload };
 }
@@ -155,7 +175,5 @@ export function verifyJws(token: unknown, keys: ReadonlyMap<string, ImportedKey>
 export function verifyJwsSignature(token: string, key: ImportedKey): boolean {
   const dot = token.lastIndexOf(".");
   const signature = decodeBase64url(token.slice(dot + 1));
-  return (
-    signature !== null && verifyBytes(key, Buffer.from(token.slice(0, dot), "ascii"), signature)
-  );
+  return signature !== null && verifyBytes(key, token.slice(0, dot), signature);
 }

@@ -1,6 +1,7 @@
 import {
   createPrivateKey,
   createPublicKey,
+  createSecretKey,
   generateKeyPairSync,
   hkdfSync,
   type JsonWebKey,
@@ -46,7 +47,7 @@ export interface ImportedKey {
   kid: string;
   alg: JwsAlgorithm;
   /** HMAC secret (HS*). */
-  secret: Buffer | null;
+  secret: Buffer | KeyObject | null;
   privateKey: KeyObject | null;
   publicKey: KeyObject | null;
 }
@@ -113,7 +114,13 @@ function importKey(key: Jwk): ImportedKey {
     const min = HS_MIN_BYTES[alg] ?? 32;
     if (!secret || secret.length < min)
       throw configError(`keys: key ${key.kid} must hold at least ${min * 8} bits`);
-    return { kid: key.kid, alg, secret, privateKey: null, publicKey: null };
+    return {
+      kid: key.kid,
+      alg,
+      secret: createSecretKey(secret),
+      privateKey: null,
+      publicKey: null,
+    };
   }
   const curve = CURVE_OF[alg];
   if (curve !== undefined && key.crv !== curve)
