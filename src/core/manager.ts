@@ -6,6 +6,7 @@ import { createAuthenticator } from "./authenticate.js";
 import { readCredential } from "./credentials.js";
 import { type Duration, parseDuration } from "./duration.js";
 import { createInternals } from "./internals.js";
+import { createJwtSessions } from "./jwt-session.js";
 import { type NormalizedOptions, normalizeOptions } from "./options.js";
 import { verifyOpaqueToken } from "./strategies/id.js";
 import type {
@@ -47,21 +48,27 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
   options: SessionManagerOptions<Data>,
 ): SessionManager<Data> {
   const o = normalizeOptions(options);
-  if (o.strategy !== "id") {
+  if (o.strategy === "hybrid") {
     throw new SessionError("STRATEGY_UNSUPPORTED", `strategy "${o.strategy}" is not available yet`);
   }
   const ix = createInternals(o);
   const { store, clock, events, cookies, lifetimes } = o;
   const { reader, cache, storeCall, toSession, emit, revoked } = ix;
-  const { authenticate, checkCsrf, tokenHeaders } = createAuthenticator(ix);
-  const cookieName = cookies.names.session;
+  const opaque = createAuthenticator(ix);
+  const jwt = o.strategy === "jwt" ? createJwtSessions(ix) : null;
+  const authenticate = jwt ? jwt.authenticate : opaque.authenticate;
+  const { checkCsrf } = opaque;
+  const cookieName = jwt ? jwt.cookieName : cookies.names.session;
 
-  /** Verifies a presented token without any of `authenticate`'s side effects. */
-  const presented = async (request: RequestLike, now: number) => {
+  /** The id of the session a request presents, verified, without `authenticate`'s side effects. */
+  const presented = async (request: RequestLike, now: number): Promise<string | null> => {
+    if (jwt) return jwt.presentedSessionId(request);
     const credential = readCredential(request, cookieName, o.transports);
     if (!credential.ok) return null;
     const found = await storeCall(() => verifyOpaqueToken(reader, credential.token, now));
-    return typeof found === "string" || found.record.strategy !== o.strategy ? null : found.record;
+    return typeof found === "string" || found.record.strategy !== o.strategy
+      ? null
+      : found.record.id;
   };
 
   async function create(input: CreateInput<Data>): Promise<IssuedSession<Data>> {
@@ -71,16 +78,16 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
     }
     const transport = input.transport ?? "cookie";
     const previous = input.request ? await presented(input.request, now) : null;
-    if (previous && (await storeCall(() => store.delete(previous.id, "logout")))) {
-      revoked(previous, "logout");
-    }
+    const ended = previous ? await storeCall(() => store.delete(previous, "logout")) : null;
+    if (ended) revoked(ended, "logout");
     const userAgent = input.userAgent ?? input.request?.headers.get("user-agent") ?? null;
-    const opaque = generateOpaqueToken();
+    const secret = generateOpaqueToken();
     const record: StoredSession = {
-      id: opaque.id,
+      id: secret.id,
       userId: input.userId,
       strategy: o.strategy,
-      secretHash: opaque.secretHash,
+      // A jwt session has no opaque secret: its inventory record only names it.
+      secretHash: jwt ? null : secret.secretHash,
       previousSecretHash: null,
       previousValidUntil: null,
       successor: null,
@@ -108,10 +115,11 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
     const session = toSession(record, transport, record.data as Data);
     emit("onCreate", session);
     if (newDevice) emit("onNewDevice", session);
+    if (jwt) return { session, ...jwt.issue(record, transport, now) };
     return {
       session,
-      headers: tokenHeaders(opaque.token, transport, record, now),
-      token: opaque.token,
+      headers: opaque.tokenHeaders(secret.token, transport, record, now),
+      token: secret.token,
     };
   }
 
@@ -120,7 +128,7 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
     headers.append("set-cookie", cookies.clear(cookieName));
     headers.append("set-cookie", cookies.clear(cookies.names.csrf));
     const found = await presented(request, clock());
-    const gone = found ? await storeCall(() => store.delete(found.id, "logout")) : null;
+    const gone = found ? await storeCall(() => store.delete(found, "logout")) : null;
     if (gone) revoked(gone, "logout");
     return { revoked: gone !== null, headers };
   }
@@ -217,6 +225,9 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
       return { token, headers };
     },
 
-    close: () => ix.close(),
+    close: () => {
+      ix.close();
+      jwt?.close();
+    },
   };
 }

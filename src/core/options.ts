@@ -25,6 +25,9 @@ export interface NormalizedOptions<Data extends JsonObject> {
   schema: StandardSchema<Data> | null;
   cleanup: { interval: number; batch: number } | null;
   cache: { max: number; maxAge: number } | null;
+  issuer: string | null;
+  audience: string | null;
+  maxLag: number;
 }
 
 const STRATEGIES: StrategyName[] = ["id", "jwt", "hybrid"];
@@ -101,8 +104,21 @@ export function normalizeOptions<Data extends JsonObject>(
       throw configError("cache.max must be a positive integer");
     }
   }
+  if (options.strategy !== "id") {
+    if (!keys)
+      throw configError(`strategy "${options.strategy}" needs keys (a JWK set) to sign tokens`);
+    if (typeof options.issuer !== "string" || options.issuer === "") {
+      throw configError(`strategy "${options.strategy}" needs an issuer`);
+    }
+    if (typeof options.audience !== "string" || options.audience === "") {
+      throw configError(`strategy "${options.strategy}" needs an audience`);
+    }
+  }
   return {
     strategy: options.strategy,
+    issuer: options.issuer ?? null,
+    audience: options.audience ?? null,
+    maxLag: parseDuration(options.revocation?.maxLag ?? "5s", "revocation.maxLag"),
     store,
     keys,
     csrfKey,

@@ -39,7 +39,11 @@ export type FailureReason =
   | "wrong_strategy"
   | "invalid_data"
   | "csrf"
-  | "store_unavailable";
+  | "store_unavailable"
+  | "expired"
+  | "revoked"
+  | "invalid_token"
+  | "revocation_stale";
 
 export interface AuthFailure {
   reason: FailureReason;
@@ -133,8 +137,15 @@ export interface SessionManagerOptions<Data extends JsonObject = JsonObject> {
   store: SessionStore;
   /** JWK set; its current key also keys the CSRF MAC (through HKDF). */
   keys?: JwkSet;
+  /** `iss` of issued tokens, checked exactly (`jwt`, `hybrid`; required there). */
   issuer?: string;
+  /** `aud` of issued tokens, checked exactly (`jwt`, `hybrid`; required there). */
   audience?: string;
+  /**
+   * `jwt`/`hybrid`: past `maxLag` without news from the store's change feed (default `"5s"`),
+   * verification fails closed, since a revocation might be missing from this instance.
+   */
+  revocation?: { maxLag?: Duration };
   lifetimes?: Lifetimes;
   cookie?: CookieOptions;
   /** Which transports `authenticate` accepts. Default both. */

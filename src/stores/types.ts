@@ -154,6 +154,13 @@ export interface SessionStore {
    */
   subscribe(listener: (change: StoreChange) => void): () => void;
 
+  /**
+   * How many milliseconds the change feed may be behind: the time since it last confirmed it
+   * is current (0 for an in-process feed). Verifiers that rely on the feed fail closed past
+   * their `maxLag`. Optional: a store without it is treated as never lagging.
+   */
+  feedLag?(): number;
+
   /** Resolves when the backend answers; rejects with `STORE_UNAVAILABLE` otherwise. */
   ping(): Promise<void>;
 

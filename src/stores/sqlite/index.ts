@@ -81,6 +81,11 @@ export function sqliteStore(options: SqliteStoreOptions): SessionStore {
       "SELECT * FROM sessionkit_changes WHERE seq > ? ORDER BY seq LIMIT 1000",
     ),
     lastSeq: db.prepare("SELECT coalesce(max(seq), 0) FROM sessionkit_changes").pluck(),
+    firstLiveSeq: db
+      .prepare(
+        "SELECT coalesce(min(seq) - 1, (SELECT coalesce(max(seq), 0) FROM sessionkit_changes)) FROM sessionkit_changes WHERE expires_at > ?",
+      )
+      .pluck(),
     pruneChanges: db.prepare(
       `DELETE FROM sessionkit_changes WHERE seq IN
        (SELECT seq FROM sessionkit_changes WHERE expires_at <= ? LIMIT ?)`,
@@ -151,6 +156,7 @@ export function sqliteStore(options: SqliteStoreOptions): SessionStore {
   // while someone listens; a failed poll (locked file) is retried on the next tick.
   let lastSeq = Number(q.lastSeq.get());
   let poller: NodeJS.Timeout | null = null;
+  let lastPollOk = Date.now();
   const poll = () => {
     if (feed.size === 0 || !db.open) return;
     try {
@@ -170,6 +176,7 @@ export function sqliteStore(options: SqliteStoreOptions): SessionStore {
         }
         if (rows.length < 1000) break;
       }
+      lastPollOk = Date.now();
     } catch {
       // STORE_UNAVAILABLE shows on requests and ping; the feed catches up once the lock is gone.
     }
@@ -255,6 +262,10 @@ export function sqliteStore(options: SqliteStoreOptions): SessionStore {
     subscribe(listener) {
       const unsubscribe = feed.subscribe(listener);
       if (!poller) {
+        // Replay what other processes revoked that still matters, then follow from there.
+        lastSeq = Number(guard(() => q.firstLiveSeq.get(Date.now())));
+        lastPollOk = Date.now();
+        poll();
         poller = setInterval(poll, Math.max(5, options.pollIntervalMs ?? 100));
         poller.unref();
       }
@@ -266,6 +277,9 @@ export function sqliteStore(options: SqliteStoreOptions): SessionStore {
         }
       };
     },
+
+    // A closed store hears nothing more: its feed is as stale as it gets.
+    feedLag: () => (!db.open ? Number.POSITIVE_INFINITY : poller ? Date.now() - lastPollOk : 0),
 
     async ping() {
       // Healthy means sessions can be written: take and release the write lock.

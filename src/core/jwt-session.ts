@@ -1,0 +1,175 @@
+import { randomBytes } from "node:crypto";
+import { isSafeMethod, originAllowed } from "../csrf/origin.js";
+import { verifyCsrfToken } from "../csrf/token.js";
+import { configError } from "../errors.js";
+import type { JsonObject, StoredSession } from "../stores/types.js";
+import { encodeBase64url } from "../tokens/base64url.js";
+import { createJwtSigner, createJwtVerifier } from "../tokens/jwt.js";
+import { importKeySet } from "../tokens/keys.js";
+import { cachedVerifier } from "../tokens/verified-cache.js";
+import { readCredential } from "./credentials.js";
+import { asStoreError, type Internals } from "./internals.js";
+import { RevocationSet } from "./revocations.js";
+import type {
+  AuthFailure,
+  AuthResult,
+  FailureReason,
+  RequestLike,
+  Session,
+  Transport,
+} from "./types.js";
+
+const seconds = (ms: number) => Math.floor(ms / 1000);
+
+/**
+ * The `jwt` strategy: one signed token per sign-in, verified with no store read. The store
+ * holds an inventory record per session (so that `list` and `revoke` work), and revocations
+ * reach this process through the store's change feed into an in-memory set.
+ */
+export function createJwtSessions<Data extends JsonObject>(ix: Internals<Data>) {
+  const { o, storeCall, emit } = ix;
+  const { store, clock, cookies, lifetimes } = o;
+  if (!o.keys || !o.issuer || !o.audience)
+    throw configError("jwt strategy needs keys, issuer and audience");
+  const keys = importKeySet(o.keys, { requirePrivate: true });
+  const signer = createJwtSigner(keys);
+  const verifier = cachedVerifier(
+    createJwtVerifier(keys, { issuer: o.issuer, audience: o.audience, clock, type: "JWT" }),
+    { clock },
+  );
+  const revocations = new RevocationSet();
+  revocations.follow(store);
+  const cookieName = cookies.names.jwt;
+  const issuer = o.issuer;
+  const audience = o.audience;
+
+  const sign = (record: StoredSession, now: number) =>
+    signer.sign({
+      iss: issuer,
+      aud: audience,
+      sub: record.userId,
+      sid: record.id,
+      jti: encodeBase64url(randomBytes(12)),
+      iat: seconds(now),
+      exp: seconds(Math.min(now + lifetimes.idle, record.absoluteExpiresAt)),
+      auth_time: seconds(record.authTime),
+      created: seconds(record.createdAt),
+      aexp: seconds(record.absoluteExpiresAt),
+      data: record.data,
+    });
+
+  const fail = (reason: FailureReason, transport: Transport | null): AuthResult<Data> => {
+    const status = reason === "csrf" ? 403 : reason === "revocation_stale" ? 503 : 401;
+    const failure: AuthFailure = { reason, status, transport };
+    emit("onAuthFailure", failure);
+    const headers = new Headers();
+    if (transport === "cookie" && status === 401)
+      headers.append("set-cookie", cookies.clear(cookieName));
+    return { session: null, failure, headers, renewedToken: null };
+  };
+
+  const tokenHeaders = (
+    token: string,
+    transport: Transport,
+    absoluteExpiresAt: number,
+    now: number,
+  ) => {
+    const headers = new Headers({ "cache-control": "no-store" });
+    if (transport === "cookie")
+      headers.append("set-cookie", cookies.set(cookieName, token, absoluteExpiresAt - now));
+    else headers.set("x-session-token", token);
+    return headers;
+  };
+
+  async function authenticate(request: RequestLike): Promise<AuthResult<Data>> {
+    const now = clock();
+    const credential = readCredential(request, cookieName, o.transports);
+    if (!credential.ok) return fail(credential.reason, credential.transport);
+    const { transport } = credential;
+    const result = verifier.verify(credential.token);
+    if (!result.ok)
+      return fail(result.reason === "expired" ? "expired" : "invalid_token", transport);
+    const c = result.claims;
+    if (typeof c.sid !== "string" || typeof c.sub !== "string" || typeof c.aexp !== "number") {
+      return fail("invalid_token", transport);
+    }
+    // Without recent news from the feed, a revocation could be missing here: fail closed.
+    if ((store.feedLag?.() ?? 0) > o.maxLag) return fail("revocation_stale", transport);
+    if (revocations.has(c.sid, now)) return fail("revoked", transport);
+    const data = (c.data ?? {}) as Data;
+    let session: Session<Data> = {
+      id: c.sid,
+      userId: c.sub,
+      strategy: "jwt",
+      data,
+      createdAt: new Date((c.created as number) * 1000),
+      lastActiveAt: new Date((c.iat as number) * 1000),
+      expiresAt: new Date((c.exp as number) * 1000),
+      absoluteExpiresAt: new Date(c.aexp * 1000),
+      authTime: new Date((c.auth_time as number) * 1000),
+      ip: null,
+      userAgent: null,
+      version: 0,
+      transport,
+    };
+    if (transport === "cookie" && !isSafeMethod(request.method)) {
+      const csrfOk =
+        originAllowed(request.headers, o.origins) ||
+        verifyCsrfToken(o.csrfKey, session.id, request.headers.get("x-csrf-token"));
+      if (!csrfOk) return fail("csrf", transport);
+    }
+    // Sliding: past half its life, the token is re-issued (never beyond the absolute limit).
+    // Re-issue is the one step that reads the store; verification itself never does.
+    const age = now - (c.iat as number) * 1000;
+    if (age < lifetimes.idle / 2 || (c.exp as number) * 1000 >= c.aexp * 1000) {
+      return { session, failure: null, headers: new Headers(), renewedToken: null };
+    }
+    let record: StoredSession | null;
+    try {
+      record = await store.get(c.sid, now);
+      if (record) {
+        const expiresAt = Math.min(now + lifetimes.idle, record.absoluteExpiresAt);
+        await store.touch(record.id, { now, lastActiveAt: now, expiresAt });
+        record = { ...record, lastActiveAt: now, expiresAt };
+      }
+    } catch (error) {
+      if (o.onStoreError === "fail-closed") throw asStoreError(error, store.name);
+      return { session, failure: null, headers: new Headers(), renewedToken: null };
+    }
+    if (!record) return fail("revoked", transport);
+    const token = sign(record, now);
+    session = {
+      ...session,
+      data: record.data as Data,
+      expiresAt: new Date(record.expiresAt),
+      lastActiveAt: new Date(now),
+    };
+    return {
+      session,
+      failure: null,
+      headers: tokenHeaders(token, transport, record.absoluteExpiresAt, now),
+      renewedToken: transport === "header" ? token : null,
+    };
+  }
+
+  /** The session id of a valid (even expired-in-grace) token, without side effects. */
+  function presentedSessionId(request: RequestLike): string | null {
+    const credential = readCredential(request, cookieName, o.transports);
+    if (!credential.ok) return null;
+    const result = verifier.verify(credential.token);
+    return result.ok && typeof result.claims.sid === "string" ? result.claims.sid : null;
+  }
+
+  return {
+    cookieName,
+    authenticate,
+    presentedSessionId,
+    issue: (record: StoredSession, transport: Transport, now: number) => {
+      const token = sign(record, now);
+      return { token, headers: tokenHeaders(token, transport, record.absoluteExpiresAt, now) };
+    },
+    close: () => revocations.close(),
+    revocations,
+    storeCall,
+  };
+}
