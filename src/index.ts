@@ -8,6 +8,7 @@ export type {
   FailureReason,
   IssuedSession,
   Lifetimes,
+  RefreshResult,
   RequestLike,
   RevokeEvent,
   Session,

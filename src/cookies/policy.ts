@@ -15,6 +15,8 @@ export interface CookieNames {
   access: string;
   /** CSRF double-submit token (readable by page scripts by design). */
   csrf: string;
+  /** `hybrid` refresh token, sent only to the refresh route (`Path`), so never `__Host-`. */
+  refresh: string;
 }
 
 export interface CookieOptions {
@@ -24,6 +26,8 @@ export interface CookieOptions {
   /** Setting a domain forbids the `__Host-` prefix; names fall back to `__Secure-`. */
   domain?: string;
   names?: Partial<CookieNames>;
+  /** The path the refresh cookie is sent to. Default `"/api/hybrid/refresh"`. */
+  refreshPath?: string;
 }
 
 export interface CookiePolicy {
@@ -32,12 +36,20 @@ export interface CookiePolicy {
   auth: CookieAttributes;
   /** Attributes of the CSRF cookie (script-readable, otherwise the same). */
   csrf: CookieAttributes;
+  /** Attributes of the refresh cookie (path-scoped to the refresh route). */
+  refresh: CookieAttributes;
   /** `Set-Cookie` for an auth cookie, `Max-Age` clamped to what the session has left. */
   set(name: string, value: string, maxAgeMs: number): string;
   clear(name: string): string;
 }
 
-const BASE_NAMES: CookieNames = { session: "sid", jwt: "jwt", access: "at", csrf: "csrf" };
+const BASE_NAMES: CookieNames = {
+  session: "sid",
+  jwt: "jwt",
+  access: "at",
+  csrf: "csrf",
+  refresh: "rt",
+};
 
 /** Normalises cookie options once; every rule violation throws `CONFIG_INVALID` here. */
 export function createCookiePolicy(options: CookieOptions = {}): CookiePolicy {
@@ -49,7 +61,9 @@ export function createCookiePolicy(options: CookieOptions = {}): CookiePolicy {
   const prefix = !secure ? "" : options.domain === undefined ? "__Host-" : "__Secure-";
   const names = { ...BASE_NAMES };
   for (const key of Object.keys(names) as Array<keyof CookieNames>) {
-    names[key] = options.names?.[key] ?? `${prefix}${BASE_NAMES[key]}`;
+    // The refresh cookie is path-scoped, which __Host- forbids; __Secure- still pins Secure.
+    const ownPrefix = key === "refresh" && prefix === "__Host-" ? "__Secure-" : prefix;
+    names[key] = options.names?.[key] ?? `${ownPrefix}${BASE_NAMES[key]}`;
   }
   const lowerNames = new Set(Object.values(names).map((n) => n.toLowerCase()));
   if (lowerNames.size !== Object.keys(names).length) {
@@ -63,18 +77,23 @@ export function createCookiePolicy(options: CookieOptions = {}): CookiePolicy {
     ...(options.domain === undefined ? {} : { domain: options.domain }),
   };
   const csrf: CookieAttributes = { ...auth, httpOnly: false };
-  for (const name of Object.values(names)) checkCookiePrefix(name, auth);
+  const refreshPath = options.refreshPath ?? "/api/hybrid/refresh";
+  if (!refreshPath.startsWith("/")) throw configError("cookie.refreshPath must start with /");
+  const refresh: CookieAttributes = { ...auth, path: refreshPath };
+  for (const [key, name] of Object.entries(names))
+    checkCookiePrefix(name, key === "refresh" ? refresh : auth);
 
   return {
     names,
     auth,
     csrf,
+    refresh,
     set(name, value, maxAgeMs) {
-      const attributes = name === names.csrf ? csrf : auth;
+      const attributes = name === names.csrf ? csrf : name === names.refresh ? refresh : auth;
       return serializeCookie(name, value, { ...attributes, maxAge: Math.floor(maxAgeMs / 1000) });
     },
     clear(name) {
-      const attributes = name === names.csrf ? csrf : auth;
+      const attributes = name === names.csrf ? csrf : name === names.refresh ? refresh : auth;
       return serializeCookie(name, "", { ...attributes, maxAge: 0 });
     },
   };

@@ -22,24 +22,31 @@ import type {
 const seconds = (ms: number) => Math.floor(ms / 1000);
 
 /**
- * The `jwt` strategy: one signed token per sign-in, verified with no store read. The store
- * holds an inventory record per session (so that `list` and `revoke` work), and revocations
- * reach this process through the store's change feed into an in-memory set.
+ * Signed session tokens verified with no store read: the `jwt` strategy's one token, or the
+ * `hybrid` strategy's short-lived access token (`typ: at+jwt`, renewed by the refresh token
+ * instead of sliding). The store holds an inventory record per session (so that `list` and
+ * `revoke` work), and revocations reach this process through the store's change feed into an
+ * in-memory set.
  */
-export function createJwtSessions<Data extends JsonObject>(ix: Internals<Data>) {
+export function createJwtSessions<Data extends JsonObject>(
+  ix: Internals<Data>,
+  mode: "jwt" | "hybrid",
+) {
   const { o, storeCall, emit } = ix;
   const { store, clock, cookies, lifetimes } = o;
   if (!o.keys || !o.issuer || !o.audience)
     throw configError("jwt strategy needs keys, issuer and audience");
   const keys = importKeySet(o.keys, { requirePrivate: true });
-  const signer = createJwtSigner(keys);
+  const type = mode === "jwt" ? "JWT" : "at+jwt";
+  const signer = createJwtSigner(keys, { type });
   const verifier = cachedVerifier(
-    createJwtVerifier(keys, { issuer: o.issuer, audience: o.audience, clock, type: "JWT" }),
+    createJwtVerifier(keys, { issuer: o.issuer, audience: o.audience, clock, type }),
     { clock },
   );
+  const tokenLifetime = mode === "jwt" ? lifetimes.idle : lifetimes.access;
   const revocations = new RevocationSet();
   revocations.follow(store);
-  const cookieName = cookies.names.jwt;
+  const cookieName = mode === "jwt" ? cookies.names.jwt : cookies.names.access;
   const issuer = o.issuer;
   const audience = o.audience;
 
@@ -51,7 +58,7 @@ export function createJwtSessions<Data extends JsonObject>(ix: Internals<Data>) 
       sid: record.id,
       jti: encodeBase64url(randomBytes(12)),
       iat: seconds(now),
-      exp: seconds(Math.min(now + lifetimes.idle, record.absoluteExpiresAt)),
+      exp: seconds(Math.min(now + tokenLifetime, record.absoluteExpiresAt)),
       auth_time: seconds(record.authTime),
       created: seconds(record.createdAt),
       aexp: seconds(record.absoluteExpiresAt),
@@ -100,7 +107,7 @@ export function createJwtSessions<Data extends JsonObject>(ix: Internals<Data>) 
     let session: Session<Data> = {
       id: c.sid,
       userId: c.sub,
-      strategy: "jwt",
+      strategy: mode,
       data,
       createdAt: new Date((c.created as number) * 1000),
       lastActiveAt: new Date((c.iat as number) * 1000),
@@ -121,7 +128,11 @@ export function createJwtSessions<Data extends JsonObject>(ix: Internals<Data>) 
     // Sliding: past half its life, the token is re-issued (never beyond the absolute limit).
     // Re-issue is the one step that reads the store; verification itself never does.
     const age = now - (c.iat as number) * 1000;
-    if (age < lifetimes.idle / 2 || (c.exp as number) * 1000 >= c.aexp * 1000) {
+    if (
+      mode === "hybrid" ||
+      age < lifetimes.idle / 2 ||
+      (c.exp as number) * 1000 >= c.aexp * 1000
+    ) {
       return { session, failure: null, headers: new Headers(), renewedToken: null };
     }
     let record: StoredSession | null;

@@ -1,3 +1,4 @@
+import { findAuthCookie } from "../cookies/parse.js";
 import { createCsrfToken } from "../csrf/token.js";
 import { SessionError } from "../errors.js";
 import type { JsonObject, StoredSession } from "../stores/types.js";
@@ -8,11 +9,13 @@ import { type Duration, parseDuration } from "./duration.js";
 import { createInternals } from "./internals.js";
 import { createJwtSessions } from "./jwt-session.js";
 import { type NormalizedOptions, normalizeOptions } from "./options.js";
+import { createRefresher } from "./refresh.js";
 import { verifyOpaqueToken } from "./strategies/id.js";
 import type {
   AuthResult,
   CreateInput,
   IssuedSession,
+  RefreshResult,
   RequestLike,
   Session,
   SessionInfo,
@@ -29,6 +32,12 @@ export interface SessionManager<Data extends JsonObject = JsonObject> {
   /** Signs a user in: always a new session; the one the request carried is ended. */
   create(input: CreateInput<Data>): Promise<IssuedSession<Data>>;
   logout(request: RequestLike): Promise<{ revoked: boolean; headers: Headers }>;
+  /**
+   * `hybrid`: rotates the refresh token (from the refresh cookie, or `input.refreshToken` for
+   * header transport) and issues a new access token. Reuse of a replaced token revokes the
+   * session. Never throws on bad input.
+   */
+  refresh(request: RequestLike, input?: { refreshToken?: string }): Promise<RefreshResult<Data>>;
   revoke(sessionId: string): Promise<boolean>;
   revokeUser(userId: string, options?: { except?: string }): Promise<string[]>;
   list(userId: string, options?: { current?: string }): Promise<SessionInfo[]>;
@@ -48,21 +57,27 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
   options: SessionManagerOptions<Data>,
 ): SessionManager<Data> {
   const o = normalizeOptions(options);
-  if (o.strategy === "hybrid") {
-    throw new SessionError("STRATEGY_UNSUPPORTED", `strategy "${o.strategy}" is not available yet`);
-  }
   const ix = createInternals(o);
   const { store, clock, events, cookies, lifetimes } = o;
   const { reader, cache, storeCall, toSession, emit, revoked } = ix;
   const opaque = createAuthenticator(ix);
-  const jwt = o.strategy === "jwt" ? createJwtSessions(ix) : null;
+  const jwt = o.strategy === "id" ? null : createJwtSessions(ix, o.strategy);
+  const refresher = o.strategy === "hybrid" && jwt ? createRefresher(ix, jwt) : null;
   const authenticate = jwt ? jwt.authenticate : opaque.authenticate;
   const { checkCsrf } = opaque;
   const cookieName = jwt ? jwt.cookieName : cookies.names.session;
 
   /** The id of the session a request presents, verified, without `authenticate`'s side effects. */
   const presented = async (request: RequestLike, now: number): Promise<string | null> => {
-    if (jwt) return jwt.presentedSessionId(request);
+    if (jwt) {
+      const sid = jwt.presentedSessionId(request);
+      if (sid || !refresher) return sid;
+      // hybrid: a client whose access token lapsed may still present its refresh cookie.
+      const rt = findAuthCookie(request.headers.get("cookie"), cookies.names.refresh);
+      if (rt.status !== "found") return null;
+      const found = await storeCall(() => verifyOpaqueToken(reader, rt.value, now));
+      return typeof found === "string" ? null : found.record.id;
+    }
     const credential = readCredential(request, cookieName, o.transports);
     if (!credential.ok) return null;
     const found = await storeCall(() => verifyOpaqueToken(reader, credential.token, now));
@@ -86,8 +101,9 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
       id: secret.id,
       userId: input.userId,
       strategy: o.strategy,
-      // A jwt session has no opaque secret: its inventory record only names it.
-      secretHash: jwt ? null : secret.secretHash,
+      // A jwt session has no opaque secret: its inventory record only names it. A hybrid
+      // session's secret is its refresh token's.
+      secretHash: o.strategy === "jwt" ? null : secret.secretHash,
       previousSecretHash: null,
       previousValidUntil: null,
       successor: null,
@@ -115,6 +131,15 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
     const session = toSession(record, transport, record.data as Data);
     emit("onCreate", session);
     if (newDevice) emit("onNewDevice", session);
+    if (refresher) {
+      const pair = refresher.start(record, secret, transport, now);
+      return {
+        session,
+        headers: pair.headers,
+        token: pair.accessToken,
+        refreshToken: pair.refreshToken,
+      };
+    }
     if (jwt) return { session, ...jwt.issue(record, transport, now) };
     return {
       session,
@@ -127,6 +152,7 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
     const headers = new Headers({ "cache-control": "no-store" });
     headers.append("set-cookie", cookies.clear(cookieName));
     headers.append("set-cookie", cookies.clear(cookies.names.csrf));
+    if (refresher) headers.append("set-cookie", cookies.clear(cookies.names.refresh));
     const found = await presented(request, clock());
     const gone = found ? await storeCall(() => store.delete(found, "logout")) : null;
     if (gone) revoked(gone, "logout");
@@ -167,6 +193,12 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
     logout,
     update,
     checkCsrf,
+
+    async refresh(request, input) {
+      if (!refresher)
+        throw new SessionError("CONFIG_INVALID", "refresh belongs to the hybrid strategy");
+      return refresher.refresh(request, input);
+    },
 
     async revoke(sessionId) {
       if (typeof sessionId !== "string" || !isSessionId(sessionId)) return false;

@@ -43,7 +43,8 @@ export type FailureReason =
   | "expired"
   | "revoked"
   | "invalid_token"
-  | "revocation_stale";
+  | "revocation_stale"
+  | "reused";
 
 export interface AuthFailure {
   reason: FailureReason;
@@ -70,9 +71,28 @@ export interface IssuedSession<Data extends JsonObject = JsonObject> {
   session: Session<Data>;
   /** `Set-Cookie` (cookie transport) and `Cache-Control: no-store`. */
   headers: Headers;
-  /** The opaque token. Send it in a body only for header transport. */
+  /** The token (opaque for `id`, the JWT for `jwt`, the access JWT for `hybrid`). Send it in
+   * a body only for header transport. */
   token: string;
+  /** `hybrid`: the refresh token. */
+  refreshToken?: string;
 }
+
+export type RefreshResult<Data extends JsonObject = JsonObject> =
+  | {
+      session: Session<Data>;
+      failure: null;
+      headers: Headers;
+      accessToken: string;
+      refreshToken: string;
+    }
+  | {
+      session: null;
+      failure: AuthFailure;
+      headers: Headers;
+      accessToken: null;
+      refreshToken: null;
+    };
 
 export interface CreateInput<Data extends JsonObject = JsonObject> {
   userId: string;

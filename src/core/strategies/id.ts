@@ -60,7 +60,12 @@ function check(
     record.previousValidUntil !== null &&
     now < record.previousValidUntil &&
     hashesEqual(hash, record.previousSecretHash);
-  if (!inGrace) return "bad_secret";
+  if (!inGrace) {
+    // The replaced secret, presented after its grace: for a refresh token, that is reuse.
+    const replaced =
+      record.previousSecretHash !== null && hashesEqual(hash, record.previousSecretHash);
+    return replaced ? "reused" : "bad_secret";
+  }
   const successor = record.successor ? openSuccessor(secret, record.id, record.successor) : null;
   return {
     record,

@@ -1,0 +1,119 @@
+import { findAuthCookie } from "../cookies/parse.js";
+import { isSafeMethod, originAllowed } from "../csrf/origin.js";
+import { verifyCsrfToken } from "../csrf/token.js";
+import type { JsonObject, StoredSession } from "../stores/types.js";
+import type { generateOpaqueToken } from "../tokens/opaque.js";
+import type { Internals } from "./internals.js";
+import type { createJwtSessions } from "./jwt-session.js";
+import { renewOpaqueToken, verifyOpaqueToken } from "./strategies/id.js";
+import type { AuthFailure, FailureReason, RefreshResult, RequestLike, Transport } from "./types.js";
+
+/**
+ * The `hybrid` strategy's refresh: the opaque refresh token is rotated on every use in one
+ * compare-and-swap; callers that lost the race within the grace get the same successor; the
+ * replaced token presented after its grace is reuse, and revokes the whole session.
+ */
+export function createRefresher<Data extends JsonObject>(
+  ix: Internals<Data>,
+  access: ReturnType<typeof createJwtSessions<Data>>,
+) {
+  const { o, storeCall, toSession, emit, revoked } = ix;
+  const { store, clock, cookies, lifetimes } = o;
+  // Refresh reads the store itself, never a cache: rotation must see the current secret.
+  const read = store.get.bind(store);
+  const reader = { get: read, fresh: read };
+
+  const fail = (reason: FailureReason, transport: Transport | null): RefreshResult<Data> => {
+    const status = reason === "csrf" ? 403 : 401;
+    const failure: AuthFailure = { reason, status, transport };
+    emit("onAuthFailure", failure);
+    const headers = new Headers({ "cache-control": "no-store" });
+    if (transport === "cookie" && status === 401) {
+      headers.append("set-cookie", cookies.clear(cookies.names.refresh));
+      headers.append("set-cookie", cookies.clear(cookies.names.access));
+    }
+    return { session: null, failure, headers, accessToken: null, refreshToken: null };
+  };
+
+  /** Both tokens of a session as response headers (cookies) and strings (bodies). */
+  const issue = (
+    record: StoredSession,
+    refreshToken: string,
+    transport: Transport,
+    now: number,
+  ) => {
+    const { token, headers } = access.issue(record, transport, now);
+    if (transport === "cookie") {
+      headers.append(
+        "set-cookie",
+        cookies.set(cookies.names.refresh, refreshToken, record.absoluteExpiresAt - now),
+      );
+    }
+    return { accessToken: token, refreshToken, headers };
+  };
+
+  async function refresh(
+    request: RequestLike,
+    input: { refreshToken?: string } = {},
+  ): Promise<RefreshResult<Data>> {
+    const now = clock();
+    const fromBody = typeof input.refreshToken === "string";
+    const transport: Transport = fromBody ? "header" : "cookie";
+    const cookie = fromBody
+      ? null
+      : findAuthCookie(request.headers.get("cookie"), cookies.names.refresh);
+    if (cookie?.status === "ambiguous") return fail("ambiguous_cookie", transport);
+    const token = fromBody
+      ? input.refreshToken
+      : cookie?.status === "found"
+        ? cookie.value
+        : undefined;
+    if (token === undefined) return fail("missing", null);
+    const verified = await storeCall(() => verifyOpaqueToken(reader, token, now));
+    if (verified === "reused") {
+      // A replaced refresh token came back after its grace: someone holds a copy. End it all.
+      const id = token.slice(0, token.indexOf("."));
+      const gone = await storeCall(() => store.delete(id, "reuse"));
+      if (gone) {
+        revoked(gone, "reuse");
+        emit("onRefreshReuse", { sessionId: gone.id, userId: gone.userId });
+      }
+      return fail("reused", transport);
+    }
+    if (typeof verified === "string") return fail(verified, transport);
+    if (verified.record.strategy !== "hybrid") return fail("wrong_strategy", transport);
+    if (transport === "cookie" && !isSafeMethod(request.method)) {
+      const sameOrigin =
+        originAllowed(request.headers, o.origins) ||
+        verifyCsrfToken(o.csrfKey, verified.record.id, request.headers.get("x-csrf-token"));
+      if (!sameOrigin) return fail("csrf", transport);
+    }
+    const slid = Math.min(now + lifetimes.idle, verified.record.absoluteExpiresAt);
+    let record = verified.record;
+    let next = verified.replacement;
+    if (verified.current) {
+      const renewed = await storeCall(() =>
+        renewOpaqueToken(store, reader, verified, now, lifetimes.grace, slid),
+      );
+      record = renewed.record;
+      next = renewed.token;
+    }
+    if (!next) return fail("bad_secret", transport);
+    await storeCall(() => store.touch(record.id, { now, lastActiveAt: now, expiresAt: slid }));
+    record = { ...record, lastActiveAt: now, expiresAt: Math.max(record.expiresAt, slid) };
+    const issued = issue(record, next, transport, now);
+    return { session: toSession(record, transport, record.data as Data), failure: null, ...issued };
+  }
+
+  /** The first pair of a new hybrid session. */
+  function start(
+    record: StoredSession,
+    secret: ReturnType<typeof generateOpaqueToken>,
+    transport: Transport,
+    now: number,
+  ) {
+    return issue(record, secret.token, transport, now);
+  }
+
+  return { refresh, start };
+}
