@@ -1,5 +1,6 @@
 export type { CookieNames, CookieOptions } from "./cookies/policy.js";
 export { type Duration, parseDuration, tryParseDuration } from "./core/duration.js";
+export { type FailureAnswer, failureAnswer } from "./core/failure.js";
 export { createSessionManager, RENEWED_TOKEN_HEADER, type SessionManager } from "./core/manager.js";
 export type {
   AuthFailure,

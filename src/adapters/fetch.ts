@@ -1,3 +1,4 @@
+import { failureAnswer } from "../core/failure.js";
 import type { SessionManager } from "../core/manager.js";
 import type { AuthFailure, Session } from "../core/types.js";
 import { isSessionError } from "../errors.js";
@@ -24,17 +25,10 @@ export function problem(
  * verification oracle). Header-transport clients get RFC 6750 `WWW-Authenticate`.
  */
 export function failureResponse(failure: AuthFailure, headers: Headers = new Headers()): Response {
-  if (failure.status === 403)
-    return problem(403, "csrf_failed", "Cross-site request refused", headers);
-  if (failure.status === 503)
-    return problem(503, "store_unavailable", "Session store unavailable", headers);
-  if (failure.transport === "header") {
-    headers.set(
-      "www-authenticate",
-      failure.reason === "missing" ? "Bearer" : 'Bearer error="invalid_token"',
-    );
-  }
-  return problem(401, "unauthorized", "Authentication required", headers);
+  const answer = failureAnswer(failure);
+  if (answer.wwwAuthenticate) headers.set("www-authenticate", answer.wwwAuthenticate);
+  if (answer.status === 503) headers.set("retry-after", "1");
+  return problem(answer.status, answer.code, answer.title, headers);
 }
 
 /** Copies session headers (`Set-Cookie`, `Cache-Control`, renewed tokens) onto a response. */

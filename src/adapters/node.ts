@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { failureAnswer } from "../core/failure.js";
 import type { SessionManager } from "../core/manager.js";
 import type { AuthResult, RequestLike, Session } from "../core/types.js";
 import { isSessionError } from "../errors.js";
@@ -83,20 +84,9 @@ export async function authenticateNode<Data extends JsonObject>(
     applyNodeHeaders(res, result.headers);
     return null;
   }
-  const { failure, headers } = result;
-  if (failure.status === 401 && failure.transport === "header") {
-    headers.set(
-      "www-authenticate",
-      failure.reason === "missing" ? "Bearer" : 'Bearer error="invalid_token"',
-    );
-  }
-  const code =
-    failure.status === 403
-      ? "csrf_failed"
-      : failure.status === 503
-        ? "store_unavailable"
-        : "unauthorized";
-  sendFailure(res, failure.status, code, headers);
+  const answer = failureAnswer(result.failure);
+  if (answer.wwwAuthenticate) result.headers.set("www-authenticate", answer.wwwAuthenticate);
+  sendFailure(res, answer.status, answer.code, result.headers);
   return null;
 }
 

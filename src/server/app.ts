@@ -7,6 +7,7 @@ import {
   type SessionStore,
   type StrategyName,
 } from "../index.js";
+import { type JwkSet, publicKeySet } from "../tokens/index.js";
 import { readJsonObject } from "./body.js";
 import { type PageOptions, renderApp, renderPage } from "./page.js";
 import { hashPassword, passwordAcceptable, verifyPassword } from "./passwords.js";
@@ -16,6 +17,8 @@ import type { User, UserStore } from "./users.js";
 export interface AppOptions {
   managers: Partial<Record<StrategyName, SessionManager>>;
   store: SessionStore;
+  /** The signing keys, for `/.well-known/jwks.json` (public parts of asymmetric keys only). */
+  keys?: JwkSet;
   users: UserStore;
   /** log2 of scrypt's N; only tests lower it below the OWASP value. */
   scryptLog2N: number;
@@ -111,6 +114,48 @@ export function createApp(options: AppOptions): Hono<Env> {
     mountStrategy(strategy, manager);
   }
 
+  app.get("/.well-known/jwks.json", () =>
+    Response.json(options.keys ? publicKeySet(options.keys) : { keys: [] }, {
+      headers: { "cache-control": "public, max-age=300" },
+    }),
+  );
+
+  const hybrid = managers.hybrid;
+  if (hybrid) {
+    app.post("/api/hybrid/refresh", async (c) => {
+      // A JSON body with `refreshToken` is the header transport; otherwise the cookie.
+      const hasBody =
+        (c.req.header("content-length") ?? "0") !== "0" || c.req.header("transfer-encoding");
+      let refreshToken: string | undefined;
+      if (hasBody) {
+        const body = await readJsonObject(c.req.raw, { optional: true });
+        if (!body.ok) return body.response;
+        if (body.value.refreshToken !== undefined) {
+          if (typeof body.value.refreshToken !== "string") {
+            return problem(400, "invalid_refresh_token", "refreshToken is a string");
+          }
+          refreshToken = body.value.refreshToken;
+        }
+      }
+      const result = await hybrid.refresh(
+        c.req.raw,
+        refreshToken === undefined ? {} : { refreshToken },
+      );
+      if (!result.session) return failureResponse(result.failure, result.headers);
+      const session = sessionJson(result.session);
+      const payload =
+        refreshToken === undefined
+          ? { session }
+          : {
+              session,
+              accessToken: result.accessToken,
+              refreshToken: result.refreshToken,
+              tokenType: "Bearer",
+            };
+      return json(payload, 200, result.headers);
+    });
+  }
+
   app.get("/api/csrf", async (c) => {
     const manager = managers.id ?? Object.values(managers)[0];
     if (!manager) return problem(404, "not_found", "Not found");
@@ -204,10 +249,15 @@ export function createApp(options: AppOptions): Hono<Env> {
       perUser.reset(userKey);
       const issued = await manager.create({ userId: user.id, request: c.req.raw, ip, transport });
       const session = sessionJson(issued.session);
-      const payload =
+      const tokens =
         transport === "header"
-          ? { user: publicUser(user), session, accessToken: issued.token, tokenType: "Bearer" }
-          : { user: publicUser(user), session };
+          ? {
+              accessToken: issued.token,
+              tokenType: "Bearer",
+              ...(issued.refreshToken ? { refreshToken: issued.refreshToken } : {}),
+            }
+          : {};
+      const payload = { user: publicUser(user), session, ...tokens };
       return json(payload, 200, issued.headers);
     });
 

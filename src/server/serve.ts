@@ -74,16 +74,21 @@ export async function startServer(
   const shownHost = config.host.includes(":") ? `[${config.host}]` : config.host;
   const url = `http://${shownHost}:${port}`;
   const origins = config.origins.length > 0 ? config.origins : defaultOrigins(config.host, port);
-  const managers = {
-    id: createSessionManager({
-      strategy: "id",
-      store,
-      keys,
-      csrf: { origins },
-      lifetimes: config.lifetimes,
-    }),
+  const common = {
+    store,
+    keys,
+    csrf: { origins },
+    lifetimes: config.lifetimes,
+    // One issuer, one audience per strategy: a token of one never passes for the other's.
+    issuer: url,
+    revocation: { maxLag: config.maxLag },
   };
-  app = createApp({ managers, store, users, scryptLog2N: config.scryptLog2N, log });
+  const managers = {
+    id: createSessionManager({ ...common, strategy: "id" }),
+    jwt: createSessionManager({ ...common, strategy: "jwt", audience: `${url}/api/jwt` }),
+    hybrid: createSessionManager({ ...common, strategy: "hybrid", audience: `${url}/api/hybrid` }),
+  };
+  app = createApp({ managers, store, users, keys, scryptLog2N: config.scryptLog2N, log });
   log(
     `sessionkit listening on ${url} (store: ${config.store === "memory" ? "memory" : `sqlite ${config.database}`})`,
   );

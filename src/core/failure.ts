@@ -1,0 +1,48 @@
+import type { AuthFailure } from "./types.js";
+
+export interface FailureAnswer {
+  status: 401 | 403 | 503;
+  /** The problem `code`: the same for every 401 except a verified token past its lifetime. */
+  code: "unauthorized" | "session_expired" | "csrf_failed" | "store_unavailable";
+  title: string;
+  /** RFC 6750 challenge for header-transport clients. */
+  wwwAuthenticate: string | null;
+}
+
+/**
+ * How an authentication failure is answered over HTTP, in one place for every adapter: one
+ * body for every 401 (no oracle telling forged from revoked from unknown), except
+ * `session_expired` for a token that verified but is past its lifetime, so that clients know
+ * to refresh or sign in again.
+ */
+export function failureAnswer(failure: AuthFailure): FailureAnswer {
+  if (failure.status === 403) {
+    return {
+      status: 403,
+      code: "csrf_failed",
+      title: "Cross-site request refused",
+      wwwAuthenticate: null,
+    };
+  }
+  if (failure.status === 503) {
+    return {
+      status: 503,
+      code: "store_unavailable",
+      title: "Session store unavailable",
+      wwwAuthenticate: null,
+    };
+  }
+  const expired = failure.reason === "expired";
+  const challenge =
+    failure.transport !== "header"
+      ? null
+      : failure.reason === "missing"
+        ? "Bearer"
+        : `Bearer error="invalid_token"${expired ? ', error_description="expired"' : ""}`;
+  return {
+    status: 401,
+    code: expired ? "session_expired" : "unauthorized",
+    title: expired ? "Session expired" : "Authentication required",
+    wwwAuthenticate: challenge,
+  };
+}
