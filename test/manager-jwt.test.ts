@@ -232,3 +232,30 @@ describe("jwt strategy", () => {
     }
   });
 });
+
+describe("jwt strategy: a re-signed or malleated token of a revoked session", () => {
+  it("rejects an ECDSA token whose s was replaced by n - s (a different string, still a valid signature)", async () => {
+    const { verifyJws } = await import("../src/tokens/jws.js");
+    const { importKeySet } = await import("../src/tokens/index.js");
+    const esKeys = generateKeySet("ES256", "es");
+    const { manager } = setup({ keys: esKeys });
+    const { token, session } = await manager.create({ userId: "u1" });
+    expect((await manager.authenticate(withJwt(token))).session).not.toBeNull(); // now in the verified-token cache
+    await manager.revoke(session.id);
+    const [head, body, sig] = token.split(".") as [string, string, string];
+    const raw = Buffer.from(sig, "base64url");
+    const n = BigInt("0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551");
+    const s = BigInt(`0x${raw.subarray(32).toString("hex")}`);
+    const malleated = Buffer.concat([
+      raw.subarray(0, 32),
+      Buffer.from((n - s).toString(16).padStart(64, "0"), "hex"),
+    ]);
+    const twin = `${head}.${body}.${malleated.toString("base64url")}`;
+    expect(twin).not.toBe(token);
+    // The codec alone accepts it: ECDSA signatures are malleable, which is why revocation is by sid.
+    const keysByKid = new Map(importKeySet(esKeys).map((k) => [k.kid, k]));
+    expect(verifyJws(twin, keysByKid).ok).toBe(true);
+    expect((await manager.authenticate(withJwt(twin))).failure?.reason).toBe("revoked");
+    expect((await manager.authenticate(withJwt(token))).failure?.reason).toBe("revoked");
+  });
+});

@@ -165,16 +165,25 @@ export function createApp(options: AppOptions): Hono<Env> {
   });
 
   app.get("/", async (c) => {
-    const manager = managers.id;
-    const result = manager ? await manager.authenticate(c.req.raw) : null;
-    const session = result?.session ?? null;
-    const page: PageOptions = { user: null, sessions: [], strategies: Object.keys(managers) };
-    if (session && manager) {
-      const user = await users.byId(session.userId);
-      if (user) {
-        page.user = publicUser(user);
-        page.sessions = await manager.list(user.id, { current: session.id });
-      }
+    const page: PageOptions = {
+      user: null,
+      sessions: [],
+      strategies: Object.keys(managers),
+      strategy: null,
+    };
+    const headers = new Headers();
+    // The page shows the first strategy the browser is signed in with.
+    for (const [strategy, manager] of Object.entries(managers) as Array<
+      [StrategyName, SessionManager]
+    >) {
+      const result = await manager.authenticate(c.req.raw);
+      const user = result.session ? await users.byId(result.session.userId) : null;
+      if (!result.session || !user) continue;
+      for (const cookie of result.headers.getSetCookie()) headers.append("set-cookie", cookie);
+      page.user = publicUser(user);
+      page.strategy = strategy;
+      page.sessions = await manager.list(user.id, { current: result.session.id });
+      break;
     }
     const response = new Response(renderPage(page), {
       headers: {
@@ -184,7 +193,7 @@ export function createApp(options: AppOptions): Hono<Env> {
           "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
       },
     });
-    return result ? applyHeaders(response, result.headers) : response;
+    return applyHeaders(response, headers);
   });
   app.get("/favicon.ico", () => new Response(null, { status: 204 }));
   app.get("/assets/app.js", () => renderApp("js"));

@@ -4,6 +4,8 @@ export interface PageOptions {
   user: { id: string; username: string } | null;
   sessions: SessionInfo[];
   strategies: string[];
+  /** The strategy of the signed-in session shown, if any. */
+  strategy: string | null;
 }
 
 const escapeHtml = (value: string) => value.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
@@ -48,6 +50,7 @@ function sessionRow(s: SessionInfo): string {
 export function renderPage(page: PageOptions): string {
   const body = page.user
     ? `<section aria-labelledby="me"><h2 id="me">Signed in as ${escapeHtml(page.user.username)}</h2>
+  <p>Strategy: <strong>${escapeHtml(page.strategy ?? "")}</strong></p>
   <p><button type="button" id="logout">Sign out</button> <button type="button" id="revoke-others">Sign out all other devices</button></p></section>
 <section aria-labelledby="devices"><h2 id="devices">My sessions</h2>
 <ul class="sessions">${page.sessions.map(sessionRow).join("")}</ul></section>`
@@ -67,7 +70,7 @@ export function renderPage(page: PageOptions): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>sessionkit demo</title><link rel="stylesheet" href="/assets/app.css"><script type="module" src="/assets/app.js"></script></head>
-<body><header><h1>sessionkit</h1><p>Opaque session IDs, in a cookie you cannot read from this page.</p></header>
+<body data-strategy="${escapeHtml(page.strategy ?? "")}" data-signed-in="${page.user ? "yes" : "no"}"><header><h1>sessionkit</h1><p>Session IDs, JWTs and the hybrid of the two, in cookies this page cannot read.</p></header>
 <main><p id="status" role="status" aria-live="polite"></p>${body}</main></body></html>`;
 }
 
@@ -108,12 +111,19 @@ form("register-form", async (d) => {
 });
 const click = (selector, handler) => document.querySelectorAll(selector).forEach((el) =>
   el.addEventListener("click", async () => { try { await handler(el); } catch (error) { say(error.message); } }));
-click("#logout", async () => { await call("POST", "/api/id/logout"); location.reload(); });
+const strategy = document.body.dataset.strategy || "id";
+click("#logout", async () => { await call("POST", "/api/" + strategy + "/logout"); location.reload(); });
 click("#revoke-others", async () => {
-  const r = await call("POST", "/api/id/sessions/revoke-all", { exceptCurrent: true });
+  const r = await call("POST", "/api/" + strategy + "/sessions/revoke-all", { exceptCurrent: true });
   say("Signed out " + r.revoked + " other session(s)."); setTimeout(() => location.reload(), 600);
 });
-click("[data-revoke]", async (el) => { await call("DELETE", "/api/id/sessions/" + encodeURIComponent(el.dataset.revoke)); location.reload(); });
+click("[data-revoke]", async (el) => { await call("DELETE", "/api/" + strategy + "/sessions/" + encodeURIComponent(el.dataset.revoke)); location.reload(); });
+// hybrid: the access cookie may have lapsed while the refresh cookie (sent only to the refresh
+// route) is still good; one attempt per page load, and a reload only if it worked.
+if (document.body.dataset.signedIn === "no") {
+  fetch("/api/hybrid/refresh", { method: "POST", credentials: "same-origin" })
+    .then((r) => { if (r.ok) location.reload(); }, () => {});
+}
 document.querySelectorAll("time").forEach((t) => { t.textContent = new Date(t.textContent).toLocaleString(); });
 `;
 
