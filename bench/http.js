@@ -27,6 +27,32 @@ export const SERVERS = [
     script: "servers/node-sessionkit.js",
     args: ["sqlite-cache"],
   },
+  {
+    id: "node-sessionkit-jwt",
+    label: "node:http + sessionkit jwt",
+    script: "servers/node-sessionkit.js",
+    args: ["jwt"],
+  },
+  {
+    id: "node-sessionkit-hybrid",
+    label: "node:http + sessionkit hybrid (access token)",
+    script: "servers/node-sessionkit.js",
+    args: ["hybrid"],
+  },
+  { id: "hono-bare", label: "Hono bare", script: "servers/hono-bare.js" },
+  { id: "hono-jwt", label: "Hono + hono/jwt", script: "servers/hono-jwt.js" },
+  {
+    id: "hono-sessionkit-jwt",
+    label: "Hono + sessionkit jwt (Bearer)",
+    script: "servers/hono-sessionkit.js",
+    args: ["jwt"],
+  },
+  {
+    id: "hono-sessionkit-hybrid",
+    label: "Hono + sessionkit hybrid (Bearer)",
+    script: "servers/hono-sessionkit.js",
+    args: ["hybrid"],
+  },
   { id: "express-bare", label: "Express 5 bare", script: "servers/express-bare.js" },
   {
     id: "express-session",
@@ -65,11 +91,12 @@ async function start(server) {
   const info = JSON.parse(line);
   const base = `http://127.0.0.1:${info.port}`;
   let cookie = info.cookie;
+  if (info.headers) return { child, base, headers: info.headers };
   if (info.login) {
     const r = await fetch(base + info.login, { method: "POST" });
     cookie = r.headers.getSetCookie()[0]?.split(";")[0];
   }
-  return { child, base, cookie };
+  return { child, base, headers: cookie ? { cookie } : {} };
 }
 
 function load(url, headers, duration, connections) {
@@ -84,9 +111,8 @@ export async function runHttp({ duration = 5, passes = 2, connections = 50 } = {
   const samples = Object.fromEntries(SERVERS.map((s) => [s.id, []]));
   for (let pass = 0; pass < passes; pass++) {
     for (const server of SERVERS) {
-      const { child, base, cookie } = await start(server);
+      const { child, base, headers } = await start(server);
       try {
-        const headers = cookie ? { cookie } : {};
         const probe = await fetch(`${base}/me`, { headers });
         if (probe.status !== 200) throw new Error(`${server.id}: GET /me answered ${probe.status}`);
         await load(`${base}/me`, headers, 1, connections); // warm-up

@@ -126,6 +126,12 @@ if (!values["skip-http"]) {
       "express-bare",
       0,
     ],
+    ["node:http + sessionkit jwt / node:http bare", "node-sessionkit-jwt", "node-bare", 0.9],
+    ["node:http + sessionkit hybrid / node:http bare", "node-sessionkit-hybrid", "node-bare", 0.9],
+    ["Hono + sessionkit jwt / Hono bare", "hono-sessionkit-jwt", "hono-bare", 0.9],
+    ["Hono + sessionkit hybrid / Hono bare", "hono-sessionkit-hybrid", "hono-bare", 0.9],
+    ["Hono + sessionkit jwt / Hono + hono/jwt", "hono-sessionkit-jwt", "hono-jwt", 1.5],
+    ["Hono + hono/jwt / Hono bare (the peer, for scale)", "hono-jwt", "hono-bare", 0],
   ];
   for (const [name, a, b, target] of RATIOS) {
     const value = +(rps[a] / rps[b]).toFixed(2);

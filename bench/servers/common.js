@@ -20,6 +20,12 @@ export function tempSqlitePath() {
   return join(dir, "bench.sqlite");
 }
 
+export const BENCH_SECRET = Buffer.alloc(32, 7);
+
+/**
+ * A manager for the benchmark and one signed-in session. `kind`: "memory", "sqlite",
+ * "sqlite-cache" (id strategy on those stores), "jwt" or "hybrid" (on memory, HS256).
+ */
 export async function sessionkitManager(kind) {
   const { createSessionManager } = await import("../../dist/index.js");
   let store;
@@ -30,9 +36,25 @@ export async function sessionkitManager(kind) {
     const { memoryStore } = await import("../../dist/stores/memory/index.js");
     store = memoryStore();
   }
+  if (kind === "jwt" || kind === "hybrid") {
+    const keys = {
+      keys: [{ kty: "oct", kid: "bench", alg: "HS256", k: BENCH_SECRET.toString("base64url") }],
+    };
+    const manager = createSessionManager({
+      strategy: kind,
+      store,
+      keys,
+      issuer: "https://bench.example",
+      audience: "bench",
+      cleanup: false,
+      lifetimes: { access: "1h" },
+    });
+    const { token } = await manager.create({ userId: "u1", userAgent: "bench" });
+    return { manager, cookie: `${kind === "jwt" ? "__Host-jwt" : "__Host-at"}=${token}`, token };
+  }
   // "sqlite-cache": the local read cache, 1 s at most between store reads of a session.
   const cache = kind.endsWith("-cache") ? { maxAge: "1s" } : false;
   const manager = createSessionManager({ strategy: "id", store, cleanup: false, cache });
   const { token } = await manager.create({ userId: "u1", userAgent: "bench" });
-  return { manager, cookie: `__Host-sid=${token}` };
+  return { manager, cookie: `__Host-sid=${token}`, token };
 }
