@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { runHttp } from "./http.js";
 import { runJwt } from "./jwt.js";
 import { runMicro } from "./micro.js";
+import { runRevocation } from "./revocation.js";
 
 const { values } = parseArgs({
   options: {
@@ -16,6 +17,9 @@ const { values } = parseArgs({
 });
 
 const micro = await runMicro();
+const revocation = await runRevocation();
+console.log("\nRevocation propagation between two instances on one SQLite file (jwt verification)");
+console.table({ [revocation.store]: revocation });
 const jwt = await runJwt();
 const us = Object.fromEntries(jwt.map((r) => [r.name, r.usPerOp]));
 const jwtRatios = [
@@ -165,6 +169,7 @@ const result = {
   cpu: cpus()[0]?.model,
   settings: { duration: Number(values.duration), passes: Number(values.passes), connections: 50 },
   micro,
+  revocation,
   jwt,
   jwtRatios,
   http,

@@ -18,7 +18,7 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
   /**
    * How often revocations made by other processes sharing the file are read from the
-   * revocation log, while anyone is subscribed. Default 100 ms.
+   * revocation log, while anyone is subscribed. Default 50 ms (one indexed read).
    */
   pollIntervalMs?: number;
 }
@@ -266,7 +266,7 @@ export function sqliteStore(options: SqliteStoreOptions): SessionStore {
         lastSeq = Number(guard(() => q.firstLiveSeq.get(Date.now())));
         lastPollOk = Date.now();
         poll();
-        poller = setInterval(poll, Math.max(5, options.pollIntervalMs ?? 100));
+        poller = setInterval(poll, Math.max(5, options.pollIntervalMs ?? 50));
         poller.unref();
       }
       return () => {
