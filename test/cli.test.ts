@@ -176,3 +176,38 @@ describe("sessionkit keys and jwt", () => {
     expect((await cli("jwt", "verify", token)).code).toBe(2);
   });
 });
+
+describe("sessionkit jwt verify against a JWKS URL", () => {
+  it("fetches the key set over HTTP and verifies with it", async () => {
+    const { createServer } = await import("node:http");
+    const { createJwtSigner, generateKeySet, publicKeySet } = await import(
+      "../src/tokens/index.js"
+    );
+    const set = generateKeySet("EdDSA", "remote");
+    const server = createServer((_req, res) => {
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify(publicKeySet(set)));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = server.address() as { port: number };
+      const url = `http://127.0.0.1:${port}/.well-known/jwks.json`;
+      const token = createJwtSigner(set).sign({
+        iss: "i",
+        aud: "a",
+        exp: Math.floor(Date.now() / 1000) + 60,
+      });
+      expect((await cli("jwt", "verify", token, "--jwks", url, "--iss", "i")).code).toBe(0);
+      const other = createJwtSigner(generateKeySet("EdDSA", "remote")).sign({
+        iss: "i",
+        aud: "a",
+        exp: 9_999_999_999,
+      });
+      const refused = await cli("jwt", "verify", other, "--jwks", url);
+      expect(refused.code).toBe(1);
+      expect(refused.err).toBe("sessionkit: invalid: bad_signature");
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
