@@ -1,0 +1,408 @@
+import { randomUUID } from "node:crypto";
+import pg from "pg";
+import { configError, SessionError } from "../../errors.js";
+import { LocalFeed } from "../feed.js";
+import type {
+  RevocationReason,
+  SessionStore,
+  StoredSession,
+  StrategyName,
+  UpdateResult,
+} from "../types.js";
+import { createListener } from "./listen.js";
+import { migrations, PREFIX_PATTERN } from "./schema.js";
+
+export type { SessionStore } from "../types.js";
+
+export interface PostgresStoreOptions {
+  /** `postgres://user@host:port/database`, or a pool of your own (then `close` leaves it open). */
+  connectionString?: string;
+  pool?: pg.Pool;
+  /** Table names start with this. Default `"sessionkit_"`. */
+  tablePrefix?: string;
+  /** How long a query may wait for a connection before failing with STORE_UNAVAILABLE. */
+  connectTimeoutMs?: number;
+}
+
+type Row = {
+  id: string;
+  user_id: string;
+  strategy: StrategyName;
+  secret_hash: string | null;
+  previous_secret_hash: string | null;
+  previous_valid_until: number | null;
+  successor: string | null;
+  created_at: number;
+  last_active_at: number;
+  renewed_at: number;
+  auth_time: number;
+  expires_at: number;
+  absolute_expires_at: number;
+  ip: string | null;
+  user_agent: string | null;
+  data: StoredSession["data"];
+  version: number;
+};
+
+const fromRow = (r: Row): StoredSession => ({
+  id: r.id,
+  userId: r.user_id,
+  strategy: r.strategy,
+  secretHash: r.secret_hash,
+  previousSecretHash: r.previous_secret_hash,
+  previousValidUntil: r.previous_valid_until,
+  successor: r.successor,
+  createdAt: r.created_at,
+  lastActiveAt: r.last_active_at,
+  renewedAt: r.renewed_at,
+  authTime: r.auth_time,
+  expiresAt: r.expires_at,
+  absoluteExpiresAt: r.absolute_expires_at,
+  ip: r.ip,
+  userAgent: r.user_agent,
+  data: r.data,
+  version: r.version,
+});
+
+// Connection-level failures: SQLSTATE class 08 (connection exception), 57P (shutdown), 53300
+// (too many connections), and the errors of a socket that cannot reach the server.
+const UNAVAILABLE_CODES = /^(08|57P|53300|ECONN|ETIMEDOUT|EPIPE|ENOTFOUND|EHOSTUNREACH|EAI_AGAIN)/;
+const UNAVAILABLE_MESSAGES =
+  /Connection terminated|timeout exceeded|Client has encountered a connection error|connection is closed|Cannot use a pool after calling end/i;
+
+/**
+ * PostgreSQL store: every change is one statement or one transaction; per-user changes take a
+ * transaction-scoped advisory lock on the user so that concurrent sign-ins evict correctly;
+ * revocations are logged and announced with NOTIFY in the transaction that commits them.
+ */
+export function postgresStore(options: PostgresStoreOptions): SessionStore {
+  const prefix = options.tablePrefix ?? "sessionkit_";
+  if (!PREFIX_PATTERN.test(prefix))
+    throw configError("postgres: tablePrefix must be a plain lowercase identifier");
+  if (!options.pool && !options.connectionString)
+    throw configError("postgres: connectionString or pool is required");
+  const ownPool = !options.pool;
+  const connectionTimeoutMillis = options.connectTimeoutMs ?? 2000;
+  const pool =
+    options.pool ??
+    new pg.Pool({ connectionString: options.connectionString, connectionTimeoutMillis, max: 10 });
+  // An idle client that loses its connection emits here; without a listener it would crash.
+  pool.on("error", () => {});
+  const S = `${prefix}sessions`;
+  const C = `${prefix}changes`;
+  const channel = `${prefix}revocations`;
+  const origin = randomUUID();
+  const feed = new LocalFeed();
+  let ready: Promise<void> | null = null;
+
+  const guard = async <T>(operation: () => Promise<T>): Promise<T> => {
+    try {
+      ready ??= migrate().catch((error: unknown) => {
+        ready = null; // retried by the next call once the server is back
+        throw error;
+      });
+      await ready;
+      return await operation();
+    } catch (error) {
+      const code = String((error as { code?: unknown }).code ?? "");
+      const message = error instanceof Error ? error.message : String(error);
+      if (UNAVAILABLE_CODES.test(code) || UNAVAILABLE_MESSAGES.test(message)) {
+        throw new SessionError(
+          "STORE_UNAVAILABLE",
+          `postgres store unavailable: ${code || message}`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+  };
+
+  /**
+   * A pooled connection for a transaction. While it is checked out, a dropped connection is
+   * reported through the failing query; the listener keeps the same event from surfacing as
+   * an uncaught error.
+   */
+  const checkout = async () => {
+    const client = await pool.connect();
+    const ignore = () => {};
+    client.on("error", ignore);
+    return {
+      client,
+      release(error?: unknown) {
+        client.off("error", ignore);
+        client.release(error instanceof Error ? error : undefined);
+      },
+    };
+  };
+
+  async function migrate(): Promise<void> {
+    const { client, release } = await checkout();
+    try {
+      await client.query("BEGIN");
+      await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`${prefix}migrate`]);
+      await client.query(`CREATE TABLE IF NOT EXISTS ${prefix}schema (version integer NOT NULL)`);
+      const { rows } = await client.query<{ version: number }>(
+        `SELECT version FROM ${prefix}schema`,
+      );
+      const current = rows[0]?.version ?? 0;
+      const steps = migrations(prefix);
+      if (current > steps.length)
+        throw new Error(`postgres schema ${current} is newer than this sessionkit`);
+      for (let v = current; v < steps.length; v++) await client.query(steps[v] ?? "");
+      await client.query(`DELETE FROM ${prefix}schema`);
+      await client.query(`INSERT INTO ${prefix}schema (version) VALUES ($1)`, [steps.length]);
+      await client.query("COMMIT");
+      release();
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => {});
+      release(error);
+      throw error;
+    }
+  }
+
+  /** Runs `work` in one transaction; optionally serialised per user by an advisory lock. */
+  const transaction = <T>(work: (q: pg.PoolClient) => Promise<T>, lockUser?: string) =>
+    guard(async () => {
+      const { client, release } = await checkout();
+      try {
+        await client.query("BEGIN");
+        if (lockUser !== undefined)
+          await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [
+            `${prefix}u:${lockUser}`,
+          ]);
+        const result = await work(client);
+        await client.query("COMMIT");
+        release();
+        return result;
+      } catch (error) {
+        await client.query("ROLLBACK").catch(() => {});
+        // A client whose connection failed is destroyed, not returned to the pool.
+        release(error);
+        throw error;
+      }
+    });
+
+  /** Logs revocations and NOTIFYs them, inside the caller's transaction. */
+  const logRevocations = async (q: pg.PoolClient, rows: Row[], reason: RevocationReason) => {
+    for (const r of rows) {
+      const { rows: logged } = await q.query<{ seq: string }>(
+        `INSERT INTO ${C} (id, user_id, strategy, expires_at, reason, origin) VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq`,
+        [r.id, r.user_id, r.strategy, r.expires_at, reason, origin],
+      );
+      const payload = {
+        seq: Number(logged[0]?.seq ?? 0),
+        id: r.id,
+        userId: r.user_id,
+        strategy: r.strategy,
+        expiresAt: r.expires_at,
+        reason,
+        origin,
+      };
+      await q.query("SELECT pg_notify($1, $2)", [channel, JSON.stringify(payload)]);
+    }
+  };
+  const announce = (rows: Row[], reason: RevocationReason) => {
+    for (const r of rows) {
+      feed.emit({
+        type: "revoked",
+        id: r.id,
+        userId: r.user_id,
+        strategy: r.strategy,
+        expiresAt: r.expires_at,
+        reason,
+      });
+    }
+  };
+
+  const listener = createListener({
+    // A dedicated connection: LISTEN holds it for as long as anyone subscribes.
+    connect: () =>
+      new pg.Client(
+        options.pool
+          ? options.pool.options
+          : { connectionString: options.connectionString, connectionTimeoutMillis },
+      ),
+    channel,
+    origin,
+    changesTable: C,
+    feed,
+    ensureSchema: () => guard(async () => {}),
+  });
+
+  const COLUMNS =
+    "id, user_id, strategy, secret_hash, previous_secret_hash, previous_valid_until, successor, created_at, last_active_at, renewed_at, auth_time, expires_at, absolute_expires_at, ip, user_agent, data, version";
+
+  return {
+    name: "postgres",
+
+    async create(record, opts) {
+      const evicted = await transaction(async (q) => {
+        await q.query(
+          `INSERT INTO ${S} (${COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)`,
+          [
+            record.id,
+            record.userId,
+            record.strategy,
+            record.secretHash,
+            record.previousSecretHash,
+            record.previousValidUntil,
+            record.successor,
+            record.createdAt,
+            record.lastActiveAt,
+            record.renewedAt,
+            record.authTime,
+            record.expiresAt,
+            record.absoluteExpiresAt,
+            record.ip,
+            record.userAgent,
+            JSON.stringify(record.data),
+            record.version,
+          ],
+        );
+        if (opts.maxSessionsPerUser === undefined) return [];
+        await q.query(
+          `DELETE FROM ${S} WHERE user_id = $1 AND strategy = $2 AND expires_at <= $3`,
+          [record.userId, record.strategy, opts.now],
+        );
+        const { rows } = await q.query<Row>(
+          `DELETE FROM ${S} WHERE id IN (
+             SELECT id FROM ${S} WHERE user_id = $1 AND strategy = $2
+             ORDER BY created_at DESC, id DESC OFFSET $3
+           ) RETURNING *`,
+          [record.userId, record.strategy, opts.maxSessionsPerUser],
+        );
+        rows.sort((a, b) => a.created_at - b.created_at || (a.id < b.id ? -1 : 1));
+        await logRevocations(q, rows, "evicted");
+        return rows;
+      }, record.userId);
+      announce(evicted, "evicted");
+      return { evicted: evicted.map(fromRow) };
+    },
+
+    async get(id, now) {
+      const { rows } = await guard(() =>
+        pool.query<Row>(`SELECT * FROM ${S} WHERE id = $1 AND expires_at > $2`, [id, now]),
+      );
+      return rows[0] ? fromRow(rows[0]) : null;
+    },
+
+    async touch(id, input) {
+      const result = await guard(() =>
+        pool.query(
+          `UPDATE ${S} SET last_active_at = GREATEST(last_active_at, $2),
+             expires_at = LEAST(GREATEST(expires_at, $3), absolute_expires_at)
+           WHERE id = $1 AND expires_at > $4`,
+          [id, input.lastActiveAt, input.expiresAt, input.now],
+        ),
+      );
+      return (result.rowCount ?? 0) > 0;
+    },
+
+    async update(id, input): Promise<UpdateResult> {
+      const { rows } = await guard(() =>
+        pool.query<Row>(
+          `UPDATE ${S} SET data = $2, version = version + 1
+           WHERE id = $1 AND expires_at > $3 AND version = $4 RETURNING *`,
+          [id, JSON.stringify(input.data), input.now, input.expectedVersion],
+        ),
+      );
+      if (rows[0]) return { status: "updated", record: fromRow(rows[0]) };
+      const current = await this.get(id, input.now);
+      return current ? { status: "conflict", record: current } : { status: "missing" };
+    },
+
+    async rotate(id, input) {
+      const { rows } = await guard(() =>
+        pool.query<Row>(
+          `UPDATE ${S} SET previous_secret_hash = secret_hash, previous_valid_until = $5,
+             secret_hash = $3, successor = $4, renewed_at = $2,
+             expires_at = LEAST(COALESCE($6, expires_at), absolute_expires_at)
+           WHERE id = $1 AND expires_at > $2 AND secret_hash = $7 RETURNING *`,
+          [
+            id,
+            input.now,
+            input.secretHash,
+            input.successor,
+            input.graceUntil,
+            input.expiresAt ?? null,
+            input.expectedSecretHash,
+          ],
+        ),
+      );
+      return rows[0] ? fromRow(rows[0]) : null;
+    },
+
+    async delete(id, reason) {
+      const rows = await transaction(async (q) => {
+        const { rows: gone } = await q.query<Row>(`DELETE FROM ${S} WHERE id = $1 RETURNING *`, [
+          id,
+        ]);
+        await logRevocations(q, gone, reason);
+        return gone;
+      });
+      announce(rows, reason);
+      return rows[0] ? fromRow(rows[0]) : null;
+    },
+
+    async deleteUser(userId, opts) {
+      const rows = await transaction(async (q) => {
+        const { rows: gone } = await q.query<Row>(
+          `DELETE FROM ${S} WHERE user_id = $1 AND ($2::text IS NULL OR strategy = $2) AND ($3::text IS NULL OR id <> $3)
+           RETURNING *`,
+          [userId, opts.strategy ?? null, opts.except ?? null],
+        );
+        await logRevocations(q, gone, opts.reason);
+        return gone;
+      }, userId);
+      announce(rows, opts.reason);
+      return rows.map(fromRow);
+    },
+
+    async listUser(userId, now) {
+      const { rows } = await guard(() =>
+        pool.query<Row>(
+          `SELECT * FROM ${S} WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at, id`,
+          [userId, now],
+        ),
+      );
+      return rows.map(fromRow);
+    },
+
+    async deleteExpired(now, limit) {
+      const batch = Math.max(0, Math.floor(limit));
+      const { rows } = await guard(() =>
+        pool.query<Row>(
+          `DELETE FROM ${S} WHERE id IN (SELECT id FROM ${S} WHERE expires_at <= $1 LIMIT $2) RETURNING *`,
+          [now, batch],
+        ),
+      );
+      await guard(() =>
+        pool.query(
+          `DELETE FROM ${C} WHERE seq IN (SELECT seq FROM ${C} WHERE expires_at <= $1 LIMIT $2)`,
+          [now, batch],
+        ),
+      );
+      return rows.map(fromRow);
+    },
+
+    subscribe(listenerFn) {
+      const unsubscribe = feed.subscribe(listenerFn);
+      listener.start();
+      return () => {
+        unsubscribe();
+        if (feed.size === 0) listener.stop();
+      };
+    },
+
+    feedLag: () => listener.lag(),
+
+    async ping() {
+      await guard(() => pool.query("SELECT 1"));
+    },
+
+    async close() {
+      listener.stop();
+      if (ownPool) await pool.end().catch(() => {});
+    },
+  };
+}
