@@ -1,27 +1,30 @@
 import { parseArgs } from "node:util";
 import type { SessionStore } from "../index.js";
-import { sqliteStore } from "../stores/sqlite/index.js";
+import { isStoreSpec, openStore } from "../server/stores.js";
 import type { Io } from "./main.js";
 
 class CliUsageError extends Error {}
 
-function openStore(
-  database: string | undefined,
+/** `--store` (memory, sqlite, postgres://) or `--database` (a SQLite path or postgres://). */
+function openCliStore(
+  values: { database?: string | undefined; store?: string | undefined },
   env: Record<string, string | undefined>,
-): SessionStore {
-  const path = database ?? env.SESSIONKIT_DATABASE ?? "data/sessionkit.db";
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path)) {
-    throw new CliUsageError(
-      `--database: "${path}" is not supported by this version; use a SQLite path`,
-    );
+): Promise<SessionStore> {
+  const database = values.database ?? env.SESSIONKIT_DATABASE ?? "data/sessionkit.db";
+  const store =
+    values.store ?? env.SESSIONKIT_STORE ?? (isStoreSpec(database) ? database : "sqlite");
+  if (!isStoreSpec(store))
+    throw new CliUsageError(`--store: "${store}" is not one of sqlite, memory, postgres://…`);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(database) && !isStoreSpec(database)) {
+    throw new CliUsageError(`--database: "${database}" is neither a SQLite path nor postgres://…`);
   }
-  return sqliteStore({ path });
+  return openStore(store, database);
 }
 
 /** `sessionkit migrate`: opening the store applies the schema; says which version it is at. */
 export async function migrateCommand(args: string[], io: Io): Promise<number> {
   const { values } = parseArgs({ args, options: { database: { type: "string" } }, strict: true });
-  const store = openStore(values.database, io.env);
+  const store = await openCliStore(values, io.env);
   await store.ping();
   await store.close();
   io.out(
@@ -43,13 +46,10 @@ export async function sessionsCommand(args: string[], io: Io): Promise<number> {
     allowPositionals: true,
     strict: true,
   });
-  if (values.store !== undefined && values.store !== "sqlite") {
-    throw new CliUsageError(`--store: "${values.store}" is not supported by this version`);
-  }
   if (sub === "list") {
     if (!values.user || positionals.length > 0)
       throw new CliUsageError("sessions list needs --user ID and nothing else");
-    const store = openStore(values.database, io.env);
+    const store = await openCliStore(values, io.env);
     try {
       const sessions = await store.listUser(values.user, Date.now());
       if (values.json) {
@@ -89,7 +89,7 @@ export async function sessionsCommand(args: string[], io: Io): Promise<number> {
     if (byUser === positionals.length > 0 || positionals.length > 1) {
       throw new CliUsageError("sessions revoke takes one session ID or --user ID");
     }
-    const store = openStore(values.database, io.env);
+    const store = await openCliStore(values, io.env);
     try {
       if (byUser) {
         const gone = await store.deleteUser(values.user ?? "", { reason: "revoked-user" });

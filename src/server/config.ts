@@ -57,14 +57,12 @@ export function resolveServerConfig(
   const database = get("database") ?? "data/sessionkit.db";
   if (/^postgres(ql)?:\/\//.test(database)) {
     throw new ConfigError(
-      "--database: PostgreSQL is not supported by this version; use a SQLite path",
+      "--database: users live in SQLite in this version; put sessions in PostgreSQL with --store postgres://…",
     );
   }
   const store = get("store") ?? "sqlite";
-  if (store !== "sqlite" && store !== "memory") {
-    throw new ConfigError(
-      `--store: "${store}" is not supported by this version; use sqlite or memory`,
-    );
+  if (!(store === "sqlite" || store === "memory" || /^postgres(ql)?:\/\//.test(store))) {
+    throw new ConfigError(`--store: "${store}" is not one of sqlite, memory, postgres://…`);
   }
   const lifetimes = {
     idle: duration("idle", "30m"),

@@ -9,10 +9,9 @@ import {
   loadKeySet,
   type SessionStore,
 } from "../index.js";
-import { memoryStore } from "../stores/memory/index.js";
-import { sqliteStore } from "../stores/sqlite/index.js";
 import { createApp } from "./app.js";
 import { ConfigError, type ServerConfig } from "./config.js";
+import { openStore } from "./stores.js";
 import { sqliteUsers } from "./users.js";
 
 export interface RunningServer {
@@ -51,8 +50,7 @@ export async function startServer(
   }
   if (config.database !== ":memory:") mkdirSync(dirname(config.database), { recursive: true });
   const users = sqliteUsers(config.database);
-  const store: SessionStore =
-    config.store === "memory" ? memoryStore() : sqliteStore({ path: config.database });
+  const store: SessionStore = await openStore(config.store, config.database);
   let app: ReturnType<typeof createApp> | null = null;
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve(
@@ -79,19 +77,22 @@ export async function startServer(
     keys,
     csrf: { origins },
     lifetimes: config.lifetimes,
-    // One issuer, one audience per strategy: a token of one never passes for the other's.
-    issuer: url,
+    // One issuer for every instance behind the same public origin (or this server's URL when
+    // it stands alone), one audience per strategy: a token of one never passes for another's.
+    issuer: origins[0] ?? url,
     revocation: { maxLag: config.maxLag },
   };
   const managers = {
     id: createSessionManager({ ...common, strategy: "id" }),
-    jwt: createSessionManager({ ...common, strategy: "jwt", audience: `${url}/api/jwt` }),
-    hybrid: createSessionManager({ ...common, strategy: "hybrid", audience: `${url}/api/hybrid` }),
+    jwt: createSessionManager({ ...common, strategy: "jwt", audience: `${common.issuer}/api/jwt` }),
+    hybrid: createSessionManager({
+      ...common,
+      strategy: "hybrid",
+      audience: `${common.issuer}/api/hybrid`,
+    }),
   };
   app = createApp({ managers, store, users, keys, scryptLog2N: config.scryptLog2N, log });
-  log(
-    `sessionkit listening on ${url} (store: ${config.store === "memory" ? "memory" : `sqlite ${config.database}`})`,
-  );
+  log(`sessionkit listening on ${url} (store: ${describeStore(config)})`);
   return {
     url,
     port,
@@ -111,4 +112,17 @@ function defaultOrigins(host: string, port: number): string[] {
     ? ["localhost", "127.0.0.1", "[::1]"]
     : [host.includes(":") ? `[${host}]` : host];
   return hosts.map((h) => `http://${h}:${port}`);
+}
+
+/** The store as the start-up line shows it, without a password from a URL. */
+function describeStore(config: ServerConfig): string {
+  if (config.store === "sqlite") return `sqlite ${config.database}`;
+  if (config.store === "memory") return "memory";
+  try {
+    const url = new URL(config.store);
+    url.password = "";
+    return url.toString();
+  } catch {
+    return "postgres";
+  }
 }
