@@ -16,12 +16,12 @@ import { CliUsageError, migrateCommand, sessionsCommand } from "./sessions.js";
 export const USAGE = `usage: sessionkit <command> [options]
 
 commands:
-  serve [--port N] [--host H] [--database PATH] [--store sqlite|memory] [--keys FILE]
+  serve [--port N] [--host H] [--database PATH] [--store sqlite|memory|postgres://…] [--keys FILE]
         [--origin URL[,URL]] [--idle D] [--absolute D] [--renewal D] [--access D]
         [--refresh-grace D] [--max-lag D]      start the reference server
-  migrate [--database PATH]                     create or upgrade the schema
-  sessions list --user ID [--database PATH] [--json]
-  sessions revoke ID | --user ID [--database PATH]
+  migrate [--database PATH|postgres://…]         create or upgrade the schema
+  sessions list --user ID [--database PATH|URL] [--store URL] [--json]
+  sessions revoke ID | --user ID [--database PATH|URL] [--store URL]
   keys generate [--alg HS256|HS384|HS512|EdDSA|ES256|RS256|PS256] [--kid ID]
   keys rotate --keys FILE [--alg A] [--kid ID]    new current key; previous ones keep verifying
   keys jwks --keys FILE                           the public keys (asymmetric only)
