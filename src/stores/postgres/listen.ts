@@ -64,8 +64,10 @@ export function createListener(options: {
   const lost = (c: pg.Client) => {
     if (client !== c) return;
     client = null;
+    // The lag counts from the moment the feed was last known good, not from the last failed
+    // reconnection attempt.
+    if (connected) disconnectedSince = Date.now();
     connected = false;
-    disconnectedSince = Date.now();
     c.end().catch(() => {});
     schedule();
   };
