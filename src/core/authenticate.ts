@@ -4,33 +4,22 @@ import type { JsonObject, StoredSession } from "../stores/types.js";
 import { readCredential } from "./credentials.js";
 import { asStoreError, type Internals } from "./internals.js";
 import { renewOpaqueToken, type VerifiedToken, verifyOpaqueToken } from "./strategies/id.js";
-import type {
-  AuthFailure,
-  AuthResult,
-  FailureReason,
-  RequestLike,
-  Session,
-  Transport,
-} from "./types.js";
+import type { AuthResult, FailureReason, RequestLike, Session, Transport } from "./types.js";
 
 /** Header that carries a renewed token back to header-transport clients. */
 export const RENEWED_TOKEN_HEADER = "x-session-token";
 
 export function createAuthenticator<Data extends JsonObject>(ix: Internals<Data>) {
-  const { o, reader, cache, storeCall, toSession, emit } = ix;
+  const { o, reader, cache, storeCall, toSession } = ix;
   const { store, clock, cookies, lifetimes } = o;
   const cookieName = cookies.names.session;
 
-  const fail = (reason: FailureReason, transport: Transport | null) => {
-    const status = reason === "csrf" ? 403 : reason === "store_unavailable" ? 503 : 401;
-    const failure: AuthFailure = { reason, status, transport };
-    emit("onAuthFailure", failure);
-    const headers = new Headers();
-    // A cookie that cannot authenticate is cleared so that the browser stops sending it.
-    if (transport === "cookie" && status === 401)
-      headers.append("set-cookie", cookies.clear(cookieName));
-    return { session: null, failure, headers, renewedToken: null } as const;
-  };
+  const fail = (reason: FailureReason, transport: Transport | null) =>
+    ({
+      session: null,
+      ...ix.failure(reason, transport, [cookieName]),
+      renewedToken: null,
+    }) as const;
 
   /** `Set-Cookie` (cookie transport) or `x-session-token` (header transport) for a token. */
   const tokenHeaders = (

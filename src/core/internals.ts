@@ -3,7 +3,7 @@ import type { JsonObject, RevocationReason, StoredSession } from "../stores/type
 import { RecordCache } from "./cache.js";
 import type { NormalizedOptions } from "./options.js";
 import type { RecordReader } from "./strategies/id.js";
-import type { Session, SessionEvents, Transport } from "./types.js";
+import type { AuthFailure, FailureReason, Session, SessionEvents, Transport } from "./types.js";
 
 /** What the manager's parts share, built once from the normalised options. */
 export interface Internals<Data extends JsonObject> {
@@ -23,6 +23,16 @@ export interface Internals<Data extends JsonObject> {
    */
   readData(record: StoredSession): Data | null | Promise<Data | null>;
   revoked(record: StoredSession, reason: RevocationReason): void;
+  /**
+   * A failure as every strategy reports it: the status that goes with the reason, the
+   * `onAuthFailure` event, and, for a cookie that cannot authenticate, headers clearing the
+   * named cookies so that the browser stops sending them.
+   */
+  failure(
+    reason: FailureReason,
+    transport: Transport | null,
+    clear: string[],
+  ): { failure: AuthFailure; headers: Headers };
   close(): void;
 }
 
@@ -103,6 +113,21 @@ export function createInternals<Data extends JsonObject>(
       const settle = (result: Awaited<typeof validated>) =>
         result.issues ? null : (result.value as Data);
       return validated instanceof Promise ? validated.then(settle) : settle(validated);
+    },
+    failure(reason, transport, clear) {
+      const status =
+        reason === "csrf"
+          ? 403
+          : reason === "store_unavailable" || reason === "revocation_stale"
+            ? 503
+            : 401;
+      const failure: AuthFailure = { reason, status, transport };
+      emit("onAuthFailure", failure);
+      const headers = new Headers();
+      if (transport === "cookie" && status === 401) {
+        for (const name of clear) headers.append("set-cookie", o.cookies.clear(name));
+      }
+      return { failure, headers };
     },
     revoked(record, reason) {
       cache?.delete(record.id);

@@ -10,14 +10,7 @@ import { cachedVerifier } from "../tokens/verified-cache.js";
 import { readCredential } from "./credentials.js";
 import { asStoreError, type Internals } from "./internals.js";
 import { RevocationSet } from "./revocations.js";
-import type {
-  AuthFailure,
-  AuthResult,
-  FailureReason,
-  RequestLike,
-  Session,
-  Transport,
-} from "./types.js";
+import type { AuthResult, FailureReason, RequestLike, Session, Transport } from "./types.js";
 
 const seconds = (ms: number) => Math.floor(ms / 1000);
 
@@ -32,7 +25,7 @@ export function createJwtSessions<Data extends JsonObject>(
   ix: Internals<Data>,
   mode: "jwt" | "hybrid",
 ) {
-  const { o, storeCall, emit } = ix;
+  const { o, storeCall } = ix;
   const { store, clock, cookies, lifetimes } = o;
   if (!o.keys || !o.issuer || !o.audience)
     throw configError("jwt strategy needs keys, issuer and audience");
@@ -65,15 +58,11 @@ export function createJwtSessions<Data extends JsonObject>(
       data: record.data,
     });
 
-  const fail = (reason: FailureReason, transport: Transport | null): AuthResult<Data> => {
-    const status = reason === "csrf" ? 403 : reason === "revocation_stale" ? 503 : 401;
-    const failure: AuthFailure = { reason, status, transport };
-    emit("onAuthFailure", failure);
-    const headers = new Headers();
-    if (transport === "cookie" && status === 401)
-      headers.append("set-cookie", cookies.clear(cookieName));
-    return { session: null, failure, headers, renewedToken: null };
-  };
+  const fail = (reason: FailureReason, transport: Transport | null): AuthResult<Data> => ({
+    session: null,
+    ...ix.failure(reason, transport, [cookieName]),
+    renewedToken: null,
+  });
 
   const tokenHeaders = (
     token: string,

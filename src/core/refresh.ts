@@ -6,7 +6,7 @@ import type { generateOpaqueToken } from "../tokens/opaque.js";
 import type { Internals } from "./internals.js";
 import type { createJwtSessions } from "./jwt-session.js";
 import { renewOpaqueToken, verifyOpaqueToken } from "./strategies/id.js";
-import type { AuthFailure, FailureReason, RefreshResult, RequestLike, Transport } from "./types.js";
+import type { FailureReason, RefreshResult, RequestLike, Transport } from "./types.js";
 
 /**
  * The `hybrid` strategy's refresh: the opaque refresh token is rotated on every use in one
@@ -24,14 +24,11 @@ export function createRefresher<Data extends JsonObject>(
   const reader = { get: read, fresh: read };
 
   const fail = (reason: FailureReason, transport: Transport | null): RefreshResult<Data> => {
-    const status = reason === "csrf" ? 403 : 401;
-    const failure: AuthFailure = { reason, status, transport };
-    emit("onAuthFailure", failure);
-    const headers = new Headers({ "cache-control": "no-store" });
-    if (transport === "cookie" && status === 401) {
-      headers.append("set-cookie", cookies.clear(cookies.names.refresh));
-      headers.append("set-cookie", cookies.clear(cookies.names.access));
-    }
+    const { failure, headers } = ix.failure(reason, transport, [
+      cookies.names.refresh,
+      cookies.names.access,
+    ]);
+    headers.set("cache-control", "no-store");
     return { session: null, failure, headers, accessToken: null, refreshToken: null };
   };
 

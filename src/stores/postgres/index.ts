@@ -2,13 +2,8 @@ import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { configError, SessionError } from "../../errors.js";
 import { LocalFeed } from "../feed.js";
-import type {
-  RevocationReason,
-  SessionStore,
-  StoredSession,
-  StrategyName,
-  UpdateResult,
-} from "../types.js";
+import { rowToSession, type SessionRow } from "../rows.js";
+import type { RevocationReason, SessionStore, StoredSession, UpdateResult } from "../types.js";
 import { createListener } from "./listen.js";
 import { migrations, PREFIX_PATTERN } from "./schema.js";
 
@@ -24,45 +19,9 @@ export interface PostgresStoreOptions {
   connectTimeoutMs?: number;
 }
 
-type Row = {
-  id: string;
-  user_id: string;
-  strategy: StrategyName;
-  secret_hash: string | null;
-  previous_secret_hash: string | null;
-  previous_valid_until: number | null;
-  successor: string | null;
-  created_at: number;
-  last_active_at: number;
-  renewed_at: number;
-  auth_time: number;
-  expires_at: number;
-  absolute_expires_at: number;
-  ip: string | null;
-  user_agent: string | null;
-  data: StoredSession["data"];
-  version: number;
-};
-
-const fromRow = (r: Row): StoredSession => ({
-  id: r.id,
-  userId: r.user_id,
-  strategy: r.strategy,
-  secretHash: r.secret_hash,
-  previousSecretHash: r.previous_secret_hash,
-  previousValidUntil: r.previous_valid_until,
-  successor: r.successor,
-  createdAt: r.created_at,
-  lastActiveAt: r.last_active_at,
-  renewedAt: r.renewed_at,
-  authTime: r.auth_time,
-  expiresAt: r.expires_at,
-  absoluteExpiresAt: r.absolute_expires_at,
-  ip: r.ip,
-  userAgent: r.user_agent,
-  data: r.data,
-  version: r.version,
-});
+/** A row as `pg` returns it: jsonb arrives parsed. */
+type Row = SessionRow<StoredSession["data"]>;
+const fromRow = (row: Row): StoredSession => rowToSession(row, (data) => data);
 
 // Connection-level failures: SQLSTATE class 08 (connection exception), 57P (shutdown), 53300
 // (too many connections), and the errors of a socket that cannot reach the server.

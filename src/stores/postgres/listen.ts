@@ -1,5 +1,6 @@
 import type pg from "pg";
 import type { LocalFeed } from "../feed.js";
+import type { ChangeRow } from "../rows.js";
 import type { RevocationReason, StrategyName } from "../types.js";
 
 interface Change {
@@ -8,16 +9,6 @@ interface Change {
   userId: string;
   strategy: StrategyName;
   expiresAt: number;
-  reason: RevocationReason;
-  origin: string;
-}
-
-interface ChangeRow {
-  seq: string;
-  id: string;
-  user_id: string;
-  strategy: StrategyName;
-  expires_at: number;
   reason: RevocationReason;
   origin: string;
 }

@@ -4,6 +4,7 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { SessionError } from "../../errors.js";
 import { LocalFeed } from "../feed.js";
+import type { ChangeRow } from "../rows.js";
 import type { RevocationReason, SessionStore, StrategyName, UpdateResult } from "../types.js";
 import { fromRow, type Row, toRow } from "./rows.js";
 import { migrate } from "./schema.js";
@@ -21,16 +22,6 @@ export interface SqliteStoreOptions {
    * revocation log, while anyone is subscribed. Default 50 ms (one indexed read).
    */
   pollIntervalMs?: number;
-}
-
-interface ChangeRow {
-  seq: number;
-  id: string;
-  user_id: string;
-  strategy: StrategyName;
-  expires_at: number;
-  reason: RevocationReason;
-  origin: string;
 }
 
 const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|IOERR|CANTOPEN|FULL|READONLY|PROTOCOL|NOTADB|CORRUPT)/;
@@ -163,7 +154,7 @@ export function sqliteStore(options: SqliteStoreOptions): SessionStore {
       for (;;) {
         const rows = q.changesAfter.all(lastSeq) as ChangeRow[];
         for (const c of rows) {
-          lastSeq = c.seq;
+          lastSeq = Number(c.seq);
           if (c.origin === origin) continue;
           feed.emit({
             type: "revoked",
