@@ -1,5 +1,4 @@
-import type { HttpBindings } from "@hono/node-server";
-import { type Context, Hono } from "hono";
+import { Hono } from "hono";
 import { applyHeaders, failureResponse, problem } from "../adapters/fetch.js";
 import {
   isSessionError,
@@ -9,10 +8,12 @@ import {
 } from "../index.js";
 import { type JwkSet, publicKeySet } from "../tokens/index.js";
 import { readJsonObject } from "./body.js";
+import { type Env, json, publicUser, sessionJson } from "./http.js";
 import { type PageOptions, renderApp, renderPage } from "./page.js";
-import { hashPassword, passwordAcceptable, verifyPassword } from "./passwords.js";
+import { hashPassword, passwordAcceptable } from "./passwords.js";
 import { failureLimiter } from "./rate-limit.js";
-import type { User, UserStore } from "./users.js";
+import { mountStrategyRoutes } from "./strategy-routes.js";
+import type { UserStore } from "./users.js";
 
 export interface AppOptions {
   managers: Partial<Record<StrategyName, SessionManager>>;
@@ -26,8 +27,6 @@ export interface AppOptions {
   clock?: () => number;
   log?: (line: string) => void;
 }
-
-type Env = { Bindings: Partial<HttpBindings> };
 
 const USERNAME = /^[A-Za-z0-9_.-]{3,64}$/;
 const SECURITY_HEADERS: Record<string, string> = {
@@ -47,13 +46,6 @@ export function createApp(options: AppOptions): Hono<Env> {
   // Verifying against a real hash for unknown users keeps their timing like a wrong password.
   const decoy = hashPassword("sessionkit-decoy-password", options.scryptLog2N);
   const app = new Hono<Env>();
-
-  const clientIp = (c: Context<Env>) => c.env?.incoming?.socket?.remoteAddress ?? null;
-  const json = (body: unknown, status = 200, headers?: Headers) => {
-    const response = Response.json(body, { status });
-    return headers ? applyHeaders(response, headers) : response;
-  };
-  const publicUser = (user: User) => ({ id: user.id, username: user.username });
 
   app.use(async (c, next) => {
     await next();
@@ -111,7 +103,11 @@ export function createApp(options: AppOptions): Hono<Env> {
   for (const [strategy, manager] of Object.entries(managers) as Array<
     [StrategyName, SessionManager]
   >) {
-    mountStrategy(strategy, manager);
+    mountStrategyRoutes(
+      { app, users, clock, limits: { perUser, perAddress, decoy } },
+      strategy,
+      manager,
+    );
   }
 
   app.get("/.well-known/jwks.json", () =>
@@ -200,142 +196,4 @@ export function createApp(options: AppOptions): Hono<Env> {
   app.get("/assets/app.css", () => renderApp("css"));
 
   return app;
-
-  function mountStrategy(strategy: StrategyName, manager: SessionManager) {
-    const base = `/api/${strategy}`;
-
-    /** Authenticates and loads the user, or answers the uniform failure. */
-    const signedIn = async (c: Context<Env>) => {
-      const result = await manager.authenticate(c.req.raw);
-      if (!result.session)
-        return { response: failureResponse(result.failure, result.headers) } as const;
-      const user = await users.byId(result.session.userId);
-      if (!user) {
-        await manager.revoke(result.session.id);
-        return {
-          response: failureResponse({
-            reason: "unknown_session",
-            status: 401,
-            transport: result.session.transport,
-          }),
-        } as const;
-      }
-      return { session: result.session, user, headers: result.headers } as const;
-    };
-
-    app.post(`${base}/login`, async (c) => {
-      if (!manager.checkCsrf(c.req.raw, null)) {
-        return problem(403, "csrf_failed", "Cross-site request refused");
-      }
-      const body = await readJsonObject(c.req.raw);
-      if (!body.ok) return body.response;
-      const { username, password, transport = "cookie" } = body.value;
-      if (typeof username !== "string" || typeof password !== "string" || username.length > 64) {
-        return problem(400, "invalid_credentials_format", "username and password are strings");
-      }
-      if (transport !== "cookie" && transport !== "header") {
-        return problem(400, "invalid_transport", 'transport is "cookie" or "header"');
-      }
-      const now = clock();
-      const ip = clientIp(c);
-      const userKey = `u:${username.toLowerCase()}`;
-      const ipKey = `a:${ip ?? "unknown"}`;
-      const wait = Math.max(perUser.retryAfter(userKey, now), perAddress.retryAfter(ipKey, now));
-      if (wait > 0) {
-        return problem(429, "too_many_attempts", "Too many failed sign-ins", {
-          "retry-after": String(wait),
-        });
-      }
-      const user = await users.byUsername(username);
-      const valid = passwordAcceptable(password)
-        ? await verifyPassword(password, user?.passwordHash ?? (await decoy))
-        : false;
-      if (!user || !valid) {
-        perUser.fail(userKey, now);
-        perAddress.fail(ipKey, now);
-        return problem(401, "invalid_credentials", "Wrong username or password");
-      }
-      perUser.reset(userKey);
-      const issued = await manager.create({ userId: user.id, request: c.req.raw, ip, transport });
-      const session = sessionJson(issued.session);
-      const tokens =
-        transport === "header"
-          ? {
-              accessToken: issued.token,
-              tokenType: "Bearer",
-              ...(issued.refreshToken ? { refreshToken: issued.refreshToken } : {}),
-            }
-          : {};
-      const payload = { user: publicUser(user), session, ...tokens };
-      return json(payload, 200, issued.headers);
-    });
-
-    app.get(`${base}/me`, async (c) => {
-      const auth = await signedIn(c);
-      if ("response" in auth) return auth.response;
-      return json(
-        { user: publicUser(auth.user), session: sessionJson(auth.session) },
-        200,
-        auth.headers,
-      );
-    });
-
-    app.post(`${base}/logout`, async (c) => {
-      const auth = await signedIn(c);
-      if ("response" in auth) return auth.response;
-      const { headers } = await manager.logout(c.req.raw);
-      return applyHeaders(new Response(null, { status: 204 }), headers);
-    });
-
-    app.get(`${base}/sessions`, async (c) => {
-      const auth = await signedIn(c);
-      if ("response" in auth) return auth.response;
-      const sessions = await manager.list(auth.user.id, { current: auth.session.id });
-      return json({ sessions }, 200, auth.headers);
-    });
-
-    app.delete(`${base}/sessions/:id`, async (c) => {
-      const auth = await signedIn(c);
-      if ("response" in auth) return auth.response;
-      const id = c.req.param("id");
-      const mine = await manager.list(auth.user.id);
-      if (!mine.some((s) => s.id === id))
-        return problem(404, "not_found", "No such session of yours");
-      await manager.revoke(id);
-      const response = new Response(null, { status: 204 });
-      if (id === auth.session.id) applyHeaders(response, (await manager.logout(c.req.raw)).headers);
-      return applyHeaders(response, auth.headers);
-    });
-
-    app.post(`${base}/sessions/revoke-all`, async (c) => {
-      const auth = await signedIn(c);
-      if ("response" in auth) return auth.response;
-      const body = await readJsonObject(c.req.raw, { optional: true });
-      if (!body.ok) return body.response;
-      const exceptCurrent = body.value.exceptCurrent === true;
-      const revoked = await manager.revokeUser(
-        auth.user.id,
-        exceptCurrent ? { except: auth.session.id } : {},
-      );
-      const response = json({ revoked: revoked.length }, 200, auth.headers);
-      if (!exceptCurrent) applyHeaders(response, (await manager.logout(c.req.raw)).headers);
-      return response;
-    });
-  }
-}
-
-function sessionJson(session: {
-  id: string;
-  strategy: string;
-  createdAt: Date;
-  expiresAt: Date;
-  authTime: Date;
-}) {
-  return {
-    id: session.id,
-    strategy: session.strategy,
-    createdAt: session.createdAt.toISOString(),
-    expiresAt: session.expiresAt.toISOString(),
-    authTime: session.authTime.toISOString(),
-  };
 }
