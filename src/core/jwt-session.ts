@@ -25,7 +25,7 @@ export function createJwtSessions<Data extends JsonObject>(
   ix: Internals<Data>,
   mode: "jwt" | "hybrid",
 ) {
-  const { o, storeCall } = ix;
+  const { o } = ix;
   const { store, clock, cookies, lifetimes } = o;
   if (!o.keys || !o.issuer || !o.audience)
     throw configError("jwt strategy needs keys, issuer and audience");
@@ -152,7 +152,7 @@ export function createJwtSessions<Data extends JsonObject>(
     };
   }
 
-  /** The session id of a valid (even expired-in-grace) token, without side effects. */
+  /** The session id of a valid token (signature, claims, not expired), without side effects. */
   function presentedSessionId(request: RequestLike): string | null {
     const credential = readCredential(request, cookieName, o.transports);
     if (!credential.ok) return null;
@@ -169,7 +169,5 @@ export function createJwtSessions<Data extends JsonObject>(
       return { token, headers: tokenHeaders(token, transport, record.absoluteExpiresAt, now) };
     },
     close: () => revocations.close(),
-    revocations,
-    storeCall,
   };
 }
