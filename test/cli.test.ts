@@ -38,7 +38,7 @@ describe("sessionkit CLI", () => {
       ["sessions", "revoke"],
       ["serve", "--nope"],
       ["serve", "--idle", "soon"],
-      ["serve", "--store", "redis://x"],
+      ["serve", "--store", "mongodb://x"],
     ]) {
       const r = await cli(...argv);
       expect(r.code, argv.join(" ")).toBe(2);

@@ -96,7 +96,7 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
     const ended = previous ? await storeCall(() => store.delete(previous, "logout")) : null;
     if (ended) revoked(ended, "logout");
     const userAgent = input.userAgent ?? input.request?.headers.get("user-agent") ?? null;
-    const secret = generateOpaqueToken();
+    const secret = generateOpaqueToken(store.newSessionId?.(input.userId));
     const record: StoredSession = {
       id: secret.id,
       userId: input.userId,

@@ -61,8 +61,10 @@ export function resolveServerConfig(
     );
   }
   const store = get("store") ?? "sqlite";
-  if (!(store === "sqlite" || store === "memory" || /^postgres(ql)?:\/\//.test(store))) {
-    throw new ConfigError(`--store: "${store}" is not one of sqlite, memory, postgres://…`);
+  if (!(store === "sqlite" || store === "memory" || /^(postgres(ql)?|rediss?):\/\//.test(store))) {
+    throw new ConfigError(
+      `--store: "${store}" is not one of sqlite, memory, postgres://…, redis://…`,
+    );
   }
   const lifetimes = {
     idle: duration("idle", "30m"),

@@ -29,8 +29,18 @@ export async function openStore(spec: string, sqlitePath: string): Promise<Sessi
       ...(tablePrefix ? { tablePrefix } : {}),
     });
   }
-  throw new ConfigError(`--store: "${spec}" is not one of sqlite, memory, postgres://…`);
+  if (/^rediss?:\/\//.test(spec)) {
+    let module: typeof import("../stores/redis/index.js");
+    try {
+      module = await import("../stores/redis/index.js");
+    } catch {
+      throw new ConfigError("--store: Redis needs the `redis` package (npm install redis)");
+    }
+    const prefix = process.env.SESSIONKIT_TABLE_PREFIX;
+    return module.redisStore({ url: spec, ...(prefix ? { prefix } : {}) });
+  }
+  throw new ConfigError(`--store: "${spec}" is not one of sqlite, memory, postgres://…, redis://…`);
 }
 
 export const isStoreSpec = (value: string) =>
-  value === "memory" || value === "sqlite" || /^postgres(ql)?:\/\//.test(value);
+  value === "memory" || value === "sqlite" || /^(postgres(ql)?|rediss?):\/\//.test(value);

@@ -94,6 +94,13 @@ export interface SessionStore {
   readonly name: string;
 
   /**
+   * Optional: the id for a new session of this user. A store that places data by user (Redis
+   * Cluster hash tags) embeds what it needs here; the rest must stay random enough that ids
+   * never collide (at least 96 random bits). Without it, ids are 16 random bytes.
+   */
+  newSessionId?(userId: string): string;
+
+  /**
    * Inserts a new record (the id must be new) and, in the same atomic step, evicts the user's
    * oldest sessions of the same strategy past `maxSessionsPerUser`. Returns what it evicted.
    */

@@ -1,0 +1,70 @@
+import { randomBytes } from "node:crypto";
+import { createClient } from "redis";
+import { afterAll, describe, expect, it } from "vitest";
+import { createSessionManager } from "../src/index.js";
+import { redisStore } from "../src/stores/redis/index.js";
+import { runStoreConformance } from "../src/testing/index.js";
+import { tcpProxy } from "./helpers/proxy.js";
+import { serviceAvailable } from "./helpers/services.js";
+
+// The machine's Redis (127.0.0.1:6379), reached through a local TCP proxy for the outage test.
+const available = await serviceAvailable("Redis", 6379);
+const prefix = `sktest${randomBytes(4).toString("hex")}:`;
+const proxy = available ? await tcpProxy(6379) : null;
+const url = (port: number) => `redis://127.0.0.1:${port}`;
+
+afterAll(async () => {
+  if (!available) return;
+  // Test clean-up may scan; the store itself never does.
+  const c = createClient({ url: url(6379) });
+  await c.connect();
+  for await (const keys of c.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) {
+    if (keys.length > 0) await c.del(keys);
+  }
+  await c.quit();
+  await proxy?.close();
+});
+
+if (available && proxy) {
+  runStoreConformance("redis", {
+    create: () => redisStore({ url: url(proxy.port), prefix, commandTimeoutMs: 500 }),
+    peer: () => redisStore({ url: url(6379), prefix }),
+    expiry: "ttl",
+    outage: () => ({
+      async begin() {
+        proxy.cut();
+      },
+      async end() {
+        proxy.restore();
+        await new Promise((resolve) => setTimeout(resolve, 300)); // node-redis reconnects by itself
+      },
+    }),
+  });
+
+  describe("redis store specifics", () => {
+    it("keeps a session, its user's index and the id's tag in one hash slot", async () => {
+      const store = redisStore({ url: url(6379), prefix });
+      const manager = createSessionManager({ strategy: "id", store, cleanup: false });
+      const { session } = await manager.create({ userId: "slot-user" });
+      const c = createClient({ url: url(6379) });
+      await c.connect();
+      const keys: string[] = [];
+      for await (const batch of c.scanIterator({ MATCH: `${prefix}*slot-user*`, COUNT: 1000 }))
+        keys.push(...batch);
+      for await (const batch of c.scanIterator({ MATCH: `${prefix}*${session.id}`, COUNT: 1000 }))
+        keys.push(...batch);
+      const slots = await Promise.all(
+        keys.map((k) => c.sendCommand(["CLUSTER", "KEYSLOT", k]).catch(() => null)),
+      );
+      const tags = keys.map((k) => /\{([^}]*)\}/.exec(k)?.[1]);
+      expect(keys).toHaveLength(2);
+      expect(new Set(tags).size).toBe(1);
+      expect(session.id.slice(0, 4)).toBe(tags[0]);
+      // CLUSTER KEYSLOT answers on a non-cluster server too; where it does, both slots agree.
+      if (slots.every((s) => s !== null)) expect(new Set(slots).size).toBe(1);
+      await c.quit();
+      manager.close();
+      await store.close();
+    });
+  });
+}
