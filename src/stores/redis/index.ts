@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { createClient, type RedisClientType } from "redis";
+import { createClient, createCluster } from "redis";
 import { configError, SessionError } from "../../errors.js";
 import { encodeBase64url } from "../../tokens/base64url.js";
 import { LocalFeed } from "../feed.js";
@@ -16,7 +16,7 @@ import * as lua from "./scripts.js";
 export type { SessionStore } from "../types.js";
 
 export interface RedisStoreOptions {
-  /** `redis://host:port`. */
+  /** `redis://host:port` for one server, or `redis-cluster://host:port,host:port` for a Cluster. */
   url: string;
   /** Key prefix. Default `"sk:"`. */
   prefix?: string;
@@ -38,16 +38,25 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
   if (!/^[\w:.-]{0,32}$/.test(prefix))
     throw configError("redis: prefix may hold letters, digits, _ : . - only");
   const timeout = options.commandTimeoutMs ?? 2000;
-  const client: RedisClientType = createClient({
-    url: options.url,
+  const connection = {
     // Fail fast while disconnected instead of queueing requests until the server returns.
     disableOfflineQueue: true,
     commandOptions: { timeout },
     socket: {
       connectTimeout: timeout,
-      reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 1000),
+      reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 1000),
     },
-  });
+  };
+  const cluster = options.url.startsWith("redis-cluster://");
+  const client = (cluster
+    ? createCluster({
+        rootNodes: options.url
+          .slice("redis-cluster://".length)
+          .split(",")
+          .map((node) => ({ url: `redis://${node}` })),
+        defaults: connection,
+      })
+    : createClient({ url: options.url, ...connection })) as unknown as Commands;
   client.on("error", () => {}); // reported through failing commands; reconnection is automatic
   let connecting: Promise<unknown> | null = null;
   const feed = new LocalFeed();
@@ -89,7 +98,9 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
       const argv = args.map(String);
       let sha = shas.get(script);
       if (!sha) {
-        sha = String(await client.scriptLoad(script));
+        // The SHA1 is computed here: a Cluster has no one node to SCRIPT LOAD on. A node that
+        // has not seen the script yet answers NOSCRIPT once and gets it with EVAL.
+        sha = createHash("sha1").update(script).digest("hex");
         shas.set(script, sha);
       }
       try {
@@ -120,29 +131,43 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
       });
       const text = JSON.stringify(change);
       // The log first: an instance that misses the message finds it there when it reconnects.
-      await guard(() =>
-        client.xAdd(
-          log,
-          "*",
-          { c: text },
-          { TRIM: { strategy: "MAXLEN", strategyModifier: "~", threshold: 100_000 } },
+      // The live message carries the log entry's id, so that nobody hears it twice.
+      const entryId = String(
+        await guard(() =>
+          client.xAdd(
+            log,
+            "*",
+            { c: text },
+            { TRIM: { strategy: "MAXLEN", strategyModifier: "~", threshold: 100_000 } },
+          ),
         ),
       );
-      await guard(() => client.publish(channel, text));
+      await guard(() => client.publish(channel, JSON.stringify({ ...change, entryId })));
     }
   };
 
   const subscriber = createSubscriber();
 
   function createSubscriber() {
-    let sub: RedisClientType | null = null;
+    let sub: Commands | null = null;
+    let poller: NodeJS.Timeout | null = null;
     let lastId: string | null = null;
-    let connected = false;
-    let lostSince = Date.now();
+    let lastOk = Date.now();
+    // Entry ids already announced, whichever way they came (log or live); bounded.
+    const heard = new Set<string>();
     const deliver = (text: string, streamId?: string) => {
       if (streamId) lastId = streamId;
       try {
-        const c = JSON.parse(text) as Omit<StoreChange, "type"> & { origin: string };
+        const c = JSON.parse(text) as Omit<StoreChange, "type"> & {
+          origin: string;
+          entryId?: string;
+        };
+        const entryId = streamId ?? c.entryId;
+        if (entryId) {
+          if (heard.has(entryId)) return;
+          if (heard.size >= 10_000) heard.clear();
+          heard.add(entryId);
+        }
         if (c.origin === origin) return;
         feed.emit({
           type: "revoked",
@@ -156,58 +181,60 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
         // not ours
       }
     };
-    const replay = async () => {
+    /** Reads the log from where it left off: the safety net under pub/sub, and the lag meter. */
+    const catchUp = async () => {
       const entries = await client.xRange(log, lastId ? `(${lastId}` : "-", "+");
       const now = Date.now();
       for (const entry of entries) {
         const text = entry.message.c ?? "";
         if (lastId === null) {
-          // First connection: only what can still matter.
+          // First read: only what can still matter.
+          let live = false;
           try {
-            if ((JSON.parse(text) as { expiresAt: number }).expiresAt <= now) {
-              lastId = entry.id;
-              continue;
-            }
+            live = (JSON.parse(text) as { expiresAt: number }).expiresAt > now;
           } catch {
-            continue;
+            live = false;
           }
+          if (!live) continue;
         }
         deliver(text, entry.id);
       }
       if (lastId === null) lastId = entries.at(-1)?.id ?? "0-0";
+      lastOk = Date.now();
     };
     return {
-      async start() {
+      start() {
         if (sub) return;
+        lastOk = Date.now();
         const s = client.duplicate();
         sub = s;
-        s.on("error", () => {
-          if (connected) lostSince = Date.now();
-          connected = false;
-        });
-        s.on("ready", () => {
-          guard(replay).then(
-            () => {
-              connected = true;
-            },
-            () => {},
-          );
-        });
-        try {
-          await guard(async () => {});
-          await s.connect();
-          await s.subscribe(channel, (message) => deliver(message));
-        } catch {
-          // node-redis keeps reconnecting; the lag reports the gap meanwhile
-        }
+        s.on("error", () => {});
+        guard(catchUp)
+          .then(async () => {
+            if (sub !== s) return; // stopped meanwhile
+            await s.connect();
+            if (sub !== s) {
+              s.destroy();
+              return;
+            }
+            // A live message may repeat one the log delivered; `deliver` drops repeats.
+            await s.subscribe(channel, (message: string) => deliver(message));
+          })
+          .catch(() => {});
+        poller = setInterval(() => {
+          guard(catchUp).catch(() => {});
+        }, 1000);
+        poller.unref();
       },
       stop() {
+        if (poller) clearInterval(poller);
+        poller = null;
         const s = sub;
         sub = null;
-        connected = false;
         if (s?.isOpen) s.destroy();
       },
-      lag: () => (!sub || connected ? 0 : Date.now() - lostSince),
+      /** Time since the log was last read successfully, beyond its 1 s reading interval. */
+      lag: () => (sub ? Math.max(0, Date.now() - lastOk - 1000) : 0),
     };
   }
 
@@ -339,7 +366,7 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
     feedLag: () => subscriber.lag(),
 
     async ping() {
-      await guard(() => client.ping());
+      await guard(() => (cluster ? client.sendCommand(undefined, true, ["PING"]) : client.ping()));
     },
 
     async close() {
@@ -347,4 +374,31 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
       if (client.isOpen) client.destroy();
     },
   };
+}
+
+/** What the store uses of a node-redis client or cluster (both have these). */
+interface Commands {
+  isOpen: boolean;
+  connect(): Promise<unknown>;
+  destroy(): void;
+  on(event: "error", listener: (error: unknown) => void): unknown;
+  duplicate(): Commands;
+  get(key: string): Promise<string | null>;
+  evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  xAdd(
+    key: string,
+    id: string,
+    message: Record<string, string>,
+    options?: unknown,
+  ): Promise<unknown>;
+  xRange(
+    key: string,
+    start: string,
+    end: string,
+  ): Promise<Array<{ id: string; message: Record<string, string> }>>;
+  publish(channel: string, message: string): Promise<unknown>;
+  subscribe(channel: string, listener: (message: string) => void): Promise<unknown>;
+  ping(): Promise<unknown>;
+  sendCommand(firstKey: string | undefined, isReadonly: boolean, args: string[]): Promise<unknown>;
 }
