@@ -1,93 +1,127 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import pg from "pg";
+import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { client, type ServerProcess, startServerProcess } from "./helpers/server.js";
 import { serviceAvailable } from "./helpers/services.js";
 import { tempDir } from "./helpers/tmp.js";
 
-// Three server processes on different ports sharing one PostgreSQL store (and one users file
-// and key file): a session made on A works on B and C; revoked on C, it fails on A and B.
-const available = await serviceAvailable("PostgreSQL", 5432);
-const PG = "postgres://postgres@127.0.0.1:5432/test";
-const prefix = `sk_multi_${randomBytes(4).toString("hex")}_`;
-const dir = tempDir();
-const servers: ServerProcess[] = [];
+// Three server processes on different ports sharing one store (and one users file and key
+// file): a session made on A works on B and C; revoked on C, it is refused on A and B, for
+// each strategy and each shared backend.
 const PASSWORD = "correct horse battery";
 const ORIGIN = "https://app.example";
+const prefix = () => `sk_multi_${randomBytes(4).toString("hex")}_`;
 
-describe.skipIf(!available)("three instances on one PostgreSQL store", () => {
-  beforeAll(async () => {
-    const args = [
-      "--store",
-      PG,
-      "--database",
-      join(dir, "users.sqlite"),
-      "--keys",
-      join(dir, "keys.json"),
-      // Behind one load balancer the instances share a public origin, hence one token issuer.
-      "--origin",
-      ORIGIN,
-    ];
-    servers.push(await startServerProcess(dir, args, { SESSIONKIT_TABLE_PREFIX: prefix }));
-    // The first start wrote the key file and the schema; the others share them.
-    servers.push(
-      ...(await Promise.all(
-        [1, 2].map(() => startServerProcess(dir, args, { SESSIONKIT_TABLE_PREFIX: prefix })),
-      )),
-    );
-    const r = await client(servers[0]?.url ?? "", ORIGIN).request("POST", "/api/users", {
-      username: "multi",
-      password: PASSWORD,
+interface Backend {
+  name: string;
+  store: string | null;
+  cleanup(prefix: string): Promise<void>;
+}
+
+const PG = "postgres://postgres@127.0.0.1:5432/test";
+const clusterNodes = process.env.SESSIONKIT_TEST_REDIS_CLUSTER;
+const backends: Backend[] = [
+  {
+    name: "PostgreSQL",
+    store: (await serviceAvailable("PostgreSQL", 5432)) ? PG : null,
+    async cleanup(p) {
+      const c = new pg.Client({ connectionString: PG });
+      await c.connect();
+      for (const table of ["sessions", "changes", "schema"])
+        await c.query(`DROP TABLE IF EXISTS ${p}${table}`);
+      await c.end();
+    },
+  },
+  {
+    name: "Redis",
+    store: (await serviceAvailable("Redis", 6379)) ? "redis://127.0.0.1:6379" : null,
+    async cleanup(p) {
+      const c = createClient({ url: "redis://127.0.0.1:6379" });
+      await c.connect();
+      for await (const keys of c.scanIterator({ MATCH: `${p}*`, COUNT: 1000 }))
+        if (keys.length) await c.del(keys);
+      await c.quit();
+    },
+  },
+  {
+    // Keys of the cluster run expire by TTL; the cluster itself is thrown away by .ci/run.
+    name: "Redis Cluster",
+    store: clusterNodes ? `redis-cluster://${clusterNodes}` : null,
+    async cleanup() {},
+  },
+];
+
+for (const backend of backends) {
+  describe.skipIf(!backend.store)(`three instances on one ${backend.name} store`, () => {
+    const dir = tempDir();
+    const servers: ServerProcess[] = [];
+    const tablePrefix = prefix();
+
+    beforeAll(async () => {
+      const args = [
+        "--store",
+        backend.store ?? "",
+        "--database",
+        join(dir, "users.sqlite"),
+        "--keys",
+        join(dir, "keys.json"),
+        // Behind one load balancer the instances share a public origin, hence one token issuer.
+        "--origin",
+        ORIGIN,
+      ];
+      const env = { SESSIONKIT_TABLE_PREFIX: tablePrefix };
+      servers.push(await startServerProcess(dir, args, env));
+      // The first start wrote the key file and the schema; the others share them.
+      servers.push(...(await Promise.all([1, 2].map(() => startServerProcess(dir, args, env)))));
+      const r = await client(servers[0]?.url ?? "", ORIGIN).request("POST", "/api/users", {
+        username: "multi",
+        password: PASSWORD,
+      });
+      expect(r.status).toBe(201);
     });
-    expect(r.status).toBe(201);
-  });
-  afterAll(async () => {
-    for (const s of servers) expect(await s.stop()).toBe(0);
-    const c = new pg.Client({ connectionString: PG });
-    await c.connect();
-    for (const table of ["sessions", "changes", "schema"])
-      await c.query(`DROP TABLE IF EXISTS ${prefix}${table}`);
-    await c.end();
-  });
+    afterAll(async () => {
+      for (const s of servers) expect(await s.stop()).toBe(0);
+      await backend.cleanup(tablePrefix);
+    });
 
-  for (const strategy of ["id", "jwt", "hybrid"]) {
-    it(`${strategy}: sign in on A, use on B and C, revoke on C, refused on A and B`, async () => {
-      const [a, b, c] = servers.map((s) => client(s.url, null));
-      if (!a || !b || !c) throw new Error("servers missing");
-      const login = await a.request(
-        "POST",
-        `/api/${strategy}/login`,
-        { username: "multi", password: PASSWORD, transport: "header" },
-        { origin: ORIGIN },
-      );
-      expect(login.status, login.text).toBe(200);
-      const auth = { authorization: `Bearer ${login.json.accessToken}` };
-      for (const other of [b, c])
-        expect((await other.request("GET", `/api/${strategy}/me`, undefined, auth)).status).toBe(
-          200,
+    for (const strategy of ["id", "jwt", "hybrid"]) {
+      it(`${strategy}: sign in on A, use on B and C, revoke on C, refused on A and B`, async () => {
+        const [a, b, c] = servers.map((s) => client(s.url, null));
+        if (!a || !b || !c) throw new Error("servers missing");
+        const login = await a.request(
+          "POST",
+          `/api/${strategy}/login`,
+          { username: "multi", password: PASSWORD, transport: "header" },
+          { origin: ORIGIN },
         );
-      const started = Date.now();
-      expect(
-        (
-          await c.request(
-            "DELETE",
-            `/api/${strategy}/sessions/${login.json.session.id}`,
-            undefined,
-            auth,
-          )
-        ).status,
-      ).toBe(204);
-      for (const other of [a, b]) {
-        let status = 200;
-        while (status === 200 && Date.now() - started < 3000) {
-          status = (await other.request("GET", `/api/${strategy}/me`, undefined, auth)).status;
-          if (status === 200) await new Promise((resolve) => setTimeout(resolve, 5));
+        expect(login.status, login.text).toBe(200);
+        const auth = { authorization: `Bearer ${login.json.accessToken}` };
+        for (const other of [b, c]) {
+          expect((await other.request("GET", `/api/${strategy}/me`, undefined, auth)).status).toBe(
+            200,
+          );
         }
-        expect(status).toBe(401);
-      }
-      // Propagation through LISTEN/NOTIFY is well under the 5 s maxLag.
-      expect(Date.now() - started).toBeLessThan(1000);
-    });
-  }
-});
+        const started = Date.now();
+        const revoked = await c.request(
+          "DELETE",
+          `/api/${strategy}/sessions/${login.json.session.id}`,
+          undefined,
+          auth,
+        );
+        expect(revoked.status).toBe(204);
+        for (const other of [a, b]) {
+          let status = 200;
+          while (status === 200 && Date.now() - started < 3000) {
+            status = (await other.request("GET", `/api/${strategy}/me`, undefined, auth)).status;
+            if (status === 200) await new Promise((resolve) => setTimeout(resolve, 5));
+          }
+          expect(status).toBe(401);
+        }
+        // Through the change feed, well under the 5 s maxLag.
+        expect(Date.now() - started).toBeLessThan(1000);
+      });
+    }
+  });
+}

@@ -61,9 +61,15 @@ export function resolveServerConfig(
     );
   }
   const store = get("store") ?? "sqlite";
-  if (!(store === "sqlite" || store === "memory" || /^(postgres(ql)?|rediss?):\/\//.test(store))) {
+  if (
+    !(
+      store === "sqlite" ||
+      store === "memory" ||
+      /^(postgres(ql)?|rediss?|redis-cluster):\/\//.test(store)
+    )
+  ) {
     throw new ConfigError(
-      `--store: "${store}" is not one of sqlite, memory, postgres://…, redis://…`,
+      `--store: "${store}" is not one of sqlite, memory, postgres://…, redis://…, redis-cluster://…`,
     );
   }
   const lifetimes = {

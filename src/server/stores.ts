@@ -29,7 +29,7 @@ export async function openStore(spec: string, sqlitePath: string): Promise<Sessi
       ...(tablePrefix ? { tablePrefix } : {}),
     });
   }
-  if (/^rediss?:\/\//.test(spec)) {
+  if (/^(rediss?|redis-cluster):\/\//.test(spec)) {
     let module: typeof import("../stores/redis/index.js");
     try {
       module = await import("../stores/redis/index.js");
@@ -39,8 +39,12 @@ export async function openStore(spec: string, sqlitePath: string): Promise<Sessi
     const prefix = process.env.SESSIONKIT_TABLE_PREFIX;
     return module.redisStore({ url: spec, ...(prefix ? { prefix } : {}) });
   }
-  throw new ConfigError(`--store: "${spec}" is not one of sqlite, memory, postgres://…, redis://…`);
+  throw new ConfigError(
+    `--store: "${spec}" is not one of sqlite, memory, postgres://…, redis://…, redis-cluster://…`,
+  );
 }
 
 export const isStoreSpec = (value: string) =>
-  value === "memory" || value === "sqlite" || /^(postgres(ql)?|rediss?):\/\//.test(value);
+  value === "memory" ||
+  value === "sqlite" ||
+  /^(postgres(ql)?|rediss?|redis-cluster):\/\//.test(value);
