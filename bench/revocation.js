@@ -1,13 +1,20 @@
-// Revocation propagation on SQLite: two store instances on one file (each as another process
-// would open it, each with its own manager); revoke through one, time until the other's jwt
-// verification refuses the token. 200 revocations; p50 and p99.
+// Revocation propagation: two store instances on one backend (each as another process would
+// open it, each with its own manager); revoke through one, time until the other's jwt
+// verification refuses the token. 200 revocations; p50 and p99. SQLite by default;
+// PostgreSQL and Redis when given (they are the feeds of LISTEN/NOTIFY and pub/sub).
 import { createSessionManager } from "../dist/index.js";
 import { sqliteStore } from "../dist/stores/sqlite/index.js";
 import { generateKeySet } from "../dist/tokens/index.js";
 import { tempSqlitePath } from "./servers/common.js";
 
-export async function runRevocation({ count = 200, pollIntervalMs = 50 } = {}) {
+export async function runRevocation({
+  count = 200,
+  pollIntervalMs = 50,
+  backend = "sqlite",
+  open,
+} = {}) {
   const path = tempSqlitePath();
+  const makeStore = open ?? (() => sqliteStore({ path, pollIntervalMs }));
   const keys = generateKeySet("HS256", "rev");
   const options = {
     strategy: "jwt",
@@ -16,8 +23,8 @@ export async function runRevocation({ count = 200, pollIntervalMs = 50 } = {}) {
     audience: "bench",
     cleanup: false,
   };
-  const storeA = sqliteStore({ path, pollIntervalMs });
-  const storeB = sqliteStore({ path, pollIntervalMs });
+  const storeA = await makeStore();
+  const storeB = await makeStore();
   const a = createSessionManager({ ...options, store: storeA });
   const b = createSessionManager({ ...options, store: storeB });
   const delays = [];
@@ -41,8 +48,8 @@ export async function runRevocation({ count = 200, pollIntervalMs = 50 } = {}) {
   const at = (q) =>
     +(delays[Math.min(delays.length - 1, Math.floor(q * delays.length))] ?? 0).toFixed(1);
   return {
-    store: "sqlite",
-    pollIntervalMs,
+    store: backend,
+    ...(open ? {} : { pollIntervalMs }),
     count,
     p50ms: at(0.5),
     p99ms: at(0.99),

@@ -60,7 +60,9 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
   client.on("error", () => {}); // reported through failing commands; reconnection is automatic
   let connecting: Promise<unknown> | null = null;
   const feed = new LocalFeed();
-  const channel = `${prefix}revocations`;
+  // In a Cluster the channel is sharded (SPUBLISH/SSUBSCRIBE): its hash tag pins it to the
+  // shard of the revocation log instead of broadcasting every message to every node.
+  const channel = `${prefix}{rev}:revocations`;
   const log = `${prefix}{rev}:log`;
   const origin = encodeBase64url(randomBytes(9));
 
@@ -72,13 +74,13 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
 
   const guard = async <T>(operation: () => Promise<T>): Promise<T> => {
     try {
-      if (!client.isOpen) {
-        connecting ??= client.connect().catch((error: unknown) => {
-          connecting = null;
-          throw error;
-        });
-        await connecting;
-      }
+      // The first connection is made once and awaited by every caller (isOpen turns true
+      // before the client is ready); later drops are node-redis's to reconnect.
+      connecting ??= client.connect().catch((error: unknown) => {
+        connecting = null;
+        throw error;
+      });
+      await connecting;
       return await operation();
     } catch (error) {
       if (error instanceof SessionError) throw error;
@@ -142,7 +144,10 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
           ),
         ),
       );
-      await guard(() => client.publish(channel, JSON.stringify({ ...change, entryId })));
+      const message = JSON.stringify({ ...change, entryId });
+      await guard(() =>
+        cluster ? client.sPublish(channel, message) : client.publish(channel, message),
+      );
     }
   };
 
@@ -218,7 +223,8 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
               return;
             }
             // A live message may repeat one the log delivered; `deliver` drops repeats.
-            await s.subscribe(channel, (message: string) => deliver(message));
+            const listen = (message: string) => deliver(message);
+            await (cluster ? s.sSubscribe(channel, listen) : s.subscribe(channel, listen));
           })
           .catch(() => {});
         poller = setInterval(() => {
@@ -399,6 +405,8 @@ interface Commands {
   ): Promise<Array<{ id: string; message: Record<string, string> }>>;
   publish(channel: string, message: string): Promise<unknown>;
   subscribe(channel: string, listener: (message: string) => void): Promise<unknown>;
+  sPublish(channel: string, message: string): Promise<unknown>;
+  sSubscribe(channel: string, listener: (message: string) => void): Promise<unknown>;
   ping(): Promise<unknown>;
   sendCommand(firstKey: string | undefined, isReadonly: boolean, args: string[]): Promise<unknown>;
 }
