@@ -55,13 +55,17 @@ table(
   ["operation", "µs/op", "ops/s"],
   r.micro.map((m) => [m.name, m.usPerOp, n(m.opsPerSec)]),
 );
-const v = r.revocation;
 out.push(
   "## Revocation propagation",
   "",
-  `Two store instances on one SQLite file, as two processes would open it, each with its own`,
-  `\`jwt\` manager; ${v.count} revocations through one, each timed until the other refuses the token`,
-  `(feed polled every ${v.pollIntervalMs} ms): p50 ${v.p50ms} ms, p99 ${v.p99ms} ms, max ${v.maxms} ms.`,
+  "Two store instances on one backend, as two processes would open them, each with its own",
+  "`jwt` manager; revocations through one, each timed until the other refuses the token.",
+  "SQLite's feed is a log polled every 50 ms; PostgreSQL's is LISTEN/NOTIFY; Redis's is",
+  "pub/sub (sharded in a Cluster) over a log read every second.",
   "",
+);
+table(
+  ["backend", "revocations", "p50 (ms)", "p99 (ms)", "max (ms)"],
+  r.revocation.map((v) => [v.store, v.count, v.p50ms, v.p99ms, v.maxms]),
 );
 process.stdout.write(`${out.join("\n")}`);

@@ -6,7 +6,7 @@ import { parseArgs } from "node:util";
 import { runHttp } from "./http.js";
 import { runJwt } from "./jwt.js";
 import { runMicro } from "./micro.js";
-import { runRevocation } from "./revocation.js";
+import { runRevocations } from "./revocation.js";
 
 const { values } = parseArgs({
   options: {
@@ -17,9 +17,9 @@ const { values } = parseArgs({
 });
 
 const micro = await runMicro();
-const revocation = await runRevocation();
-console.log("\nRevocation propagation between two instances on one SQLite file (jwt verification)");
-console.table({ [revocation.store]: revocation });
+const revocation = await runRevocations();
+console.log("\nRevocation propagation between two instances on one backend (jwt verification)");
+console.table(Object.fromEntries(revocation.map((r) => [r.store, r])));
 const jwt = await runJwt();
 const us = Object.fromEntries(jwt.map((r) => [r.name, r.usPerOp]));
 const jwtRatios = [
