@@ -1,14 +1,13 @@
 import { randomBytes } from "node:crypto";
-import pg from "pg";
-import { createClient } from "redis";
 import { describe, expect, it } from "vitest";
+import { deleteRedisKeys, dropPostgresTables, POSTGRES_URL } from "./helpers/backends.js";
 import { client, startServerProcess } from "./helpers/server.js";
 import { serviceAvailable } from "./helpers/services.js";
 import { tempDir } from "./helpers/tmp.js";
 
 // A server killed with SIGKILL in the middle of sign-ins loses no session it had acknowledged:
 // a new process on the same store accepts every cookie that was answered with 200.
-const PG = "postgres://postgres@127.0.0.1:5432/test";
+const PG = POSTGRES_URL;
 const backends = [
   {
     name: "SQLite WAL",
@@ -20,25 +19,13 @@ const backends = [
     name: "PostgreSQL",
     store: PG,
     available: await serviceAvailable("PostgreSQL", 5432),
-    async cleanup(prefix: string) {
-      const c = new pg.Client({ connectionString: PG });
-      await c.connect();
-      for (const table of ["sessions", "changes", "schema"])
-        await c.query(`DROP TABLE IF EXISTS ${prefix}${table}`);
-      await c.end();
-    },
+    cleanup: dropPostgresTables,
   },
   {
     name: "Redis",
     store: "redis://127.0.0.1:6379",
     available: await serviceAvailable("Redis", 6379),
-    async cleanup(prefix: string) {
-      const c = createClient({ url: "redis://127.0.0.1:6379" });
-      await c.connect();
-      for await (const keys of c.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 }))
-        if (keys.length) await c.del(keys);
-      await c.quit();
-    },
+    cleanup: deleteRedisKeys,
   },
 ];
 

@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
-import pg from "pg";
-import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deleteRedisKeys, dropPostgresTables } from "./helpers/backends.js";
 import { tcpProxy } from "./helpers/proxy.js";
 import { client, type ServerProcess, startServerProcess } from "./helpers/server.js";
 import { serviceAvailable } from "./helpers/services.js";
@@ -20,26 +19,14 @@ const backends = [
     port: 5432,
     url: (port: number) => `postgres://postgres@127.0.0.1:${port}/test`,
     available: await serviceAvailable("PostgreSQL", 5432),
-    async cleanup(prefix: string) {
-      const c = new pg.Client({ connectionString: "postgres://postgres@127.0.0.1:5432/test" });
-      await c.connect();
-      for (const table of ["sessions", "changes", "schema"])
-        await c.query(`DROP TABLE IF EXISTS ${prefix}${table}`);
-      await c.end();
-    },
+    cleanup: dropPostgresTables,
   },
   {
     name: "Redis",
     port: 6379,
     url: (port: number) => `redis://127.0.0.1:${port}`,
     available: await serviceAvailable("Redis", 6379),
-    async cleanup(prefix: string) {
-      const c = createClient({ url: "redis://127.0.0.1:6379" });
-      await c.connect();
-      for await (const keys of c.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 }))
-        if (keys.length) await c.del(keys);
-      await c.quit();
-    },
+    cleanup: deleteRedisKeys,
   },
 ];
 

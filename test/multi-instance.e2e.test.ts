@@ -1,8 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import pg from "pg";
-import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deleteRedisKeys, dropPostgresTables, POSTGRES_URL } from "./helpers/backends.js";
 import { client, type ServerProcess, startServerProcess } from "./helpers/server.js";
 import { serviceAvailable } from "./helpers/services.js";
 import { tempDir } from "./helpers/tmp.js";
@@ -20,30 +19,18 @@ interface Backend {
   cleanup(prefix: string): Promise<void>;
 }
 
-const PG = "postgres://postgres@127.0.0.1:5432/test";
+const PG = POSTGRES_URL;
 const clusterNodes = process.env.SESSIONKIT_TEST_REDIS_CLUSTER;
 const backends: Backend[] = [
   {
     name: "PostgreSQL",
     store: (await serviceAvailable("PostgreSQL", 5432)) ? PG : null,
-    async cleanup(p) {
-      const c = new pg.Client({ connectionString: PG });
-      await c.connect();
-      for (const table of ["sessions", "changes", "schema"])
-        await c.query(`DROP TABLE IF EXISTS ${p}${table}`);
-      await c.end();
-    },
+    cleanup: dropPostgresTables,
   },
   {
     name: "Redis",
     store: (await serviceAvailable("Redis", 6379)) ? "redis://127.0.0.1:6379" : null,
-    async cleanup(p) {
-      const c = createClient({ url: "redis://127.0.0.1:6379" });
-      await c.connect();
-      for await (const keys of c.scanIterator({ MATCH: `${p}*`, COUNT: 1000 }))
-        if (keys.length) await c.del(keys);
-      await c.quit();
-    },
+    cleanup: deleteRedisKeys,
   },
   {
     // Keys of the cluster run expire by TTL; the cluster itself is thrown away by .ci/run.

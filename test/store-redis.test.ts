@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { createSessionManager } from "../src/index.js";
 import { redisStore } from "../src/stores/redis/index.js";
 import { runStoreConformance } from "../src/testing/index.js";
+import { deleteRedisKeys } from "./helpers/backends.js";
 import { tcpProxy } from "./helpers/proxy.js";
 import { serviceAvailable } from "./helpers/services.js";
 
@@ -15,13 +16,7 @@ const url = (port: number) => `redis://127.0.0.1:${port}`;
 
 afterAll(async () => {
   if (!available) return;
-  // Test clean-up may scan; the store itself never does.
-  const c = createClient({ url: url(6379) });
-  await c.connect();
-  for await (const keys of c.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) {
-    if (keys.length > 0) await c.del(keys);
-  }
-  await c.quit();
+  await deleteRedisKeys(prefix);
   await proxy?.close();
 });
 
