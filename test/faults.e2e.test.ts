@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deleteRedisKeys, dropPostgresTables } from "./helpers/backends.js";
 import { tcpProxy } from "./helpers/proxy.js";
-import { client, type ServerProcess, startServerProcess } from "./helpers/server.js";
+import { client, type ServerProcess, startServerProcess, statusWithin } from "./helpers/server.js";
 import { serviceAvailable } from "./helpers/services.js";
 import { tempDir } from "./helpers/tmp.js";
 
@@ -86,13 +86,14 @@ for (const backend of backends) {
         } finally {
           proxy.restore();
         }
-        const deadline = Date.now() + 5000;
-        let status = 0;
-        while (status !== 200 && Date.now() < deadline) {
-          status = (await api.request("GET", "/api/id/me", undefined, auth)).status;
-          if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 50));
-        }
-        expect(status).toBe(200);
+        expect(
+          await statusWithin(
+            () => api.request("GET", "/api/id/me", undefined, auth),
+            200,
+            5000,
+            50,
+          ),
+        ).toBe(200);
         expect((await api.request("GET", "/healthz")).status).toBe(200);
       });
 
@@ -111,13 +112,14 @@ for (const backend of backends) {
         } finally {
           proxy.restore();
         }
-        const deadline = Date.now() + 5000;
-        let status = 0;
-        while (status !== 200 && Date.now() < deadline) {
-          status = (await api.request("GET", "/api/jwt/me", undefined, auth)).status;
-          if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 50));
-        }
-        expect(status).toBe(200);
+        expect(
+          await statusWithin(
+            () => api.request("GET", "/api/jwt/me", undefined, auth),
+            200,
+            5000,
+            50,
+          ),
+        ).toBe(200);
       });
     },
   );

@@ -19,15 +19,18 @@ const manager = createSessionManager({
   csrf: { origins: ["http://app.test"] },
 });
 const errors: string[] = [];
-const app = createApp({
-  managers: { id: manager },
-  store,
-  users,
-  scryptLog2N: 10,
-  // High limits: the properties probe parsing, not the rate limiter.
-  loginLimits: { perUser: 1e9, perAddress: 1e9, windowMs: 60_000 },
-  log: (line) => errors.push(line),
-});
+/** The real app on this file's store and users, with the sign-in limits a test needs. */
+const appWith = (loginLimits: { perUser: number; perAddress: number; windowMs: number }) =>
+  createApp({
+    managers: { id: manager },
+    store,
+    users,
+    scryptLog2N: 10,
+    loginLimits,
+    log: (line) => errors.push(line),
+  });
+// High limits: the properties probe parsing, not the rate limiter.
+const app = appWith({ perUser: 1e9, perAddress: 1e9, windowMs: 60_000 });
 afterAll(async () => {
   manager.close();
   await store.close();
@@ -130,13 +133,7 @@ describe("untrusted input never throws, never 5xx, never authenticates", () => {
 
 describe("sign-in rate limit per client address", () => {
   it("answers 429 with Retry-After once one address has failed too often, whatever the usernames", async () => {
-    const limited = createApp({
-      managers: { id: manager },
-      store,
-      users,
-      scryptLog2N: 10,
-      loginLimits: { perUser: 100, perAddress: 3, windowMs: 60_000 },
-    });
+    const limited = appWith({ perUser: 100, perAddress: 3, windowMs: 60_000 });
     const attempt = (username: string) =>
       limited.request("http://app.test/api/id/login", {
         method: "POST",

@@ -16,12 +16,11 @@ export async function openStore(spec: string, sqlitePath: string): Promise<Sessi
     return sqliteStore({ path: sqlitePath });
   }
   if (/^postgres(ql)?:\/\//.test(spec)) {
-    let module: typeof import("../stores/postgres/index.js");
-    try {
-      module = await import("../stores/postgres/index.js");
-    } catch {
-      throw new ConfigError("--store: PostgreSQL needs the `pg` package (npm install pg)");
-    }
+    const module = await loadDriver(
+      () => import("../stores/postgres/index.js"),
+      "PostgreSQL",
+      "pg",
+    );
     // Table prefix: lets several deployments (or test runs) share one database.
     const tablePrefix = process.env.SESSIONKIT_TABLE_PREFIX;
     return module.postgresStore({
@@ -30,12 +29,7 @@ export async function openStore(spec: string, sqlitePath: string): Promise<Sessi
     });
   }
   if (/^(rediss?|redis-cluster):\/\//.test(spec)) {
-    let module: typeof import("../stores/redis/index.js");
-    try {
-      module = await import("../stores/redis/index.js");
-    } catch {
-      throw new ConfigError("--store: Redis needs the `redis` package (npm install redis)");
-    }
+    const module = await loadDriver(() => import("../stores/redis/index.js"), "Redis", "redis");
     const prefix = process.env.SESSIONKIT_TABLE_PREFIX;
     return module.redisStore({ url: spec, ...(prefix ? { prefix } : {}) });
   }
@@ -48,3 +42,28 @@ export const isStoreSpec = (value: string) =>
   value === "memory" ||
   value === "sqlite" ||
   /^(postgres(ql)?|rediss?|redis-cluster):\/\//.test(value);
+
+/**
+ * Loads a store whose driver is an optional peer. Only a missing package becomes the one-line
+ * "install it" error; any other failure is a real error and surfaces as one.
+ */
+async function loadDriver<T>(
+  load: () => Promise<T>,
+  backend: string,
+  packageName: string,
+): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (
+      code === "ERR_MODULE_NOT_FOUND" &&
+      String((error as Error).message).includes(`'${packageName}'`)
+    ) {
+      throw new ConfigError(
+        `--store: ${backend} needs the \`${packageName}\` package (npm install ${packageName})`,
+      );
+    }
+    throw error;
+  }
+}

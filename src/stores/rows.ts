@@ -1,3 +1,4 @@
+import type { LocalFeed } from "./feed.js";
 import type { JsonObject, RevocationReason, StoredSession, StrategyName } from "./types.js";
 
 /**
@@ -83,4 +84,22 @@ export function sessionToRow<Data>(
     data: writeData(record.data),
     version: record.version,
   };
+}
+
+/** Announces deleted rows on the local feed, one revocation each. */
+export function announceRows(
+  feed: LocalFeed,
+  rows: Array<SessionRow<unknown>>,
+  reason: RevocationReason,
+): void {
+  for (const r of rows) {
+    feed.emit({
+      type: "revoked",
+      id: r.id,
+      userId: r.user_id,
+      strategy: r.strategy,
+      expiresAt: r.expires_at,
+      reason,
+    });
+  }
 }

@@ -151,7 +151,9 @@ export interface SessionStore {
 
   /**
    * Deletes at most `limit` expired records through the expiry index (never a full scan) and
-   * returns them, so that the caller can report expiries. Not announced on the feed.
+   * returns them, so that the caller can report expiries. Not announced on the feed. A backend
+   * that expires records by itself on the wall clock (Redis TTL) returns `[]`: its records are
+   * gone without being asked, and no `onExpire` event is reported for them.
    */
   deleteExpired(now: number, limit: number): Promise<StoredSession[]>;
 

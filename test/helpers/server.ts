@@ -115,7 +115,28 @@ export function client(base: string, origin: string | null = base) {
     } catch {
       json = text;
     }
+    // Bodies are read as loose JSON: their shape is what each assertion checks.
     return { status: response.status, headers: response.headers, json: json as any, text };
   };
   return { jar, request };
+}
+
+/**
+ * Repeats a request until it answers `expected` or `withinMs` runs out, and returns the last
+ * status, for the caller to assert: used where a change must arrive (a revocation crossing
+ * instances, a store coming back), with the bound being part of what is tested.
+ */
+export async function statusWithin(
+  request: () => Promise<{ status: number }>,
+  expected: number,
+  withinMs: number,
+  pauseMs = 10,
+): Promise<number> {
+  const deadline = Date.now() + withinMs;
+  let status = (await request()).status;
+  while (status !== expected && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    status = (await request()).status;
+  }
+  return status;
 }

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { configError, SessionError } from "../../errors.js";
 import { LocalFeed } from "../feed.js";
-import { rowToSession, type SessionRow } from "../rows.js";
+import { announceRows, rowToSession, type SessionRow } from "../rows.js";
 import type { RevocationReason, SessionStore, StoredSession, UpdateResult } from "../types.js";
 import { createListener } from "./listen.js";
 import { migrations, PREFIX_PATTERN } from "./schema.js";
@@ -160,18 +160,7 @@ export function postgresStore(options: PostgresStoreOptions): SessionStore {
       await q.query("SELECT pg_notify($1, $2)", [channel, JSON.stringify(payload)]);
     }
   };
-  const announce = (rows: Row[], reason: RevocationReason) => {
-    for (const r of rows) {
-      feed.emit({
-        type: "revoked",
-        id: r.id,
-        userId: r.user_id,
-        strategy: r.strategy,
-        expiresAt: r.expires_at,
-        reason,
-      });
-    }
-  };
+  const announce = (rows: Row[], reason: RevocationReason) => announceRows(feed, rows, reason);
 
   const listener = createListener({
     // A dedicated connection: LISTEN holds it for as long as anyone subscribes.

@@ -4,7 +4,7 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { SessionError } from "../../errors.js";
 import { LocalFeed } from "../feed.js";
-import type { ChangeRow } from "../rows.js";
+import { announceRows, type ChangeRow } from "../rows.js";
 import type { RevocationReason, SessionStore, StrategyName, UpdateResult } from "../types.js";
 import { fromRow, type Row, toRow } from "./rows.js";
 import { migrate } from "./schema.js";
@@ -98,18 +98,7 @@ export function sqliteStore(options: SqliteStoreOptions): SessionStore {
     for (const r of rows)
       q.logChange.run(r.id, r.user_id, r.strategy, r.expires_at, reason, origin);
   };
-  const announce = (rows: Row[], reason: RevocationReason) => {
-    for (const row of rows) {
-      feed.emit({
-        type: "revoked",
-        id: row.id,
-        userId: row.user_id,
-        strategy: row.strategy,
-        expiresAt: row.expires_at,
-        reason,
-      });
-    }
-  };
+  const announce = (rows: Row[], reason: RevocationReason) => announceRows(feed, rows, reason);
 
   const createTx = db.transaction((row: Row, now: number, cap: number | undefined) => {
     q.insert.run(row);
