@@ -10,7 +10,7 @@ import type {
   StoredSession,
   UpdateResult,
 } from "../types.js";
-import { pack, unpack } from "./record.js";
+import { pack, unpack, unpackPairs } from "./record.js";
 import * as lua from "./scripts.js";
 
 export type { SessionStore } from "../types.js";
@@ -68,9 +68,10 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
 
   const tagOfUser = (userId: string) =>
     encodeBase64url(createHash("sha256").update(userId).digest().subarray(0, 3));
-  const recordPrefix = (tag: string) => `${prefix}{${tag}}:s:`;
-  const recordKey = (id: string) => `${recordPrefix(id.slice(0, 4))}${id}`;
-  const indexKey = (userId: string) => `${prefix}{${tagOfUser(userId)}}:u:${userId}`;
+  // Short keys are memory: `sk:{tag}rest-of-id` for a record, `sk:{tag}u:user` for an index
+  // (a ':' never occurs in an id, so the two never meet). Scripts build record keys the same way.
+  const recordKey = (id: string) => `${prefix}{${id.slice(0, 4)}}${id.slice(4)}`;
+  const indexKey = (userId: string) => `${prefix}{${tagOfUser(userId)}}u:${userId}`;
 
   const guard = async <T>(operation: () => Promise<T>): Promise<T> => {
     try {
@@ -257,7 +258,6 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
     },
 
     async create(record, opts) {
-      const prefixOfRecord = recordPrefix(record.id.slice(0, 4));
       const evicted = (await run(
         lua.CREATE,
         [recordKey(record.id), indexKey(record.userId)],
@@ -269,10 +269,10 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
           record.absoluteExpiresAt,
           opts.now,
           opts.maxSessionsPerUser ?? -1,
-          prefixOfRecord,
+          prefix,
         ],
       )) as string[];
-      const gone = evicted.map(unpack);
+      const gone = unpackPairs(evicted);
       await publish(gone, "evicted");
       return { evicted: gone };
     },
@@ -280,7 +280,7 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
     async get(id, now) {
       const raw = await guard(() => client.get(recordKey(id)));
       if (!raw) return null;
-      const record = unpack(raw);
+      const record = unpack(id, raw);
       return record.expiresAt > now ? record : null;
     },
 
@@ -300,8 +300,8 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
         [recordKey(id)],
         [input.now, input.expectedVersion, JSON.stringify(input.data)],
       )) as [string, string | null];
-      if (status === "updated" && raw) return { status: "updated", record: unpack(raw) };
-      if (status === "conflict" && raw) return { status: "conflict", record: unpack(raw) };
+      if (status === "updated" && raw) return { status: "updated", record: unpack(id, raw) };
+      if (status === "conflict" && raw) return { status: "conflict", record: unpack(id, raw) };
       return { status: "missing" };
     },
 
@@ -318,16 +318,16 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
           input.expiresAt ?? "",
         ],
       )) as string | null;
-      return raw ? unpack(raw) : null;
+      return raw ? unpack(id, raw) : null;
     },
 
     async delete(id, reason) {
       const existing = await guard(() => client.get(recordKey(id)));
       if (!existing) return null;
-      const userId = unpack(existing).userId;
+      const userId = unpack(id, existing).userId;
       const raw = (await run(lua.DELETE, [recordKey(id), indexKey(userId)], [id])) as string | null;
       if (!raw) return null;
-      const record = unpack(raw);
+      const record = unpack(id, raw);
       await publish([record], reason);
       return record;
     },
@@ -336,21 +336,16 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
       const raws = (await run(
         lua.DELETE_USER,
         [indexKey(userId)],
-        [recordPrefix(tagOfUser(userId)), opts.strategy ?? "", opts.except ?? ""],
+        [prefix, opts.strategy ?? "", opts.except ?? ""],
       )) as string[];
-      const gone = raws.map(unpack);
+      const gone = unpackPairs(raws);
       await publish(gone, opts.reason);
       return gone;
     },
 
     async listUser(userId, now) {
-      const raws = (await run(
-        lua.LIST,
-        [indexKey(userId)],
-        [recordPrefix(tagOfUser(userId))],
-      )) as string[];
-      return raws
-        .map(unpack)
+      const raws = (await run(lua.LIST, [indexKey(userId)], [prefix])) as string[];
+      return unpackPairs(raws)
         .filter((r) => r.expiresAt > now)
         .sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
     },

@@ -1,71 +1,87 @@
 import type { JsonObject, StoredSession, StrategyName } from "../types.js";
+import { decodeUserAgent, encodeUserAgent } from "./user-agent.js";
 
 /**
- * A record as one compact JSON array (no field names: about half the bytes of an object), data
- * kept as a JSON string so that scripts never re-encode it. Order matters: see `scripts.ts`.
+ * A record as one compact JSON array, because Redis memory per session is what a deployment
+ * pays for: no field names, no id (the key holds it), `0` for an absent value, times after
+ * `createdAt` as offsets from it (7 digits instead of 13), the user agent compressed
+ * (`user-agent.ts`), and data kept as a JSON string so that scripts never re-encode it.
+ * Positions are shared with the Lua scripts (`scripts.ts`, 1-based there).
  */
 type Packed = [
-  string,
-  string,
-  StrategyName,
-  string | null,
-  string | null,
-  number | null,
-  string | null,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  string | null,
-  string | null,
-  string,
-  number,
+  userId: string,
+  strategy: StrategyName,
+  secretHash: string | 0,
+  previousSecretHash: string | 0,
+  previousValidUntil: number,
+  successor: string | 0,
+  createdAt: number,
+  lastActiveAt: number,
+  renewedAt: number,
+  authTime: number,
+  expiresAt: number,
+  absoluteExpiresAt: number,
+  ip: string | 0,
+  userAgent: string | 0,
+  data: string,
+  version: number,
 ];
 
 export function pack(r: StoredSession): string {
+  const c = r.createdAt;
   const packed: Packed = [
-    r.id,
     r.userId,
     r.strategy,
-    r.secretHash,
-    r.previousSecretHash,
-    r.previousValidUntil,
-    r.successor,
-    r.createdAt,
-    r.lastActiveAt,
-    r.renewedAt,
-    r.authTime,
-    r.expiresAt,
-    r.absoluteExpiresAt,
-    r.ip,
-    r.userAgent,
+    r.secretHash ?? 0,
+    r.previousSecretHash ?? 0,
+    r.previousValidUntil === null ? 0 : r.previousValidUntil - c,
+    r.successor ?? 0,
+    c,
+    r.lastActiveAt - c,
+    r.renewedAt - c,
+    r.authTime - c,
+    r.expiresAt - c,
+    r.absoluteExpiresAt - c,
+    r.ip ?? 0,
+    r.userAgent === null ? 0 : encodeUserAgent(r.userAgent),
     JSON.stringify(r.data),
     r.version,
   ];
   return JSON.stringify(packed);
 }
 
-export function unpack(raw: string): StoredSession {
+const orNull = <T>(value: T | 0): T | null => (value === 0 ? null : value);
+
+export function unpack(id: string, raw: string): StoredSession {
   const p = JSON.parse(raw) as Packed;
+  const c = p[6];
+  const previousSecretHash = orNull(p[3]);
+  const ua = orNull(p[13]);
   return {
-    id: p[0],
-    userId: p[1],
-    strategy: p[2],
-    secretHash: p[3],
-    previousSecretHash: p[4],
-    previousValidUntil: p[5],
-    successor: p[6],
-    createdAt: p[7],
-    lastActiveAt: p[8],
-    renewedAt: p[9],
-    authTime: p[10],
-    expiresAt: p[11],
-    absoluteExpiresAt: p[12],
-    ip: p[13],
-    userAgent: p[14],
-    data: JSON.parse(p[15]) as JsonObject,
-    version: p[16],
+    id,
+    userId: p[0],
+    strategy: p[1],
+    secretHash: orNull(p[2]),
+    previousSecretHash,
+    previousValidUntil: previousSecretHash === null ? null : c + p[4],
+    successor: orNull(p[5]),
+    createdAt: c,
+    lastActiveAt: c + p[7],
+    renewedAt: c + p[8],
+    authTime: c + p[9],
+    expiresAt: c + p[10],
+    absoluteExpiresAt: c + p[11],
+    ip: orNull(p[12]),
+    userAgent: ua === null ? null : decodeUserAgent(ua),
+    data: JSON.parse(p[14]) as JsonObject,
+    version: p[15],
   };
+}
+
+/** Scripts that return several records return `[id, json, id, json, ...]`. */
+export function unpackPairs(flat: string[]): StoredSession[] {
+  const out: StoredSession[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2)
+    out.push(unpack(flat[i] as string, flat[i + 1] as string));
+  return out;
 }
