@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { run } from "../src/cli/main.js";
 import { createSessionManager } from "../src/index.js";
+import { resolveServerConfig } from "../src/server/config.js";
 import { sqliteStore } from "../src/stores/sqlite/index.js";
 import { CLI } from "./helpers/server.js";
 import { tempDir } from "./helpers/tmp.js";
@@ -103,6 +104,18 @@ describe("sessionkit CLI", () => {
     expect(env.status).toBe(2);
     expect(env.stderr.trim()).toBe(
       'sessionkit: --idle: "forever" is not a duration such as 30m or 10s',
+    );
+  });
+
+  it("keeps sessions with users in PostgreSQL unless --store says otherwise; sqlite needs a file", () => {
+    const pg = "postgres://u@db.example/app";
+    expect(resolveServerConfig({ database: pg }, {}).store).toBe(pg);
+    expect(resolveServerConfig({ database: pg, store: "redis://r:6379" }, {}).store).toBe(
+      "redis://r:6379",
+    );
+    expect(resolveServerConfig({}, {}).store).toBe("sqlite");
+    expect(() => resolveServerConfig({ database: pg, store: "sqlite" }, {})).toThrow(
+      "--store sqlite keeps sessions in the --database file: name a file there",
     );
   });
 });

@@ -6,9 +6,9 @@ import { client, type ServerProcess, startServerProcess, statusWithin } from "./
 import { serviceAvailable } from "./helpers/services.js";
 import { tempDir } from "./helpers/tmp.js";
 
-// Three server processes on different ports sharing one store (and one users file and key
-// file): a session made on A works on B and C; revoked on C, it is refused on A and B, for
-// each strategy and each shared backend.
+// Three server processes on different ports sharing one store, one user database (SQLite
+// file, or PostgreSQL with the PostgreSQL store) and one key file: a session made on A works
+// on B and C; revoked on C, it is refused on A and B, for each strategy and each shared backend.
 const PASSWORD = "correct horse battery";
 const ORIGIN = "https://app.example";
 const prefix = () => `sk_multi_${randomBytes(4).toString("hex")}_`;
@@ -16,6 +16,8 @@ const prefix = () => `sk_multi_${randomBytes(4).toString("hex")}_`;
 interface Backend {
   name: string;
   store: string | null;
+  /** Where users live, if not in a SQLite file shared by the three. */
+  database?: string;
   cleanup(prefix: string): Promise<void>;
 }
 
@@ -25,6 +27,7 @@ const backends: Backend[] = [
   {
     name: "PostgreSQL",
     store: (await serviceAvailable("PostgreSQL", 5432)) ? PG : null,
+    database: PG,
     cleanup: dropPostgresTables,
   },
   {
@@ -51,7 +54,7 @@ for (const backend of backends) {
         "--store",
         backend.store ?? "",
         "--database",
-        join(dir, "users.sqlite"),
+        backend.database ?? join(dir, "users.sqlite"),
         "--keys",
         join(dir, "keys.json"),
         // Behind one load balancer the instances share a public origin, hence one token issuer.

@@ -5,9 +5,12 @@ import { OWASP_LOG2N } from "./passwords.js";
 export interface ServerConfig {
   port: number;
   host: string;
-  /** SQLite path for users (and sessions unless `store` says otherwise). */
+  /**
+   * Where the demo's users live: a SQLite path, or a `postgres://` URL so that several
+   * instances share them. Sessions go there too unless `store` says otherwise.
+   */
   database: string;
-  /** `"sqlite"` (the database file), `"memory"`, or a URL for later backends. */
+  /** `"sqlite"` (the database file), `"memory"`, or a PostgreSQL, Redis or Cluster URL. */
   store: string;
   keysPath: string;
   origins: string[];
@@ -15,6 +18,8 @@ export interface ServerConfig {
   maxLag: number;
   scryptLog2N: number;
 }
+
+export const isPostgresUrl = (value: string) => /^postgres(ql)?:\/\//.test(value);
 
 /** Raised for a bad flag or variable; the CLI prints the message alone and exits 2. */
 export class ConfigError extends Error {}
@@ -55,12 +60,13 @@ export function resolveServerConfig(
     throw new ConfigError(`--port: "${rawPort}" is not a port number`);
   const host = get("host") ?? "localhost";
   const database = get("database") ?? "data/sessionkit.db";
-  if (/^postgres(ql)?:\/\//.test(database)) {
+  const databaseIsPostgres = isPostgresUrl(database);
+  const store = get("store") ?? (databaseIsPostgres ? database : "sqlite");
+  if (store === "sqlite" && databaseIsPostgres) {
     throw new ConfigError(
-      "--database: users live in SQLite in this version; put sessions in PostgreSQL with --store postgres://…",
+      "--store sqlite keeps sessions in the --database file: name a file there",
     );
   }
-  const store = get("store") ?? "sqlite";
   if (
     !(
       store === "sqlite" ||

@@ -10,9 +10,10 @@ import {
   type SessionStore,
 } from "../index.js";
 import { createApp } from "./app.js";
-import { ConfigError, type ServerConfig } from "./config.js";
-import { openStore } from "./stores.js";
-import { sqliteUsers } from "./users.js";
+import { ConfigError, isPostgresUrl, type ServerConfig } from "./config.js";
+import { loadDriver, openStore } from "./stores.js";
+import { sqliteUsers, type UserStore } from "./users.js";
+import { postgresUsers } from "./users-postgres.js";
 
 export interface RunningServer {
   url: string;
@@ -45,11 +46,7 @@ export async function startServer(
   log: (line: string) => void,
 ): Promise<RunningServer> {
   const keys = loadOrCreateKeys(config.keysPath, log);
-  if (config.database !== ":memory:" && !existsSync(config.database)) {
-    log(`created ${config.database} (SQLite: users and sessions)`);
-  }
-  if (config.database !== ":memory:") mkdirSync(dirname(config.database), { recursive: true });
-  const users = sqliteUsers(config.database);
+  const users = await openUsers(config, log);
   const store: SessionStore = await openStore(config.store, config.database);
   let app: ReturnType<typeof createApp> | null = null;
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
@@ -92,7 +89,8 @@ export async function startServer(
     }),
   };
   app = createApp({ managers, store, users, keys, scryptLog2N: config.scryptLog2N, log });
-  log(`sessionkit listening on ${url} (store: ${describeStore(config)})`);
+  const where = config.store === "sqlite" ? `sqlite ${config.database}` : describe(config.store);
+  log(`sessionkit listening on ${url} (store: ${where}; users: ${describe(config.database)})`);
   return {
     url,
     port,
@@ -105,6 +103,23 @@ export async function startServer(
   };
 }
 
+/** The demo's users: a SQLite file (created on first start), or PostgreSQL. */
+async function openUsers(config: ServerConfig, log: (line: string) => void): Promise<UserStore> {
+  if (isPostgresUrl(config.database)) {
+    const driver = await loadDriver(() => import("pg"), "PostgreSQL", "pg", "--database");
+    return postgresUsers(
+      driver.default,
+      config.database,
+      process.env.SESSIONKIT_TABLE_PREFIX ?? "sessionkit_",
+    );
+  }
+  if (config.database !== ":memory:" && !existsSync(config.database)) {
+    log(`created ${config.database} (SQLite: users and sessions)`);
+  }
+  if (config.database !== ":memory:") mkdirSync(dirname(config.database), { recursive: true });
+  return sqliteUsers(config.database);
+}
+
 /** The server's own URL is the allowed origin by default, under each name of the loopback. */
 function defaultOrigins(host: string, port: number): string[] {
   const local = ["localhost", "127.0.0.1", "::1", "0.0.0.0", "::"].includes(host);
@@ -114,15 +129,14 @@ function defaultOrigins(host: string, port: number): string[] {
   return hosts.map((h) => `http://${h}:${port}`);
 }
 
-/** The store as the start-up line shows it, without a password from a URL. */
-function describeStore(config: ServerConfig): string {
-  if (config.store === "sqlite") return `sqlite ${config.database}`;
-  if (config.store === "memory") return "memory";
+/** A store or database as the start-up line shows it: without a password from a URL. */
+function describe(spec: string): string {
+  if (!/^[a-z-]+:\/\//.test(spec)) return spec;
   try {
-    const url = new URL(config.store);
+    const url = new URL(spec);
     url.password = "";
     return url.toString();
   } catch {
-    return "postgres";
+    return spec.slice(0, spec.indexOf(":"));
   }
 }

@@ -47,10 +47,11 @@ export const isStoreSpec = (value: string) =>
  * Loads a store whose driver is an optional peer. Only a missing package becomes the one-line
  * "install it" error; any other failure is a real error and surfaces as one.
  */
-async function loadDriver<T>(
+export async function loadDriver<T>(
   load: () => Promise<T>,
   backend: string,
   packageName: string,
+  flag = "--store",
 ): Promise<T> {
   try {
     return await load();
@@ -61,7 +62,7 @@ async function loadDriver<T>(
       String((error as Error).message).includes(`'${packageName}'`)
     ) {
       throw new ConfigError(
-        `--store: ${backend} needs the \`${packageName}\` package (npm install ${packageName})`,
+        `${flag}: ${backend} needs the \`${packageName}\` package (npm install ${packageName})`,
       );
     }
     throw error;

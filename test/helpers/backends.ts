@@ -4,11 +4,11 @@ import { createClient } from "redis";
 export const POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/test";
 export const REDIS_URL = "redis://127.0.0.1:6379";
 
-/** Drops the tables a PostgreSQL store made under `prefix`. */
+/** Drops the tables a PostgreSQL store (and the server's users) made under `prefix`. */
 export async function dropPostgresTables(prefix: string, url = POSTGRES_URL): Promise<void> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
-  for (const table of ["sessions", "changes", "schema"])
+  for (const table of ["sessions", "changes", "schema", "users"])
     await c.query(`DROP TABLE IF EXISTS ${prefix}${table}`);
   await c.end();
 }
