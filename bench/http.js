@@ -4,6 +4,7 @@ import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
+import { reachable } from "./backends.js";
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 
@@ -39,6 +40,20 @@ export const SERVERS = [
     script: "servers/node-sessionkit.js",
     args: ["hybrid"],
   },
+  {
+    id: "node-sessionkit-redis",
+    label: "node:http + sessionkit id (Redis)",
+    script: "servers/node-sessionkit.js",
+    args: ["redis"],
+    needs: "redis",
+  },
+  {
+    id: "node-sessionkit-redis-cache",
+    label: "node:http + sessionkit id (Redis + 1 s cache)",
+    script: "servers/node-sessionkit.js",
+    args: ["redis-cache"],
+    needs: "redis",
+  },
   { id: "hono-bare", label: "Hono bare", script: "servers/hono-bare.js" },
   { id: "hono-jwt", label: "Hono + hono/jwt", script: "servers/hono-jwt.js" },
   {
@@ -58,6 +73,27 @@ export const SERVERS = [
     id: "express-session",
     label: "Express 5 + express-session (MemoryStore)",
     script: "servers/express-session.js",
+  },
+  {
+    id: "express-session-redis",
+    label: "Express 5 + express-session (connect-redis)",
+    script: "servers/express-session.js",
+    args: ["redis"],
+    needs: "redis",
+  },
+  {
+    id: "express-sessionkit-redis",
+    label: "Express 5 + sessionkit id (Redis)",
+    script: "servers/express-sessionkit.js",
+    args: ["redis"],
+    needs: "redis",
+  },
+  {
+    id: "express-sessionkit-redis-cache",
+    label: "Express 5 + sessionkit id (Redis + 1 s cache)",
+    script: "servers/express-sessionkit.js",
+    args: ["redis-cache"],
+    needs: "redis",
   },
   {
     id: "express-sessionkit-memory",
@@ -108,9 +144,12 @@ function load(url, headers, duration, connections) {
 }
 
 export async function runHttp({ duration = 5, passes = 2, connections = 50 } = {}) {
-  const samples = Object.fromEntries(SERVERS.map((s) => [s.id, []]));
+  const redis = await reachable(6379);
+  const servers = SERVERS.filter((s) => s.needs !== "redis" || redis);
+  if (!redis) console.error("  Redis unreachable on 127.0.0.1:6379: its servers are left out");
+  const samples = Object.fromEntries(servers.map((s) => [s.id, []]));
   for (let pass = 0; pass < passes; pass++) {
-    for (const server of SERVERS) {
+    for (const server of servers) {
       const { child, base, headers } = await start(server);
       try {
         const probe = await fetch(`${base}/me`, { headers });
@@ -125,12 +164,16 @@ export async function runHttp({ duration = 5, passes = 2, connections = 50 } = {
           `  pass ${pass + 1}/${passes} ${server.label}: ${Math.round(result.requests.average)} req/s\n`,
         );
       } finally {
+        // Asked to stop through stdin, so that it removes what it left in Redis; then forced.
+        const exited = new Promise((resolve) => child.once("exit", resolve));
         child.stdin.end();
-        child.kill();
+        const timer = setTimeout(() => child.kill(), 3000);
+        await exited;
+        clearTimeout(timer);
       }
     }
   }
-  return SERVERS.map((s) => {
+  return servers.map((s) => {
     const rps = samples[s.id].map((x) => x.rps).sort((a, b) => a - b);
     const median = rps[Math.floor(rps.length / 2)];
     return {

@@ -68,4 +68,62 @@ table(
   ["backend", "revocations", "p50 (ms)", "p99 (ms)", "max (ms)"],
   r.revocation.map((v) => [v.store, v.count, v.p50ms, v.p99ms, v.maxms]),
 );
+if (r.scale) {
+  const sc = r.scale;
+  const pq = (x) => `${x.p50} / ${x.p99}`;
+  out.push(
+    "## Scale: 1,000,000 sessions",
+    "",
+    `${n(sc.sessions)} live sessions bulk-loaded into each backend in the store's own format`,
+    `(${sc.perUser} per user, a 120-byte browser user agent each, plus one user with 1 session and`,
+    "one with 1,000). `store.get` latency by one caller, at 10,000 sessions and again at the full",
+    "count; `listUser` for the two listed users; storage per session as the backend reports it",
+    "(Redis: `used_memory` growth over the load, index entries included; the memory store: V8",
+    "heap growth after a forced collection, with 8 bytes of the benchmark's own id list).",
+    "",
+  );
+  table(
+    [
+      "backend",
+      "get p50 / p99 ms at 10k",
+      `get p50 / p99 ms at ${n(sc.sessions)}`,
+      "list 1 session p50 ms",
+      "list 1,000 sessions p50 ms",
+      "bytes per session",
+      "measured as",
+    ],
+    sc.results.map((x) => [
+      x.backend,
+      pq(x.lookup10k),
+      pq(x.lookupFull),
+      x.list1.p50,
+      x.list1000.p50,
+      n(x.bytesPerSession),
+      x.measuredAs,
+    ]),
+  );
+  if (sc.peers.length > 0) {
+    out.push(
+      "express-session's connect-redis on the same Redis with the same count: its minimal record",
+      "for a signed-in user, and the same with the user agent and address an application adds to",
+      "list devices. It keeps no per-user index, so listing one user's sessions reads all of them",
+      "(`store.all()`).",
+      "",
+    );
+    table(
+      [
+        "store",
+        `get p50 / p99 ms at ${n(sc.sessions)}`,
+        "list one user's sessions (ms)",
+        "bytes per session",
+      ],
+      sc.peers.map((x) => [
+        x.backend,
+        pq(x.lookupFull),
+        x.listOneUser.p50 ?? `fails: ${x.listOneUser.error}`,
+        n(x.bytesPerSession),
+      ]),
+    );
+  }
+}
 process.stdout.write(`${out.join("\n")}`);

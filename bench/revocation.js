@@ -2,10 +2,16 @@
 // open it, each with its own manager); revoke through one, time until the other's jwt
 // verification refuses the token. 200 revocations; p50 and p99. SQLite by default;
 // PostgreSQL and Redis when given (they are the feeds of LISTEN/NOTIFY and pub/sub).
-import { connect } from "node:net";
 import { createSessionManager } from "../dist/index.js";
 import { sqliteStore } from "../dist/stores/sqlite/index.js";
 import { generateKeySet } from "../dist/tokens/index.js";
+import {
+  deleteRedisKeys,
+  dropPostgresTables,
+  POSTGRES_URL,
+  reachable,
+  redisTargets,
+} from "./backends.js";
 import { tempSqlitePath } from "./servers/common.js";
 
 export async function runRevocation({
@@ -58,57 +64,29 @@ export async function runRevocation({
   };
 }
 
-const reachable = (port) =>
-  new Promise((resolve) => {
-    const socket = connect({ host: "127.0.0.1", port });
-    socket.setTimeout(500, () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
-
 /** SQLite always; PostgreSQL, Redis and a Redis Cluster (SESSIONKIT_TEST_REDIS_CLUSTER) when reachable. */
 export async function runRevocations() {
   const results = [await runRevocation()];
   const tag = `skbenchrev${Date.now().toString(36)}`;
   if (await reachable(5432)) {
     const { postgresStore } = await import("../dist/stores/postgres/index.js");
-    const url = "postgres://postgres@127.0.0.1:5432/test";
     results.push(
       await runRevocation({
         backend: "postgres",
-        open: () => postgresStore({ connectionString: url, tablePrefix: `${tag}_` }),
+        open: () => postgresStore({ connectionString: POSTGRES_URL, tablePrefix: `${tag}_` }),
       }),
     );
-    const { default: pg } = await import("pg");
-    const c = new pg.Client({ connectionString: url });
-    await c.connect();
-    for (const table of ["sessions", "changes", "schema"])
-      await c.query(`DROP TABLE IF EXISTS ${tag}_${table}`);
-    await c.end();
+    await dropPostgresTables(`${tag}_`);
   }
   const { redisStore } = await import("../dist/stores/redis/index.js");
-  const redisTargets = [];
-  if (await reachable(6379)) redisTargets.push(["redis", "redis://127.0.0.1:6379"]);
-  const nodes = process.env.SESSIONKIT_TEST_REDIS_CLUSTER;
-  if (nodes) redisTargets.push(["redis-cluster", `redis-cluster://${nodes}`]);
-  for (const [backend, url] of redisTargets) {
+  for (const target of await redisTargets()) {
     results.push(
-      await runRevocation({ backend, open: () => redisStore({ url, prefix: `${tag}:` }) }),
+      await runRevocation({
+        backend: target.backend,
+        open: () => redisStore({ url: target.url, prefix: `${tag}:` }),
+      }),
     );
-  }
-  if (redisTargets.length > 0 && (await reachable(6379))) {
-    const { createClient } = await import("redis");
-    const c = createClient({ url: "redis://127.0.0.1:6379" });
-    await c.connect();
-    for await (const keys of c.scanIterator({ MATCH: `${tag}:*`, COUNT: 1000 }))
-      if (keys.length) await c.del(keys);
-    await c.quit();
+    await deleteRedisKeys(target, `${tag}:*`);
   }
   return results;
 }

@@ -6,12 +6,37 @@ import { join } from "node:path";
 
 export const BODY = JSON.stringify({ user: { id: "u1", username: "bench" } });
 
+const cleanups = [];
+
+/** Runs before the process exits at the runner's request (keys left in a shared Redis). */
+export function onStop(cleanup) {
+  cleanups.push(cleanup);
+}
+
 export function announce(server, extra = {}) {
   server.listen(0, "127.0.0.1", () => {
     process.stdout.write(`${JSON.stringify({ port: server.address().port, ...extra })}\n`);
   });
   process.stdin.resume();
-  process.stdin.on("end", () => process.exit(0));
+  process.stdin.on("end", async () => {
+    for (const cleanup of cleanups) await cleanup().catch(() => {});
+    process.exit(0);
+  });
+}
+
+export const REDIS_URL = "redis://127.0.0.1:6379";
+
+/** A key prefix of its own for each benchmark server, removed when it stops. */
+export function redisPrefix(name) {
+  const prefix = `skbench${name}${process.pid}:`;
+  onStop(async () => {
+    const { createClient } = await import("redis");
+    const c = await createClient({ url: REDIS_URL }).connect();
+    for await (const keys of c.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 }))
+      if (keys.length) await c.unlink(keys);
+    await c.quit();
+  });
+  return prefix;
 }
 
 export function tempSqlitePath() {
@@ -24,12 +49,16 @@ export const BENCH_SECRET = Buffer.alloc(32, 7);
 
 /**
  * A manager for the benchmark and one signed-in session. `kind`: "memory", "sqlite",
- * "sqlite-cache" (id strategy on those stores), "jwt" or "hybrid" (on memory, HS256).
+ * "sqlite-cache", "redis", "redis-cache" (id strategy on those stores; the machine's Redis),
+ * "jwt" or "hybrid" (on memory, HS256).
  */
 export async function sessionkitManager(kind) {
   const { createSessionManager } = await import("../../dist/index.js");
   let store;
-  if (kind.startsWith("sqlite")) {
+  if (kind.startsWith("redis")) {
+    const { redisStore } = await import("../../dist/stores/redis/index.js");
+    store = redisStore({ url: REDIS_URL, prefix: redisPrefix("sk") });
+  } else if (kind.startsWith("sqlite")) {
     const { sqliteStore } = await import("../../dist/stores/sqlite/index.js");
     store = sqliteStore({ path: tempSqlitePath() });
   } else {
@@ -52,7 +81,7 @@ export async function sessionkitManager(kind) {
     const { token } = await manager.create({ userId: "u1", userAgent: "bench" });
     return { manager, cookie: `${kind === "jwt" ? "__Host-jwt" : "__Host-at"}=${token}`, token };
   }
-  // "sqlite-cache": the local read cache, 1 s at most between store reads of a session.
+  // "-cache": the local read cache, 1 s at most between store reads of a session.
   const cache = kind.endsWith("-cache") ? { maxAge: "1s" } : false;
   const manager = createSessionManager({ strategy: "id", store, cleanup: false, cache });
   const { token } = await manager.create({ userId: "u1", userAgent: "bench" });

@@ -10,6 +10,7 @@ import type {
   StoredSession,
   UpdateResult,
 } from "../types.js";
+import { redisKeys } from "./keys.js";
 import { pack, unpack, unpackPairs } from "./record.js";
 import * as lua from "./scripts.js";
 
@@ -66,12 +67,9 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
   const log = `${prefix}{rev}:log`;
   const origin = encodeBase64url(randomBytes(9));
 
-  const tagOfUser = (userId: string) =>
-    encodeBase64url(createHash("sha256").update(userId).digest().subarray(0, 3));
-  // Short keys are memory: `sk:{tag}rest-of-id` for a record, `sk:{tag}u:user` for an index
-  // (a ':' never occurs in an id, so the two never meet). Scripts build record keys the same way.
-  const recordKey = (id: string) => `${prefix}{${id.slice(0, 4)}}${id.slice(4)}`;
-  const indexKey = (userId: string) => `${prefix}{${tagOfUser(userId)}}u:${userId}`;
+  const keys = redisKeys(prefix);
+  const recordKey = keys.record;
+  const indexKey = keys.index;
 
   const guard = async <T>(operation: () => Promise<T>): Promise<T> => {
     try {
@@ -248,14 +246,7 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
   return {
     name: "redis",
 
-    newSessionId(userId) {
-      return encodeBase64url(
-        Buffer.concat([
-          createHash("sha256").update(userId).digest().subarray(0, 3),
-          randomBytes(13),
-        ]),
-      );
-    },
+    newSessionId: keys.newSessionId,
 
     async create(record, opts) {
       const evicted = (await run(

@@ -13,7 +13,8 @@ const DICTIONARY = Buffer.from(
     "like Mac OS X) (iPad; CPU OS 17_0 like Mac OS X) (Linux; Android 10; K) " +
     "AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 " +
     "AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36 " +
-    "Edg/131.0.0.0 OPR/115.0.0.0 Firefox/133.0 Gecko/20100101 rv:133.0",
+    "Edg/131.0.0.0 OPR/115.0.0.0 SamsungBrowser/27.0 CriOS/131.0.0.0 FxiOS/133.0 " +
+    "Firefox/133.0 Gecko/20100101 rv:133.0",
 );
 
 /** A stored user agent that starts with this mark is compressed; any other is verbatim. */
