@@ -9,15 +9,36 @@ export type SessionErrorCode =
   | "RECENT_AUTH_REQUIRED"
   | "SESSION_NOT_FOUND"
   | "UPDATE_CONFLICT"
-  | "STRATEGY_UNSUPPORTED";
+  | "STRATEGY_UNSUPPORTED"
+  | "CSRF_FAILED";
+
+/** The HTTP status each code answers with, read by Express's and Fastify's error handlers. */
+const STATUS: Record<SessionErrorCode, number> = {
+  CONFIG_INVALID: 500,
+  STORE_UNAVAILABLE: 503,
+  COOKIE_TOO_LARGE: 500,
+  RECENT_AUTH_REQUIRED: 401,
+  SESSION_NOT_FOUND: 404,
+  UPDATE_CONFLICT: 409,
+  STRATEGY_UNSUPPORTED: 500,
+  CSRF_FAILED: 403,
+};
 
 export class SessionError extends Error {
   readonly code: SessionErrorCode;
+  /** HTTP status for this error (`503` for an unavailable store, `403` for CSRF, ...). */
+  readonly statusCode: number;
 
   constructor(code: SessionErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = "SessionError";
     this.code = code;
+    this.statusCode = STATUS[code];
+  }
+
+  /** Express's final handler reads `status`. */
+  get status(): number {
+    return this.statusCode;
   }
 }
 

@@ -10,6 +10,8 @@ export type {
   IssuedSession,
   Lifetimes,
   RefreshResult,
+  Register,
+  RegisteredData,
   RequestLike,
   RevokeEvent,
   Session,

@@ -1,8 +1,15 @@
 import { failureAnswer } from "../core/failure.js";
 import type { SessionManager } from "../core/manager.js";
-import type { AuthFailure, Session } from "../core/types.js";
-import { isSessionError } from "../errors.js";
+import type { AuthFailure, CreateInput, IssuedSession, Session } from "../core/types.js";
 import type { JsonObject } from "../stores/types.js";
+import {
+  authenticateOutcome,
+  problemBody,
+  type Refusal,
+  refusalOf,
+  signInFrom,
+  unauthorizedRefusal,
+} from "./outcome.js";
 
 /** RFC 9457 problem details with a stable `code` member. */
 export function problem(
@@ -44,32 +51,54 @@ export function applyHeaders(response: Response, headers: Headers): Response {
   return response;
 }
 
+/** A refusal as a problem details response, after the session headers of the request. */
+export function refusalResponse(refusal: Refusal, headers: Headers = new Headers()): Response {
+  const out = new Headers(headers);
+  refusal.headers.forEach((value, name) => {
+    out.set(name, value);
+  });
+  out.set("content-type", "application/problem+json");
+  out.set("cache-control", "no-store");
+  return new Response(problemBody(refusal), { status: refusal.status, headers: out });
+}
+
 export type FetchHandler<Data extends JsonObject> = (
   request: Request,
   session: Session<Data>,
 ) => Response | Promise<Response>;
 
 /**
- * Wraps a Fetch handler so that it only runs for an authenticated request: failures answer
- * 401/403 as above, a store outage answers 503, and renewal headers reach the response.
+ * Wraps a Fetch handler (a Next.js route handler, a Worker, Bun or Deno) so that it only runs
+ * for an authenticated request: failures answer 401/403 as above, a store outage answers
+ * 503, and renewal headers reach the response.
  */
 export function requireSession<Data extends JsonObject>(
   manager: SessionManager<Data>,
   handler: FetchHandler<Data>,
 ): (request: Request) => Promise<Response> {
   return async (request) => {
-    let result: Awaited<ReturnType<SessionManager<Data>["authenticate"]>>;
-    try {
-      result = await manager.authenticate(request);
-    } catch (error) {
-      if (isSessionError(error, "STORE_UNAVAILABLE")) {
-        return problem(503, "store_unavailable", "Session store unavailable", {
-          "retry-after": "1",
-        });
-      }
-      throw error;
+    const outcome = await authenticateOutcome(manager, request);
+    if (!outcome.session) {
+      return refusalResponse(outcome.refusal ?? unauthorizedRefusal(), outcome.headers);
     }
-    if (!result.session) return failureResponse(result.failure, result.headers);
-    return applyHeaders(await handler(request, result.session), result.headers);
+    return applyHeaders(await handler(request, outcome.session), outcome.headers);
   };
+}
+
+/**
+ * Signs the user in from a Fetch request; put `issued.headers` on the response. A cross-site
+ * sign-in throws a `CSRF_FAILED` error (see `sessionErrorResponse`).
+ */
+export function signIn<Data extends JsonObject>(
+  manager: SessionManager<Data>,
+  request: Request,
+  input: Omit<CreateInput<Data>, "request">,
+): Promise<IssuedSession<Data>> {
+  return signInFrom(manager, request, input);
+}
+
+/** sessionkit's errors as problem responses (503, 403); `null` for any other error. */
+export function sessionErrorResponse(error: unknown): Response | null {
+  const refusal = refusalOf(error);
+  return refusal ? refusalResponse(refusal) : null;
 }

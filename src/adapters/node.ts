@@ -1,9 +1,14 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { failureAnswer } from "../core/failure.js";
 import type { SessionManager } from "../core/manager.js";
-import type { AuthResult, RequestLike, Session } from "../core/types.js";
-import { isSessionError } from "../errors.js";
+import type { CreateInput, RequestLike, Session } from "../core/types.js";
 import type { JsonObject } from "../stores/types.js";
+import {
+  authenticateOutcome,
+  problemBody,
+  type Refusal,
+  refusalOf,
+  signInFrom,
+} from "./outcome.js";
 
 /**
  * A `RequestLike` view of a Node request without copying its headers into a `Headers` object:
@@ -40,17 +45,13 @@ export function applyNodeHeaders(res: ServerResponse, headers: Headers): void {
   });
 }
 
-export function sendFailure(
-  res: ServerResponse,
-  status: number,
-  code: string,
-  extra: Headers,
-): void {
-  applyNodeHeaders(res, extra);
-  res.statusCode = status;
+/** Answers with a refusal as problem details (RFC 9457), keeping session headers already set. */
+export function sendRefusal(res: ServerResponse, refusal: Refusal): void {
+  applyNodeHeaders(res, refusal.headers);
+  res.statusCode = refusal.status;
   res.setHeader("content-type", "application/problem+json");
   res.setHeader("cache-control", "no-store");
-  res.end(JSON.stringify({ type: "about:blank", title: code, status, code }));
+  res.end(problemBody(refusal));
 }
 
 export interface NodeAuthOptions {
@@ -60,7 +61,8 @@ export interface NodeAuthOptions {
 
 /**
  * Authenticates a Node request. Returns the session, or `null` after answering the request
- * itself (401, 403 or 503) when the session is required.
+ * itself (401, 403 or 503) when the session is required. A cross-site request that carries a
+ * session cookie is refused (403) either way.
  */
 export async function authenticateNode<Data extends JsonObject>(
   manager: SessionManager<Data>,
@@ -68,25 +70,13 @@ export async function authenticateNode<Data extends JsonObject>(
   res: ServerResponse,
   options: NodeAuthOptions = {},
 ): Promise<Session<Data> | null> {
-  let result: AuthResult<Data>;
-  try {
-    result = await manager.authenticate(toRequestLike(req));
-  } catch (error) {
-    if (!isSessionError(error, "STORE_UNAVAILABLE")) throw error;
-    sendFailure(res, 503, "store_unavailable", new Headers({ "retry-after": "1" }));
-    return null;
+  const outcome = await authenticateOutcome(manager, toRequestLike(req));
+  applyNodeHeaders(res, outcome.headers);
+  if (outcome.session) return outcome.session;
+  const refusal = outcome.refusal;
+  if (refusal && (options.required !== false || refusal.status !== 401)) {
+    sendRefusal(res, refusal);
   }
-  if (result.session) {
-    applyNodeHeaders(res, result.headers);
-    return result.session;
-  }
-  if (options.required === false) {
-    applyNodeHeaders(res, result.headers);
-    return null;
-  }
-  const answer = failureAnswer(result.failure);
-  if (answer.wwwAuthenticate) result.headers.set("www-authenticate", answer.wwwAuthenticate);
-  sendFailure(res, answer.status, answer.code, result.headers);
   return null;
 }
 
@@ -100,9 +90,9 @@ export function getSession<Data extends JsonObject = JsonObject>(
 }
 
 /**
- * Connect-style middleware (`node:http`, Express, Connect): attaches the session (read it
- * with `getSession(req)`) and calls
- * `next()`, or answers 401/403/503 itself when `required` (the default).
+ * Connect-style middleware (`node:http`, Connect): attaches the session (read it with
+ * `getSession(req)`) and calls `next()`, or answers 401/403/503 itself when `required` (the
+ * default). Express has its own adapter, `sessionkit/adapters/express`.
  */
 export function sessionMiddleware<Data extends JsonObject>(
   manager: SessionManager<Data>,
@@ -110,9 +100,49 @@ export function sessionMiddleware<Data extends JsonObject>(
 ) {
   return (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): void => {
     authenticateNode(manager, req, res, options).then((session) => {
-      if (session === null && options.required !== false) return;
+      if (session === null && res.headersSent) return; // answered: 401, 403 or 503
       sessions.set(req, session as Session<JsonObject> | null);
       next();
     }, next);
   };
+}
+
+/**
+ * Signs the user in: a new session (the one the request carried ends), its cookie written on
+ * `res`. A cross-site sign-in throws a `CSRF_FAILED` error (see `sendSessionError`).
+ */
+export async function signIn<Data extends JsonObject>(
+  manager: SessionManager<Data>,
+  req: IncomingMessage,
+  res: ServerResponse,
+  input: Omit<CreateInput<Data>, "request">,
+): Promise<Session<Data>> {
+  const issued = await signInFrom(manager, toRequestLike(req), {
+    ip: req.socket.remoteAddress ?? null,
+    ...input,
+  });
+  applyNodeHeaders(res, issued.headers);
+  return issued.session;
+}
+
+/** Ends the request's session and clears its cookies. Returns whether one was revoked. */
+export async function signOut<Data extends JsonObject>(
+  manager: SessionManager<Data>,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<boolean> {
+  const { revoked, headers } = await manager.logout(toRequestLike(req));
+  applyNodeHeaders(res, headers);
+  return revoked;
+}
+
+/**
+ * Answers one of sessionkit's errors as problem details (503 for an unreachable store, 403
+ * for a cross-site sign-in) and returns `true`; returns `false` for any other error.
+ */
+export function sendSessionError(res: ServerResponse, error: unknown): boolean {
+  const refusal = refusalOf(error);
+  if (!refusal || res.headersSent) return false;
+  sendRefusal(res, refusal);
+  return true;
 }

@@ -192,3 +192,13 @@ export interface SessionManagerOptions<Data extends JsonObject = JsonObject> {
    */
   cache?: { maxAge: Duration; max?: number } | false;
 }
+
+/**
+ * Declaration merging hook that types session data in every framework adapter at once:
+ * `declare module "sessionkit" { interface Register { data: { cart: string[] } } }`.
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled by the application's declaration merging
+export interface Register {}
+
+/** The session data type an application registered, or any JSON object. */
+export type RegisteredData = Register extends { data: infer D extends JsonObject } ? D : JsonObject;

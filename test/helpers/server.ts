@@ -15,13 +15,12 @@ export interface ServerProcess {
  * Starts the built reference server as a real process on a free port (`--port 0`) and waits
  * for its "listening on" line. Low scrypt cost, set explicitly, keeps sign-ins fast.
  */
-export async function startServerProcess(
+export function startServerProcess(
   dir: string,
   args: string[] = [],
   env: Record<string, string> = {},
 ): Promise<ServerProcess> {
-  const child = spawn(
-    process.execPath,
+  return startNodeProcess(
     [
       CLI,
       "serve",
@@ -35,12 +34,20 @@ export async function startServerProcess(
       join(dir, "keys.json"),
       ...args,
     ],
-    {
-      cwd: dir,
-      env: { ...process.env, SESSIONKIT_SCRYPT_LOG2N: "10", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
+    { cwd: dir, env: { SESSIONKIT_SCRYPT_LOG2N: "10", ...env } },
   );
+}
+
+/** Runs `node ...argv` and waits for a "listening on http://..." line in its output. */
+export async function startNodeProcess(
+  argv: string[],
+  options: { cwd: string; env?: Record<string, string> },
+): Promise<ServerProcess> {
+  const child = spawn(process.execPath, argv, {
+    cwd: options.cwd,
+    env: { ...process.env, ...options.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
   child.stdout?.on("data", (d: Buffer) => {
     output += d.toString();

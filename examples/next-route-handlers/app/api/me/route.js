@@ -1,0 +1,4 @@
+import { routes } from "../../../lib/sessions.js";
+
+export const runtime = "nodejs";
+export const { GET } = routes.me;

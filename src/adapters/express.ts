@@ -1,0 +1,123 @@
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from "express";
+import type { SessionManager } from "../core/manager.js";
+import type { CreateInput, RegisteredData, Session } from "../core/types.js";
+import { configError } from "../errors.js";
+import type { JsonObject } from "../stores/types.js";
+import { applyNodeHeaders, sendRefusal, toRequestLike } from "./node.js";
+import {
+  authenticateOutcome,
+  type Refusal,
+  refusalOf,
+  signInFrom,
+  unauthorizedRefusal,
+} from "./outcome.js";
+
+declare global {
+  namespace Express {
+    interface Request {
+      /**
+       * Set by `sessionkit()`: the session, or `null` when signed out. Typed by
+       * `declare module "sessionkit" { interface Register { data: ... } }`.
+       */
+      session: Session<RegisteredData> | null;
+    }
+  }
+}
+
+interface State {
+  manager: SessionManager<JsonObject>;
+  refusal: Refusal | null;
+}
+
+const states = new WeakMap<Request, State>();
+
+function stateOf(req: Request): State {
+  const state = states.get(req);
+  if (!state) throw configError("express: app.use(sessionkit(manager)) must run before this");
+  return state;
+}
+
+/**
+ * The middleware: authenticates every request and sets `req.session` (`null` when signed
+ * out), writing renewed cookies on `res`. A cross-site request that carries a session cookie
+ * is refused with 403; an unreachable store goes to `next(err)` as a `SessionError` (status
+ * 503). Routes that need a session add `requireSession()`.
+ */
+export function sessionkit<Data extends JsonObject = RegisteredData>(
+  manager: SessionManager<Data>,
+): RequestHandler {
+  return (req, res, next) => {
+    authenticateOutcome(manager, toRequestLike(req)).then((outcome) => {
+      states.set(req, {
+        manager: manager as unknown as SessionManager<JsonObject>,
+        refusal: outcome.refusal,
+      });
+      req.session = outcome.session as Session<RegisteredData> | null;
+      if (outcome.error) return next(outcome.error);
+      applyNodeHeaders(res, outcome.headers);
+      if (outcome.refusal?.status === 403) return sendRefusal(res, outcome.refusal);
+      next();
+    }, next);
+  };
+}
+
+/** Guard: lets signed-in requests through, answers the others 401 (problem+json). */
+export function requireSession(): RequestHandler {
+  return (req, res, next) => {
+    if (req.session) return next();
+    let state: State;
+    try {
+      state = stateOf(req);
+    } catch (error) {
+      return next(error);
+    }
+    sendRefusal(res, state.refusal ?? unauthorizedRefusal());
+  };
+}
+
+/**
+ * Signs the user in: a new session (the one the request carried ends), its cookie written on
+ * `res`, `req.session` set. A cross-site sign-in is refused with a `CSRF_FAILED` error (403).
+ */
+export async function signIn<Data extends JsonObject = RegisteredData>(
+  req: Request,
+  res: Response,
+  input: Omit<CreateInput<Data>, "request">,
+): Promise<Session<Data>> {
+  const manager = stateOf(req).manager as unknown as SessionManager<Data>;
+  const issued = await signInFrom(manager, toRequestLike(req), { ip: req.ip ?? null, ...input });
+  applyNodeHeaders(res, issued.headers);
+  req.session = issued.session as unknown as Session<RegisteredData>;
+  return issued.session;
+}
+
+/** Ends the request's session and clears its cookies. Returns whether one was revoked. */
+export async function signOut(req: Request, res: Response): Promise<boolean> {
+  const { revoked, headers } = await stateOf(req).manager.logout(toRequestLike(req));
+  applyNodeHeaders(res, headers);
+  req.session = null;
+  return revoked;
+}
+
+/** `hybrid`: rotates the refresh token and issues a new access token, written on `res`. */
+export async function refreshSession<Data extends JsonObject = RegisteredData>(
+  req: Request,
+  res: Response,
+): Promise<Session<Data> | null> {
+  const manager = stateOf(req).manager as unknown as SessionManager<Data>;
+  const result = await manager.refresh(toRequestLike(req));
+  applyNodeHeaders(res, result.headers);
+  return result.session;
+}
+
+/**
+ * Error handler that answers sessionkit's errors as problem details: 503 with `Retry-After`
+ * for an unavailable store, 403 for a cross-site sign-in. Other errors go on to `next`.
+ */
+export function sessionErrors(): ErrorRequestHandler {
+  return (error, _req, res, next) => {
+    const refusal = refusalOf(error);
+    if (!refusal || res.headersSent) return next(error);
+    sendRefusal(res, refusal);
+  };
+}

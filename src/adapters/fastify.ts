@@ -1,0 +1,121 @@
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
+import type { SessionManager } from "../core/manager.js";
+import type { CreateInput, RegisteredData, Session } from "../core/types.js";
+import { configError } from "../errors.js";
+import type { JsonObject } from "../stores/types.js";
+import { toRequestLike } from "./node.js";
+import {
+  authenticateOutcome,
+  problemBody,
+  type Refusal,
+  signInFrom,
+  unauthorizedRefusal,
+} from "./outcome.js";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** Set by the sessionkit plugin: the session, or `null` when signed out. */
+    session: Session<RegisteredData> | null;
+  }
+  interface FastifyReply {
+    /** Signs the user in; a cross-site sign-in throws `CSRF_FAILED` (403). */
+    signIn(input: Omit<CreateInput<RegisteredData>, "request">): Promise<Session<RegisteredData>>;
+    /** Ends the request's session and clears its cookies. */
+    signOut(): Promise<boolean>;
+    /** `hybrid`: rotates the refresh token and issues a new access token. */
+    refreshSession(): Promise<Session<RegisteredData> | null>;
+  }
+}
+
+export interface SessionkitPluginOptions<Data extends JsonObject = RegisteredData> {
+  manager: SessionManager<Data>;
+}
+
+interface State {
+  manager: SessionManager<JsonObject>;
+  refusal: Refusal | null;
+}
+
+const states = new WeakMap<FastifyRequest, State>();
+
+function stateOf(request: FastifyRequest): State {
+  const state = states.get(request);
+  if (!state) throw configError("fastify: register the sessionkit plugin before this route");
+  return state;
+}
+
+/** Fastify appends repeated `set-cookie` values; other headers are set. */
+function writeHeaders(reply: FastifyReply, headers: Headers): void {
+  for (const cookie of headers.getSetCookie()) reply.header("set-cookie", cookie);
+  headers.forEach((value, name) => {
+    if (name !== "set-cookie") reply.header(name, value);
+  });
+}
+
+function refuse(reply: FastifyReply, refusal: Refusal): FastifyReply {
+  writeHeaders(reply, refusal.headers);
+  return reply
+    .code(refusal.status)
+    .header("content-type", "application/problem+json")
+    .header("cache-control", "no-store")
+    .send(problemBody(refusal));
+}
+
+const plugin: FastifyPluginAsync<SessionkitPluginOptions<JsonObject>> = async (
+  fastify,
+  options,
+) => {
+  const manager = options.manager;
+  if (!manager) throw configError("fastify: the sessionkit plugin needs { manager }");
+  fastify.decorateRequest("session", null);
+  fastify.decorateReply("signIn", async function (this: FastifyReply, input) {
+    const request = this.request;
+    const issued = await signInFrom(stateOf(request).manager, toRequestLike(request.raw), {
+      ip: request.ip ?? null,
+      ...input,
+    });
+    writeHeaders(this, issued.headers);
+    request.session = issued.session as Session<RegisteredData>;
+    return issued.session as Session<RegisteredData>;
+  });
+  fastify.decorateReply("signOut", async function (this: FastifyReply) {
+    const { revoked, headers } = await stateOf(this.request).manager.logout(
+      toRequestLike(this.request.raw),
+    );
+    writeHeaders(this, headers);
+    this.request.session = null;
+    return revoked;
+  });
+  fastify.decorateReply("refreshSession", async function (this: FastifyReply) {
+    const result = await stateOf(this.request).manager.refresh(toRequestLike(this.request.raw));
+    writeHeaders(this, result.headers);
+    return result.session as Session<RegisteredData> | null;
+  });
+  fastify.addHook("onRequest", async (request, reply) => {
+    const outcome = await authenticateOutcome(manager, toRequestLike(request.raw));
+    states.set(request, { manager, refusal: outcome.refusal });
+    writeHeaders(reply, outcome.headers);
+    request.session = outcome.session as Session<RegisteredData> | null;
+    // A cross-site request riding a session cookie (403) or an unreachable store (503).
+    if (outcome.refusal && outcome.refusal.status !== 401) return refuse(reply, outcome.refusal);
+  });
+};
+
+// Like fastify-plugin: the hook and decorators belong to the context that registers the
+// plugin (the root, or one encapsulated scope), not to a child of it.
+Object.assign(plugin, {
+  [Symbol.for("skip-override")]: true,
+  [Symbol.for("fastify.display-name")]: "sessionkit",
+});
+
+/**
+ * The plugin: `app.register(sessionkit, { manager })`. Sets `request.session` on every
+ * request of the context that registers it and adds `reply.signIn/signOut/refreshSession`.
+ */
+export const sessionkit = plugin as FastifyPluginAsync<SessionkitPluginOptions>;
+
+/** `onRequest` guard: `{ onRequest: requireSession }` answers 401 without a session. */
+export async function requireSession(request: FastifyRequest, reply: FastifyReply) {
+  if (request.session) return;
+  return refuse(reply, stateOf(request).refusal ?? unauthorizedRefusal());
+}

@@ -1,0 +1,133 @@
+import type { IncomingMessage } from "node:http";
+import type { Context, ErrorHandler, MiddlewareHandler } from "hono";
+import type { SessionManager } from "../core/manager.js";
+import type { CreateInput, RegisteredData, RequestLike, Session } from "../core/types.js";
+import { configError } from "../errors.js";
+import type { JsonObject } from "../stores/types.js";
+import { refusalResponse } from "./fetch.js";
+import { toRequestLike } from "./node.js";
+import {
+  authenticateOutcome,
+  type Refusal,
+  refusalOf,
+  signInFrom,
+  unauthorizedRefusal,
+} from "./outcome.js";
+
+/** Hono environment for typed `c.var.session`: `new Hono<SessionEnv>()`. */
+export type SessionEnv<Data extends JsonObject = RegisteredData> = {
+  Variables: { session: Session<Data> | null };
+};
+
+interface State {
+  manager: SessionManager<JsonObject>;
+  refusal: Refusal | null;
+}
+
+// Keyed by the raw Request, which lives exactly as long as the request.
+const states = new WeakMap<Request, State>();
+
+/**
+ * The request as the core reads it. On Node (@hono/node-server) the headers Node already
+ * parsed are read in place: building the Fetch `Headers` of `c.req.raw` costs more than
+ * verifying a token. Elsewhere (Bun, Deno, Workers) the Fetch request itself.
+ */
+function requestOf(c: Context): RequestLike {
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  return incoming?.headers ? toRequestLike(incoming) : c.req.raw;
+}
+
+function stateOf(c: Context): State {
+  const state = states.get(c.req.raw);
+  if (!state) throw configError("hono: app.use(sessionkit(manager)) must run before this");
+  return state;
+}
+
+/** Headers set now reach whatever response the handler returns (Hono merges them). */
+function writeHeaders(c: Context, headers: Headers): void {
+  for (const cookie of headers.getSetCookie()) c.header("set-cookie", cookie, { append: true });
+  headers.forEach((value, name) => {
+    if (name !== "set-cookie") c.header(name, value);
+  });
+}
+
+/**
+ * The middleware: authenticates every request and sets `c.var.session` (`null` when signed
+ * out), with renewed cookies on the response. A cross-site request that carries a session
+ * cookie is refused with 403, an unreachable store with 503. Routes that need a session add
+ * `requireSession()`.
+ */
+export function sessionkit<Data extends JsonObject = RegisteredData>(
+  manager: SessionManager<Data>,
+): MiddlewareHandler<SessionEnv<Data>> {
+  return async (c, next) => {
+    const outcome = await authenticateOutcome(manager, requestOf(c));
+    states.set(c.req.raw, {
+      manager: manager as unknown as SessionManager<JsonObject>,
+      refusal: outcome.refusal,
+    });
+    if (outcome.refusal && outcome.refusal.status !== 401) {
+      return refusalResponse(outcome.refusal, outcome.headers);
+    }
+    writeHeaders(c, outcome.headers);
+    c.set("session", outcome.session);
+    await next();
+  };
+}
+
+/** Guard: lets signed-in requests through, answers the others 401 (problem+json). */
+export function requireSession<Data extends JsonObject = RegisteredData>(): MiddlewareHandler<
+  SessionEnv<Data>
+> {
+  return async (c, next) => {
+    if (c.get("session")) return next();
+    return refusalResponse(stateOf(c).refusal ?? unauthorizedRefusal());
+  };
+}
+
+/**
+ * Signs the user in: a new session (the one the request carried ends), its cookie on the
+ * response, `c.var.session` set. A cross-site sign-in throws a `CSRF_FAILED` error, which
+ * `sessionErrors()` answers with 403. Pass the client address as `ip` if you have one.
+ */
+export async function signIn<Data extends JsonObject = RegisteredData>(
+  c: Context<SessionEnv<Data>>,
+  input: Omit<CreateInput<Data>, "request">,
+): Promise<Session<Data>> {
+  const manager = stateOf(c).manager as unknown as SessionManager<Data>;
+  const issued = await signInFrom(manager, requestOf(c), input);
+  writeHeaders(c, issued.headers);
+  c.set("session", issued.session);
+  return issued.session;
+}
+
+/** Ends the request's session and clears its cookies. Returns whether one was revoked. */
+export async function signOut(c: Context): Promise<boolean> {
+  const { revoked, headers } = await stateOf(c).manager.logout(requestOf(c));
+  writeHeaders(c, headers);
+  c.set("session", null);
+  return revoked;
+}
+
+/** `hybrid`: rotates the refresh token and issues a new access token on the response. */
+export async function refreshSession<Data extends JsonObject = RegisteredData>(
+  c: Context<SessionEnv<Data>>,
+): Promise<Session<Data> | null> {
+  const manager = stateOf(c).manager as unknown as SessionManager<Data>;
+  const result = await manager.refresh(requestOf(c));
+  writeHeaders(c, result.headers);
+  return result.session;
+}
+
+/**
+ * `app.onError(sessionErrors())`: sessionkit's errors as problem details (503 for an
+ * unavailable store, 403 for a cross-site sign-in); anything else goes to `fallback`.
+ */
+export function sessionErrors(fallback?: ErrorHandler): ErrorHandler {
+  return (error, c) => {
+    const refusal = refusalOf(error);
+    if (refusal) return refusalResponse(refusal);
+    if (fallback) return fallback(error, c);
+    return new Response("Internal Server Error", { status: 500 });
+  };
+}

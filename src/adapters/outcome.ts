@@ -1,0 +1,105 @@
+import { failureAnswer } from "../core/failure.js";
+import type { SessionManager } from "../core/manager.js";
+import type { CreateInput, IssuedSession, RequestLike, Session } from "../core/types.js";
+import { isSessionError, SessionError } from "../errors.js";
+import type { JsonObject } from "../stores/types.js";
+
+/**
+ * What the framework adapters share: one authentication outcome that each of them turns into
+ * its own idiom (a `req.session`, a decorator, a context variable) and one way to refuse.
+ */
+export interface Refusal {
+  status: 401 | 403 | 503;
+  /** The problem `code`: `unauthorized`, `session_expired`, `csrf_failed`, `store_unavailable`. */
+  code: string;
+  title: string;
+  /** Headers of the refusal itself (`WWW-Authenticate`, `Retry-After`), beside `Outcome.headers`. */
+  headers: Headers;
+}
+
+export interface Outcome<Data extends JsonObject> {
+  session: Session<Data> | null;
+  /** For the response in any case: renewed cookies, sliding expiry, clearing a dead cookie. */
+  headers: Headers;
+  /** Why there is no session, as a guard answers it; `null` when there is one. */
+  refusal: Refusal | null;
+  /** The store could not be asked: the error to hand to the framework (status 503). */
+  error: SessionError | null;
+}
+
+/** `manager.authenticate`, with a store outage as an outcome instead of a rejection. */
+export async function authenticateOutcome<Data extends JsonObject>(
+  manager: SessionManager<Data>,
+  request: RequestLike,
+): Promise<Outcome<Data>> {
+  try {
+    const result = await manager.authenticate(request);
+    if (result.session) {
+      return { session: result.session, headers: result.headers, refusal: null, error: null };
+    }
+    const answer = failureAnswer(result.failure);
+    const headers = new Headers();
+    if (answer.wwwAuthenticate) headers.set("www-authenticate", answer.wwwAuthenticate);
+    const refusal = { status: answer.status, code: answer.code, title: answer.title, headers };
+    return { session: null, headers: result.headers, refusal, error: null };
+  } catch (error) {
+    if (!isSessionError(error, "STORE_UNAVAILABLE")) throw error;
+    return { session: null, headers: new Headers(), refusal: storeRefusal(), error };
+  }
+}
+
+export function storeRefusal(): Refusal {
+  return {
+    status: 503,
+    code: "store_unavailable",
+    title: "Session store unavailable",
+    headers: new Headers({ "retry-after": "1" }),
+  };
+}
+
+/** The refusal an error thrown by sessionkit answers with, or `null` for any other error. */
+export function refusalOf(error: unknown): Refusal | null {
+  if (!(error instanceof SessionError)) return null;
+  if (error.code === "STORE_UNAVAILABLE") return storeRefusal();
+  if (error.code === "CSRF_FAILED") return csrfRefusal();
+  return null;
+}
+
+export function unauthorizedRefusal(): Refusal {
+  return {
+    status: 401,
+    code: "unauthorized",
+    title: "Authentication required",
+    headers: new Headers(),
+  };
+}
+
+export function csrfRefusal(): Refusal {
+  return {
+    status: 403,
+    code: "csrf_failed",
+    title: "Cross-site request refused",
+    headers: new Headers(),
+  };
+}
+
+/** RFC 9457 problem details body with a stable `code` member. */
+export function problemBody(refusal: Pick<Refusal, "status" | "code" | "title">): string {
+  const { status, code, title } = refusal;
+  return JSON.stringify({ type: "about:blank", title, status, code });
+}
+
+/**
+ * Signs in from a request: refuses a cross-site sign-in (login CSRF) with a `CSRF_FAILED`
+ * error before anything is created, and ends a session the request already carried.
+ */
+export async function signInFrom<Data extends JsonObject>(
+  manager: SessionManager<Data>,
+  request: RequestLike,
+  input: Omit<CreateInput<Data>, "request">,
+): Promise<IssuedSession<Data>> {
+  if (!manager.checkCsrf(request, null)) {
+    throw new SessionError("CSRF_FAILED", "cross-site sign-in refused");
+  }
+  return manager.create({ ...input, request });
+}

@@ -1,0 +1,75 @@
+import { createServer, type RequestListener } from "node:http";
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
+import type { FastifyInstance } from "fastify";
+import type { SessionManager } from "../src/index.js";
+import { runAdapterScenarios } from "../src/testing/index.js";
+
+// Every adapter runs the one scenario suite, each through its example app in examples/.
+type Fetch = (request: Request) => Response | Promise<Response>;
+const example = async <T>(path: string): Promise<T> =>
+  (await import(new URL(`../examples/${path}`, import.meta.url).href)) as T;
+
+async function listen(listener: RequestListener) {
+  const server = createServer(listener);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+async function listenFetch(fetch: Fetch) {
+  let url = "";
+  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const s = serve({ fetch, port: 0, hostname: "127.0.0.1" }, (info) => {
+      url = `http://127.0.0.1:${info.port}`;
+      resolve(s);
+    });
+  });
+  return { url, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+type AppOf<T> = { createApp(manager: SessionManager): T };
+
+runAdapterScenarios("express", {
+  serve: async (manager) =>
+    listen((await example<AppOf<RequestListener>>("express/app.js")).createApp(manager)),
+});
+
+runAdapterScenarios("fastify", {
+  async serve(manager) {
+    const app = await (await example<AppOf<Promise<FastifyInstance>>>("fastify/app.js")).createApp(
+      manager,
+    );
+    const url = await app.listen({ port: 0, host: "127.0.0.1" });
+    return { url, close: () => app.close() };
+  },
+});
+
+runAdapterScenarios("hono", {
+  serve: async (manager) =>
+    listenFetch((await example<AppOf<{ fetch: Fetch }>>("hono/app.js")).createApp(manager).fetch),
+});
+
+runAdapterScenarios("node:http", {
+  serve: async (manager) =>
+    listen((await example<AppOf<RequestListener>>("node-http/app.js")).createApp(manager)),
+});
+
+// Next.js route handlers are Fetch functions: here each one gets a real Request for its path,
+// as the App Router's file-system routing would give it.
+runAdapterScenarios("next route handlers", {
+  async serve(manager) {
+    const { createRoutes } = await example<{
+      createRoutes(m: SessionManager): Record<string, Record<string, Fetch>>;
+    }>("next-route-handlers/lib/routes.js");
+    const routes = createRoutes(manager);
+    return listenFetch((request) => {
+      const name = new URL(request.url).pathname.slice(1);
+      const handler = routes[name]?.[request.method];
+      return handler ? handler(request) : new Response("not found", { status: 404 });
+    });
+  },
+});
