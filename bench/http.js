@@ -68,6 +68,47 @@ export const SERVERS = [
     script: "servers/hono-sessionkit.js",
     args: ["hybrid"],
   },
+  { id: "fastify-bare", label: "Fastify 5 bare", script: "servers/fastify-bare.js" },
+  {
+    id: "fastify-session",
+    label: "Fastify 5 + @fastify/session",
+    script: "servers/fastify-session.js",
+  },
+  {
+    id: "fastify-secure-session",
+    label: "Fastify 5 + @fastify/secure-session",
+    script: "servers/fastify-secure-session.js",
+  },
+  {
+    id: "fastify-sessionkit-memory",
+    label: "Fastify 5 + sessionkit id (memory)",
+    script: "servers/fastify-sessionkit.js",
+    args: ["memory"],
+  },
+  {
+    id: "fastify-sessionkit-sqlite",
+    label: "Fastify 5 + sessionkit id (SQLite)",
+    script: "servers/fastify-sessionkit.js",
+    args: ["sqlite"],
+  },
+  {
+    id: "fastify-sessionkit-sqlite-cache",
+    label: "Fastify 5 + sessionkit id (SQLite + 1 s cache)",
+    script: "servers/fastify-sessionkit.js",
+    args: ["sqlite-cache"],
+  },
+  {
+    id: "fastify-sessionkit-jwt",
+    label: "Fastify 5 + sessionkit jwt (Bearer)",
+    script: "servers/fastify-sessionkit.js",
+    args: ["jwt"],
+  },
+  {
+    id: "fastify-sessionkit-hybrid",
+    label: "Fastify 5 + sessionkit hybrid (Bearer)",
+    script: "servers/fastify-sessionkit.js",
+    args: ["hybrid"],
+  },
   { id: "express-bare", label: "Express 5 bare", script: "servers/express-bare.js" },
   {
     id: "express-session",

@@ -24,6 +24,12 @@ export function announce(server, extra = {}) {
   });
 }
 
+/** `announce` for a Fastify app: its own server, listening on a free 127.0.0.1 port. */
+export async function announceFastify(app, extra = {}) {
+  await app.ready();
+  announce(app.server, extra);
+}
+
 export const REDIS_URL = "redis://127.0.0.1:6379";
 
 /** A key prefix of its own for each benchmark server, removed when it stops. */
