@@ -11,7 +11,7 @@ import type {
   UpdateResult,
 } from "../types.js";
 import { redisKeys } from "./keys.js";
-import { pack, unpack, unpackPairs } from "./record.js";
+import { pack, strategyCode, unpack, unpackPairs } from "./record.js";
 import * as lua from "./scripts.js";
 
 export type { SessionStore } from "../types.js";
@@ -327,7 +327,7 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
       const raws = (await run(
         lua.DELETE_USER,
         [indexKey(userId)],
-        [prefix, opts.strategy ?? "", opts.except ?? ""],
+        [prefix, opts.strategy ? strategyCode(opts.strategy) : "", opts.except ?? ""],
       )) as string[];
       const gone = unpackPairs(raws);
       await publish(gone, opts.reason);

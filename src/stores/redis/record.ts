@@ -3,14 +3,23 @@ import { decodeUserAgent, encodeUserAgent } from "./user-agent.js";
 
 /**
  * A record as one compact JSON array, because Redis memory per session is what a deployment
- * pays for: no field names, no id (the key holds it), `0` for an absent value, times after
- * `createdAt` as offsets from it (7 digits instead of 13), the user agent compressed
- * (`user-agent.ts`), and data kept as a JSON string so that scripts never re-encode it.
- * Positions are shared with the Lua scripts (`scripts.ts`, 1-based there).
+ * pays for: no field names, no id (the key holds it), `0` for an absent value, the strategy as
+ * one letter, `createdAt` counted from 2025 and later times as offsets from it (7 digits
+ * instead of 13), the user agent compressed (`user-agent.ts`), and data kept as a JSON string
+ * so that scripts never re-encode it. Positions are shared with the Lua scripts (`scripts.ts`,
+ * 1-based there), and so are `EPOCH` and the strategy letters.
  */
+export const EPOCH = 1_735_689_600_000; // 2025-01-01T00:00:00Z
+
+const CODE = { id: "i", jwt: "j", hybrid: "h" } as const;
+type StrategyCode = (typeof CODE)[StrategyName];
+const STRATEGY: Record<StrategyCode, StrategyName> = { i: "id", j: "jwt", h: "hybrid" };
+
+/** The letter a record holds for a strategy (scripts compare it). */
+export const strategyCode = (strategy: StrategyName): StrategyCode => CODE[strategy];
 type Packed = [
   userId: string,
-  strategy: StrategyName,
+  strategy: StrategyCode,
   secretHash: string | 0,
   previousSecretHash: string | 0,
   previousValidUntil: number,
@@ -31,12 +40,12 @@ export function pack(r: StoredSession): string {
   const c = r.createdAt;
   const packed: Packed = [
     r.userId,
-    r.strategy,
+    CODE[r.strategy],
     r.secretHash ?? 0,
     r.previousSecretHash ?? 0,
     r.previousValidUntil === null ? 0 : r.previousValidUntil - c,
     r.successor ?? 0,
-    c,
+    c - EPOCH,
     r.lastActiveAt - c,
     r.renewedAt - c,
     r.authTime - c,
@@ -54,13 +63,13 @@ const orNull = <T>(value: T | 0): T | null => (value === 0 ? null : value);
 
 export function unpack(id: string, raw: string): StoredSession {
   const p = JSON.parse(raw) as Packed;
-  const c = p[6];
+  const c = EPOCH + p[6];
   const previousSecretHash = orNull(p[3]);
   const ua = orNull(p[13]);
   return {
     id,
     userId: p[0],
-    strategy: p[1],
+    strategy: STRATEGY[p[1]],
     secretHash: orNull(p[2]),
     previousSecretHash,
     previousValidUntil: previousSecretHash === null ? null : c + p[4],

@@ -1,3 +1,5 @@
+import { EPOCH } from "./record.js";
+
 /**
  * Lua scripts of the Redis store: every multi-key change runs as one script, so it is atomic.
  * All keys a script touches share the user's hash tag (one Cluster slot). A record is a JSON
@@ -22,10 +24,11 @@ const F = {
   version: 16,
 };
 
-/** Absolute time of an offset field, and the inverse. */
+/** Absolute time of an offset field, and the inverse (`createdAt` counts from `EPOCH`). */
 const TIME = `
-local function at(r, i) return r[${F.createdAt}] + r[i] end
-local function setAt(r, i, t) r[i] = t - r[${F.createdAt}] end
+local function created(r) return ${EPOCH} + r[${F.createdAt}] end
+local function at(r, i) return created(r) + r[i] end
+local function setAt(r, i, t) r[i] = t - created(r) end
 local function key(prefix, id) return prefix .. '{' .. string.sub(id, 1, 4) .. '}' .. string.sub(id, 5) end
 `;
 
@@ -124,7 +127,7 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 return raw or false
 `;
 
-/** KEYS: index. ARGV: key prefix, strategy or '', except id or ''. Returns id, json pairs. */
+/** KEYS: index. ARGV: key prefix, strategy letter or '', except id or ''. Returns id, json pairs. */
 export const DELETE_USER = `${TIME}
 local gone = {}
 for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do

@@ -4,17 +4,23 @@ import { decodeBase64url, encodeBase64url } from "../../tokens/base64url.js";
 /**
  * User agents in Redis records are compressed with a preset dictionary of the tokens that
  * browsers' user agents are made of: a 120-byte Chrome user agent becomes about 20 bytes of
- * base64url, which is most of what keeps a session record under 400 bytes of Redis memory.
+ * base64url, which is most of what keeps a session under 400 bytes of Redis memory.
  * The dictionary is part of the record format: changing it makes stored user agents unreadable.
  */
 const DICTIONARY = Buffer.from(
-  "Mozilla/5.0 (Windows NT 10.0; Win64; x64) (Macintosh; Intel Mac OS X 10_15_7) " +
-    "(X11; Linux x86_64) (X11; Ubuntu; Linux x86_64; rv:133.0) (iPhone; CPU iPhone OS 18_1 " +
-    "like Mac OS X) (iPad; CPU OS 17_0 like Mac OS X) (Linux; Android 10; K) " +
-    "AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 " +
-    "AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36 " +
-    "Edg/131.0.0.0 OPR/115.0.0.0 SamsungBrowser/27.0 CriOS/131.0.0.0 FxiOS/133.0 " +
-    "Firefox/133.0 Gecko/20100101 rv:133.0",
+  [
+    // Rarer tokens first, the most common user agents last: deflate codes near matches shorter.
+    "Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) CriOS/131.0.0.0 FxiOS/133.0 Edg/131.0.0.0",
+    "OPR/115.0.0.0 SamsungBrowser/27.0 Chrome/131.0.0.0 Mobile Safari/537.36",
+    "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+  ].join(" "),
 );
 
 /** A stored user agent that starts with this mark is compressed; any other is verbatim. */
