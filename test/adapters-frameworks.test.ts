@@ -1,8 +1,12 @@
 import { createServer, type RequestListener } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
-import type { FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance } from "fastify";
+import { describe, expect, it } from "vitest";
+import { sessionkit as fastifySessionkit } from "../src/adapters/fastify.js";
 import type { SessionManager } from "../src/index.js";
+import { createSessionManager } from "../src/index.js";
+import { memoryStore } from "../src/stores/memory/index.js";
 import { runAdapterScenarios } from "../src/testing/index.js";
 
 // Every adapter runs the one scenario suite, each through its example app in examples/.
@@ -72,4 +76,22 @@ runAdapterScenarios("next route handlers", {
       return handler ? handler(request) : new Response("not found", { status: 404 });
     });
   },
+});
+
+describe("fastify plugin and encapsulation", () => {
+  it("belongs to the context that registers it: sibling scopes have no request.session", async () => {
+    const manager = createSessionManager({ strategy: "id", store: memoryStore(), cleanup: false });
+    const app = Fastify();
+    await app.register(async (scope) => {
+      await scope.register(fastifySessionkit, { manager });
+      scope.get("/inside", async (request) => ({ session: request.session }));
+    });
+    app.get("/outside", async (request) => ({ decorated: "session" in request }));
+    const inside = await app.inject({ method: "GET", url: "/inside" });
+    expect(inside.json()).toEqual({ session: null });
+    const outside = await app.inject({ method: "GET", url: "/outside" });
+    expect(outside.json()).toEqual({ decorated: false });
+    await app.close();
+    manager.close();
+  });
 });
