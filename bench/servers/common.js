@@ -30,6 +30,19 @@ export async function announceFastify(app, extra = {}) {
   announce(app.server, extra);
 }
 
+/** A Fastify session plugin's app, the way its README uses it: sign in, then GET /me. */
+export async function announceFastifyPeer(app) {
+  app.post("/login", async (request) => {
+    request.session.set("userId", "u1");
+    return "ok";
+  });
+  app.get("/me", async (request, reply) => {
+    if (!request.session.get("userId")) return reply.code(401).send();
+    return reply.type("application/json").send(BODY);
+  });
+  await announceFastify(app, { login: "/login" });
+}
+
 export const REDIS_URL = "redis://127.0.0.1:6379";
 
 /** A key prefix of its own for each benchmark server, removed when it stops. */
