@@ -9,7 +9,7 @@ import {
 import { type JwkSet, publicKeySet } from "../tokens/index.js";
 import { readJsonObject } from "./body.js";
 import { type Env, json, publicUser, sessionJson } from "./http.js";
-import { type PageOptions, renderApp, renderPage } from "./page.js";
+import { clientAsset, type PageOptions, renderApp, renderPage } from "./page.js";
 import { hashPassword, passwordAcceptable } from "./passwords.js";
 import { failureLimiter } from "./rate-limit.js";
 import { mountStrategyRoutes } from "./strategy-routes.js";
@@ -24,6 +24,8 @@ export interface AppOptions {
   /** log2 of scrypt's N; only tests lower it below the OWASP value. */
   scryptLog2N: number;
   loginLimits?: { perUser: number; perAddress: number; windowMs: number };
+  /** Lifetime of hybrid access tokens, for the page's client to refresh before it ends. */
+  accessLifetimeMs?: number;
   clock?: () => number;
   log?: (line: string) => void;
 }
@@ -166,6 +168,7 @@ export function createApp(options: AppOptions): Hono<Env> {
       sessions: [],
       strategies: Object.keys(managers),
       strategy: null,
+      accessLifetimeMs: options.accessLifetimeMs ?? 5 * 60_000,
     };
     const headers = new Headers();
     // The page shows the first strategy the browser is signed in with.
@@ -193,6 +196,8 @@ export function createApp(options: AppOptions): Hono<Env> {
   });
   app.get("/favicon.ico", () => new Response(null, { status: 204 }));
   app.get("/assets/app.js", () => renderApp("js"));
+  // sessionkit/client as built (dist/client), served as it is: the page imports it.
+  app.get("/assets/client/:file", (c) => clientAsset(c.req.param("file")));
   app.get("/assets/app.css", () => renderApp("css"));
 
   return app;

@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import type { SessionInfo } from "../index.js";
 
 export interface PageOptions {
@@ -6,6 +7,7 @@ export interface PageOptions {
   strategies: string[];
   /** The strategy of the signed-in session shown, if any. */
   strategy: string | null;
+  accessLifetimeMs?: number;
 }
 
 const escapeHtml = (value: string) => value.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
@@ -70,21 +72,23 @@ export function renderPage(page: PageOptions): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>sessionkit demo</title><link rel="stylesheet" href="/assets/app.css"><script type="module" src="/assets/app.js"></script></head>
-<body data-strategy="${escapeHtml(page.strategy ?? "")}" data-signed-in="${page.user ? "yes" : "no"}"><header><h1>sessionkit</h1><p>Session IDs, JWTs and the hybrid of the two, in cookies this page cannot read.</p></header>
+<body data-strategy="${escapeHtml(page.strategy ?? "")}" data-signed-in="${page.user ? "yes" : "no"}" data-access-ms="${page.accessLifetimeMs ?? 300000}"><header><h1>sessionkit</h1><p>Session IDs, JWTs and the hybrid of the two, in cookies this page cannot read.</p></header>
 <main><p id="status" role="status" aria-live="polite"></p>${body}</main></body></html>`;
 }
 
 const SCRIPT = `
+import { createSessionClient } from "/assets/client/index.js";
 const status = document.getElementById("status");
 const say = (text) => { status.textContent = text; };
-async function csrf() {
-  const r = await fetch("/api/csrf", { credentials: "same-origin" });
-  return (await r.json()).token;
-}
+const strategy = document.body.dataset.strategy || "id";
+// The page's requests go through sessionkit/client: CSRF header, and for hybrid one refresh
+// across all tabs, before the access token ends and on 401 session_expired.
+const client = createSessionClient({ strategy, accessLifetimeMs: Number(document.body.dataset.accessMs) });
+window.sessionkit = client;
+client.onSignOut(() => location.reload());
 async function call(method, path, body) {
-  const headers = { "x-csrf-token": await csrf() };
-  if (body !== undefined) headers["content-type"] = "application/json";
-  const r = await fetch(path, { method, headers, credentials: "same-origin", body: body === undefined ? undefined : JSON.stringify(body) });
+  const headers = body === undefined ? {} : { "content-type": "application/json" };
+  const r = await client.fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   if (!r.ok) {
     const problem = await r.json().catch(() => ({}));
     throw new Error(problem.title || ("HTTP " + r.status));
@@ -102,6 +106,7 @@ const form = (id, handler) => {
 };
 form("login-form", async (d) => {
   await call("POST", "/api/" + (d.strategy || "id") + "/login", { username: d.username, password: d.password });
+  client.signedIn();
   location.reload();
 });
 form("register-form", async (d) => {
@@ -111,8 +116,7 @@ form("register-form", async (d) => {
 });
 const click = (selector, handler) => document.querySelectorAll(selector).forEach((el) =>
   el.addEventListener("click", async () => { try { await handler(el); } catch (error) { say(error.message); } }));
-const strategy = document.body.dataset.strategy || "id";
-click("#logout", async () => { await call("POST", "/api/" + strategy + "/logout"); location.reload(); });
+click("#logout", async () => { await client.signOut("/api/" + strategy + "/logout"); });
 click("#revoke-others", async () => {
   const r = await call("POST", "/api/" + strategy + "/sessions/revoke-all", { exceptCurrent: true });
   say("Signed out " + r.revoked + " other session(s)."); setTimeout(() => location.reload(), 600);
@@ -121,8 +125,9 @@ click("[data-revoke]", async (el) => { await call("DELETE", "/api/" + strategy +
 // hybrid: the access cookie may have lapsed while the refresh cookie (sent only to the refresh
 // route) is still good; one attempt per page load, and a reload only if it worked.
 if (document.body.dataset.signedIn === "no") {
-  fetch("/api/hybrid/refresh", { method: "POST", credentials: "same-origin" })
-    .then((r) => { if (r.ok) location.reload(); }, () => {});
+  createSessionClient({ strategy: "hybrid" }).refresh().then((ok) => { if (ok) location.reload(); }, () => {});
+} else if (strategy === "hybrid") {
+  client.signedIn(); // the page was just served with a fresh access token: schedule the next
 }
 document.querySelectorAll("time").forEach((t) => { t.textContent = new Date(t.textContent).toLocaleString(); });
 `;
@@ -143,6 +148,24 @@ button:focus-visible, input:focus-visible, select:focus-visible { outline: 3px s
 .meta { color: #444; font-size: .9rem; }
 #status:empty { display: none; } #status { background: #fff4e5; border: 1px solid #b26a00; padding: .5rem; border-radius: 6px; }
 `;
+
+const CLIENT_FILES = new Set(["index.js", "storage.js"]);
+
+/** A file of the built browser client (dist/client), or 404. */
+export async function clientAsset(file: string): Promise<Response> {
+  if (!CLIENT_FILES.has(file)) return new Response("Not found", { status: 404 });
+  try {
+    const text = await readFile(new URL(`../client/${file}`, import.meta.url), "utf8");
+    return new Response(text.replace(/\n\/\/# sourceMappingURL=.*\n?$/, "\n"), {
+      headers: {
+        "content-type": "text/javascript; charset=utf-8",
+        "cache-control": "public, max-age=300",
+      },
+    });
+  } catch {
+    return new Response("Not found", { status: 404 });
+  }
+}
 
 export function renderApp(kind: "js" | "css"): Response {
   return new Response(kind === "js" ? SCRIPT : STYLE, {

@@ -88,7 +88,15 @@ export async function startServer(
       audience: `${common.issuer}/api/hybrid`,
     }),
   };
-  app = createApp({ managers, store, users, keys, scryptLog2N: config.scryptLog2N, log });
+  app = createApp({
+    managers,
+    store,
+    users,
+    keys,
+    scryptLog2N: config.scryptLog2N,
+    accessLifetimeMs: config.lifetimes.access,
+    log,
+  });
   const where = config.store === "sqlite" ? `sqlite ${config.database}` : describe(config.store);
   log(`sessionkit listening on ${url} (store: ${where}; users: ${describe(config.database)})`);
   return {

@@ -1,0 +1,227 @@
+/**
+ * `sessionkit/client`: the browser side. A `fetch` wrapper that adds the CSRF header, and for
+ * `hybrid` refreshes the access token before it expires and on `401 session_expired`, with one
+ * refresh in flight across every tab of the origin (Web Locks, or BroadcastChannel where
+ * there are none), so that tabs never present a spent refresh token against each other.
+ * Signing out is announced to every tab. No framework, no dependencies; it runs as it is.
+ */
+export {
+  localStorageTokens,
+  memoryTokens,
+  sessionStorageTokens,
+  type TokenStorage,
+} from "./storage.js";
+
+import type { TokenStorage } from "./storage.js";
+
+export interface ClientOptions {
+  /** Prefix of every path. Default `""` (same origin). */
+  baseUrl?: string;
+  /** `"hybrid"` turns on refreshing. Default `"id"`. */
+  strategy?: "id" | "jwt" | "hybrid";
+  /** Where a CSRF token for the current session is fetched (`{ token }`). Default `/api/csrf`. */
+  csrfPath?: string;
+  /** Where the hybrid refresh is posted. Default `/api/hybrid/refresh`. */
+  refreshPath?: string;
+  /** Lifetime of an access token, to refresh before it ends (at 80%). Default 5 minutes. */
+  accessLifetimeMs?: number;
+  /** Header transport: where the tokens are kept. Without it, cookies carry them. */
+  tokens?: TokenStorage;
+  /** Name of the BroadcastChannel and Web Lock shared by the tabs. Default `sessionkit`. */
+  channel?: string;
+  fetch?: typeof fetch;
+}
+
+export interface SessionClient {
+  /** `fetch` with the CSRF header on unsafe methods, and one refresh-and-retry for hybrid. */
+  fetch(path: string, init?: RequestInit): Promise<Response>;
+  /** Refreshes now (once across tabs); `true` when the session is still good. */
+  refresh(): Promise<boolean>;
+  /** Call after signing in: starts the refresh schedule and forgets any old CSRF token. */
+  signedIn(tokens?: { accessToken?: string; refreshToken?: string }): void;
+  /** Posts the sign-out, forgets the tokens, and tells every tab. */
+  signOut(path: string): Promise<void>;
+  /** Runs when this or another tab signs out. Returns the unsubscribe function. */
+  onSignOut(listener: () => void): () => void;
+  close(): void;
+}
+
+/** Messages between tabs. */
+type Message = { type: "refreshing" } | { type: "refreshed"; at: number } | { type: "signed-out" };
+
+interface Locks {
+  request<T>(name: string, callback: () => Promise<T>): Promise<T>;
+}
+
+const UNSAFE = /^(POST|PUT|PATCH|DELETE)$/i;
+
+export function createSessionClient(options: ClientOptions = {}): SessionClient {
+  const base = options.baseUrl ?? "";
+  const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+  const hybrid = options.strategy === "hybrid";
+  const lifetime = options.accessLifetimeMs ?? 5 * 60_000;
+  const tokens = options.tokens;
+  const name = options.channel ?? "sessionkit";
+  const channel = typeof BroadcastChannel === "function" ? new BroadcastChannel(name) : null;
+  const locks = (globalThis as { navigator?: { locks?: Locks } }).navigator?.locks ?? null;
+  const listeners = new Set<() => void>();
+  let csrf: string | null = null;
+  let lastRefresh = 0;
+  let inFlight: Promise<boolean> | null = null;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  // Without Web Locks: a refresh another tab announced, which this one waits for (5 s at
+  // most) instead of sending its own. Two tabs that start together both refresh; the server
+  // hands both the same successor inside its grace window, so neither is taken for reuse.
+  let othersRefreshing: { done: Promise<boolean>; resolve: (ok: boolean) => void } | null = null;
+  const waitForOthers = () => {
+    let resolve: (ok: boolean) => void = () => {};
+    const done = new Promise<boolean>((r) => {
+      resolve = r;
+    });
+    const wait = { done, resolve };
+    othersRefreshing = wait;
+    setTimeout(() => {
+      if (othersRefreshing === wait) othersRefreshing = null;
+      resolve(false);
+    }, 5000);
+  };
+
+  const schedule = () => {
+    if (!hybrid) return;
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => void refresh(), Math.max(1000, lifetime * 0.8));
+  };
+
+  channel?.addEventListener("message", (event) => {
+    const message = (event as unknown as { data: Message }).data;
+    if (message.type === "refreshing") {
+      waitForOthers();
+    } else if (message.type === "refreshed") {
+      lastRefresh = Math.max(lastRefresh, message.at);
+      othersRefreshing?.resolve(true);
+      othersRefreshing = null;
+      schedule();
+    } else if (message.type === "signed-out") {
+      signedOutHere();
+    }
+  });
+
+  const signedOutHere = () => {
+    csrf = null;
+    tokens?.clear();
+    if (timer) clearTimeout(timer);
+    for (const listener of listeners) listener();
+  };
+
+  const csrfToken = async (): Promise<string> => {
+    if (csrf) return csrf;
+    const response = await doFetch(`${base}${options.csrfPath ?? "/api/csrf"}`, {
+      credentials: "same-origin",
+      headers: authorization(),
+    });
+    csrf = response.ok ? ((await response.json()) as { token: string }).token : "";
+    return csrf;
+  };
+
+  const authorization = (): Record<string, string> => {
+    const access = tokens?.get("access");
+    return access ? { authorization: `Bearer ${access}` } : {};
+  };
+
+  /** The refresh itself: one request, its tokens kept, every tab told. */
+  const refreshNow = async (): Promise<boolean> => {
+    const refreshToken = tokens?.get("refresh");
+    const response = await doFetch(`${base}${options.refreshPath ?? "/api/hybrid/refresh"}`, {
+      method: "POST",
+      credentials: "same-origin",
+      ...(refreshToken
+        ? {
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ refreshToken }),
+          }
+        : {}),
+    });
+    if (!response.ok) return false;
+    if (tokens) {
+      const body = (await response.json()) as { accessToken?: string; refreshToken?: string };
+      if (body.accessToken) tokens.set("access", body.accessToken);
+      if (body.refreshToken) tokens.set("refresh", body.refreshToken);
+    }
+    lastRefresh = Date.now();
+    csrf = null; // bound to the session, which stays; fetched again to be safe
+    channel?.postMessage({ type: "refreshed", at: lastRefresh } satisfies Message);
+    schedule();
+    return true;
+  };
+
+  /**
+   * One refresh across tabs: under a Web Lock, a tab that waited for another one's refresh
+   * finds it done (the cookies are shared) and does not refresh again with a spent token.
+   */
+  const refresh = (): Promise<boolean> => {
+    if (!hybrid) return Promise.resolve(true);
+    if (inFlight) return inFlight;
+    const asked = Date.now();
+    const run = async () => {
+      if (locks) {
+        return locks.request(`${name}-refresh`, async () =>
+          lastRefresh >= asked ? true : refreshNow(),
+        );
+      }
+      if (othersRefreshing) return (await othersRefreshing.done) || refreshNow();
+      channel?.postMessage({ type: "refreshing" } satisfies Message);
+      return refreshNow();
+    };
+    inFlight = run().finally(() => {
+      inFlight = null;
+    });
+    return inFlight;
+  };
+
+  const send = async (path: string, init: RequestInit): Promise<Response> => {
+    const headers = new Headers(init.headers);
+    for (const [key, value] of Object.entries(authorization())) headers.set(key, value);
+    if (UNSAFE.test(init.method ?? "GET")) headers.set("x-csrf-token", await csrfToken());
+    return doFetch(`${base}${path}`, { credentials: "same-origin", ...init, headers });
+  };
+
+  return {
+    async fetch(path, init = {}) {
+      let response = await send(path, init);
+      if (response.status === 403 && csrf !== null) {
+        csrf = null; // a stale token (new session): fetch a fresh one once
+        response = await send(path, init);
+      }
+      if (hybrid && response.status === 401) {
+        const problem = (await response
+          .clone()
+          .json()
+          .catch(() => ({}))) as { code?: string };
+        if (problem.code === "session_expired" && (await refresh()))
+          response = await send(path, init);
+      }
+      return response;
+    },
+    refresh,
+    signedIn(issued) {
+      csrf = null;
+      if (issued?.accessToken) tokens?.set("access", issued.accessToken);
+      if (issued?.refreshToken) tokens?.set("refresh", issued.refreshToken);
+      lastRefresh = Date.now();
+      schedule();
+    },
+    async signOut(path) {
+      await send(path, { method: "POST" }).catch(() => undefined);
+      signedOutHere();
+      channel?.postMessage({ type: "signed-out" } satisfies Message);
+    },
+    onSignOut(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    close() {
+      if (timer) clearTimeout(timer);
+      channel?.close();
+    },
+  };
+}

@@ -1,0 +1,147 @@
+import { existsSync, mkdirSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ServerProcess, startServerProcess } from "./helpers/server.js";
+import { tempDir } from "./helpers/tmp.js";
+
+// The reference server's pages in a real browser: Debian's Chromium driven by playwright-core.
+// Without Chromium on a user's machine these tests are skipped with one line; under CI=true a
+// missing browser is a failure (.ci/run installs it).
+const CHROMIUM = "/usr/bin/chromium";
+const available = existsSync(CHROMIUM);
+if (!available) {
+  if (process.env.CI) throw new Error(`${CHROMIUM} is missing, and CI requires the browser tests`);
+  console.warn(`skipping browser tests: ${CHROMIUM} not found (apt-get install chromium)`);
+}
+/** What the page callbacks use of the page's globals (this file has no DOM types). */
+interface PageGlobals {
+  document: { cookie: string };
+  sessionkit: { fetch(path: string): Promise<Response> };
+}
+const SHOTS = join(process.cwd(), "test-results", "screenshots");
+const PASSWORD = "correct horse battery";
+
+describe.skipIf(!available)("the demo in Chromium", () => {
+  let browser: Browser;
+  let server: ServerProcess;
+  const contexts: BrowserContext[] = [];
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    // Access tokens of 3 s, so that the hybrid refresh happens while the test watches.
+    server = await startServerProcess(tempDir(), ["--access", "3s"]);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    });
+  });
+  afterAll(async () => {
+    for (const c of contexts) await c.close();
+    await browser?.close();
+    await server?.stop();
+  });
+
+  const newPage = async (userAgent?: string): Promise<Page> => {
+    const context = await browser.newContext(userAgent ? { userAgent } : {});
+    contexts.push(context);
+    const page = await context.newPage();
+    await page.goto(server.url);
+    return page;
+  };
+  const signIn = async (page: Page, username: string, strategy: string) => {
+    await page.fill("#login-username", username);
+    await page.fill("#login-password", PASSWORD);
+    await page.selectOption("#login-strategy", strategy);
+    await Promise.all([page.waitForEvent("load"), page.click("#login-form button[type=submit]")]);
+    await page.waitForSelector("#me");
+  };
+  const apiStatus = (page: Page, path: string) =>
+    page.evaluate(async (p) => (await fetch(p, { credentials: "same-origin" })).status, path);
+
+  it("registers, lists the session, and signs in with each strategy", async () => {
+    const page = await newPage();
+    await page.fill("#register-username", "browser-user");
+    await page.fill("#register-password", PASSWORD);
+    await Promise.all([page.waitForEvent("load"), page.click("#register-form button")]);
+    await page.waitForSelector("#me");
+    expect(await page.textContent("#me")).toContain("browser-user");
+    expect(await page.locator(".session.current").count()).toBe(1);
+    await page.screenshot({ path: join(SHOTS, "my-sessions.png"), fullPage: true });
+    // Only the CSRF cookie is readable by the page; the session cookie is HttpOnly.
+    const cookies = await page.evaluate(
+      () => (globalThis as unknown as PageGlobals).document.cookie,
+    );
+    expect(cookies).not.toMatch(/sid=/);
+    for (const strategy of ["jwt", "hybrid"]) {
+      await page.click("#logout");
+      await page.waitForSelector("#login-form");
+      await signIn(page, "browser-user", strategy);
+      expect(await page.textContent("#me ~ p strong")).toBe(strategy);
+      expect(await apiStatus(page, `/api/${strategy}/me`)).toBe(200);
+    }
+  });
+
+  it("revokes a device from a second browser, which then loses access", async () => {
+    const phone = await newPage(
+      "Mozilla/5.0 (iPhone; CPU iPhone OS 17_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.6 Mobile/15E148 Safari/604.1",
+    );
+    await signIn(phone, "browser-user", "id");
+    const laptop = await newPage();
+    await signIn(laptop, "browser-user", "id");
+    await laptop.reload();
+    const other = laptop.locator(".session:not(.current) [data-revoke]");
+    expect(await laptop.locator(".session", { hasText: "Safari on iOS" }).count()).toBe(1);
+    await laptop.screenshot({ path: join(SHOTS, "devices.png"), fullPage: true });
+    await Promise.all([laptop.waitForEvent("load"), other.first().click()]);
+    expect(await apiStatus(phone, "/api/id/me")).toBe(401);
+    await phone.reload();
+    await phone.waitForSelector("#login-form");
+  });
+
+  it("keeps two tabs signed in with hybrid across access-token expiry, with no reuse detection", async () => {
+    const first = await newPage();
+    await signIn(first, "browser-user", "hybrid");
+    const second = await first.context().newPage();
+    await second.goto(server.url);
+    await second.waitForSelector("#me");
+    await new Promise((resolve) => setTimeout(resolve, 3500)); // the access token has expired
+    // Both tabs call the API at once through sessionkit/client; one refresh serves both.
+    const call = (page: Page) =>
+      page.evaluate(async () => {
+        const client = (globalThis as unknown as PageGlobals).sessionkit;
+        return (await client.fetch("/api/hybrid/me")).status;
+      });
+    expect(await Promise.all([call(first), call(second)])).toEqual([200, 200]);
+    // Had a tab presented a spent refresh token, the whole session would now be revoked.
+    await new Promise((resolve) => setTimeout(resolve, 3500));
+    expect(await Promise.all([call(first), call(second)])).toEqual([200, 200]);
+  });
+
+  it("refuses a cross-origin form post from another origin (CSRF)", async () => {
+    const page = await newPage();
+    await signIn(page, "browser-user", "id");
+    // Another origin (another port of 127.0.0.1: same site, so SameSite=Lax cookies go along).
+    const evil = createServer((_req, res) => {
+      res.setHeader("content-type", "text/html");
+      res.end(
+        `<form method="post" action="${server.url}/api/id/logout"><button id="go">win a prize</button></form>`,
+      );
+    });
+    await new Promise<void>((resolve) => evil.listen(0, "127.0.0.1", resolve));
+    try {
+      const attacker = await page.context().newPage();
+      await attacker.goto(`http://127.0.0.1:${(evil.address() as AddressInfo).port}/`);
+      const [response] = await Promise.all([
+        attacker.waitForResponse((r) => r.url().endsWith("/api/id/logout")),
+        attacker.click("#go"),
+      ]);
+      expect(response.status()).toBe(403);
+      expect(await apiStatus(page, "/api/id/me")).toBe(200);
+    } finally {
+      evil.close();
+    }
+  });
+});
