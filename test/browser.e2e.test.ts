@@ -18,7 +18,7 @@ if (!available) {
 }
 /** What the page callbacks use of the page's globals (this file has no DOM types). */
 interface PageGlobals {
-  document: { cookie: string };
+  document: { cookie: string; getElementById(id: string): { textContent: string | null } | null };
   sessionkit: { fetch(path: string): Promise<Response> };
 }
 const SHOTS = join(process.cwd(), "test-results", "screenshots");
@@ -118,6 +118,35 @@ describe.skipIf(!available)("the demo in Chromium", () => {
     // Had a tab presented a spent refresh token, the whole session would now be revoked.
     await new Promise((resolve) => setTimeout(resolve, 3500));
     expect(await Promise.all([call(first), call(second)])).toEqual([200, 200]);
+  });
+
+  it("storage lab: the HttpOnly cookie is out of a script's reach, the storage copies are not", async () => {
+    const page = await newPage();
+    await signIn(page, "browser-user", "id");
+    await page.goto(`${server.url}/lab`);
+    await page.click("#lab-copy");
+    await page.waitForFunction(() => {
+      const cell = (globalThis as unknown as PageGlobals).document.getElementById("present-local");
+      return cell?.textContent === "yes";
+    });
+    await page.click("#lab-run");
+    await page.waitForFunction(() => {
+      const cell = (globalThis as unknown as PageGlobals).document.getElementById("use-session");
+      return cell?.textContent?.startsWith("yes") || cell?.textContent?.startsWith("no");
+    });
+    const cell = (id: string) => page.textContent(`#${id}`);
+    expect(await cell("read-cookie")).toBe("no");
+    expect(await cell("use-cookie")).toBe("nothing to use");
+    expect(await cell("read-local")).toMatch(/^yes: /);
+    expect(await cell("use-local")).toBe("yes (HTTP 200)");
+    expect(await cell("read-session")).toMatch(/^yes: /);
+    expect(await cell("use-session")).toBe("yes (HTTP 200)");
+    await page.screenshot({ path: join(SHOTS, "storage-lab.png"), fullPage: true });
+    // Another tab: localStorage is shared and survives, sessionStorage belongs to one tab.
+    const reopened = await page.context().newPage();
+    await reopened.goto(`${server.url}/lab`);
+    expect(await reopened.textContent("#present-local")).toBe("yes");
+    expect(await reopened.textContent("#present-session")).toBe("no");
   });
 
   it("refuses a cross-origin form post from another origin (CSRF)", async () => {

@@ -9,7 +9,8 @@ import {
 import { type JwkSet, publicKeySet } from "../tokens/index.js";
 import { readJsonObject } from "./body.js";
 import { type Env, json, publicUser, sessionJson } from "./http.js";
-import { clientAsset, type PageOptions, renderApp, renderPage } from "./page.js";
+import { LAB_SCRIPT, mountLab } from "./lab.js";
+import { clientAsset, htmlPage, type PageOptions, renderApp, renderPage, script } from "./page.js";
 import { hashPassword, passwordAcceptable } from "./passwords.js";
 import { failureLimiter } from "./rate-limit.js";
 import { mountStrategyRoutes } from "./strategy-routes.js";
@@ -184,18 +185,12 @@ export function createApp(options: AppOptions): Hono<Env> {
       page.sessions = await manager.list(user.id, { current: result.session.id });
       break;
     }
-    const response = new Response(renderPage(page), {
-      headers: {
-        "content-type": "text/html; charset=utf-8",
-        "cache-control": "no-store",
-        "content-security-policy":
-          "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
-      },
-    });
-    return applyHeaders(response, headers);
+    return htmlPage(renderPage(page), headers);
   });
   app.get("/favicon.ico", () => new Response(null, { status: 204 }));
   app.get("/assets/app.js", () => renderApp("js"));
+  app.get("/assets/lab.js", () => script(LAB_SCRIPT));
+  if (managers.id) mountLab(app, managers.id);
   // sessionkit/client as built (dist/client), served as it is: the page imports it.
   app.get("/assets/client/:file", (c) => clientAsset(c.req.param("file")));
   app.get("/assets/app.css", () => renderApp("css"));

@@ -69,11 +69,46 @@ export function renderPage(page: PageOptions): string {
   <label for="register-password">Password (8 characters or more)</label><input id="register-password" name="password" type="password" autocomplete="new-password" required minlength="8">
   <button type="submit">Create account</button>
 </form></section>`;
+  return layout({
+    title: "sessionkit demo",
+    body,
+    script: "/assets/app.js",
+    data: {
+      strategy: page.strategy ?? "",
+      "signed-in": page.user ? "yes" : "no",
+      "access-ms": String(page.accessLifetimeMs ?? 300000),
+    },
+  });
+}
+
+/** The demo's pages: one stylesheet, one module script each, a navigation between them. */
+export function layout(page: {
+  title: string;
+  body: string;
+  script: string;
+  data?: Record<string, string>;
+}): string {
+  const data = Object.entries(page.data ?? {})
+    .map(([key, value]) => ` data-${key}="${escapeHtml(value)}"`)
+    .join("");
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>sessionkit demo</title><link rel="stylesheet" href="/assets/app.css"><script type="module" src="/assets/app.js"></script></head>
-<body data-strategy="${escapeHtml(page.strategy ?? "")}" data-signed-in="${page.user ? "yes" : "no"}" data-access-ms="${page.accessLifetimeMs ?? 300000}"><header><h1>sessionkit</h1><p>Session IDs, JWTs and the hybrid of the two, in cookies this page cannot read.</p></header>
-<main><p id="status" role="status" aria-live="polite"></p>${body}</main></body></html>`;
+<title>${escapeHtml(page.title)}</title><link rel="stylesheet" href="/assets/app.css"><script type="module" src="${page.script}"></script></head>
+<body${data}><header><h1>sessionkit</h1><p>Session IDs, JWTs and the hybrid of the two, in cookies this page cannot read.</p>
+<nav aria-label="Pages"><a href="/">Sign in and devices</a> · <a href="/lab">Storage lab</a></nav></header>
+<main><p id="status" role="status" aria-live="polite"></p>${page.body}</main></body></html>`;
+}
+
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/** An HTML page response: never cached, under the demo's content security policy. */
+export function htmlPage(html: string, headers?: Headers): Response {
+  const out = new Headers(headers);
+  out.set("content-type", "text/html; charset=utf-8");
+  out.set("cache-control", "no-store");
+  out.set("content-security-policy", CSP);
+  return new Response(html, { headers: out });
 }
 
 const SCRIPT = `
@@ -146,6 +181,9 @@ button:focus-visible, input:focus-visible, select:focus-visible { outline: 3px s
 .session.current strong { color: #0b57d0; }
 .badge { font-size: .8rem; background: #e8f0fe; color: #0b3d91; padding: .1rem .4rem; border-radius: 4px; }
 .meta { color: #444; font-size: .9rem; }
+table { border-collapse: collapse; width: 100%; font-size: .9rem; } caption { text-align: left; font-weight: 600; }
+th, td { border-top: 1px solid #ddd; padding: .4rem; text-align: left; vertical-align: top; }
+nav a { color: #0b3d91; } code { background: #eef; padding: 0 .2rem; border-radius: 3px; }
 #status:empty { display: none; } #status { background: #fff4e5; border: 1px solid #b26a00; padding: .5rem; border-radius: 6px; }
 `;
 
@@ -165,6 +203,16 @@ export async function clientAsset(file: string): Promise<Response> {
   } catch {
     return new Response("Not found", { status: 404 });
   }
+}
+
+/** A script of the demo, as a cacheable module. */
+export function script(text: string): Response {
+  return new Response(text, {
+    headers: {
+      "content-type": "text/javascript; charset=utf-8",
+      "cache-control": "public, max-age=300",
+    },
+  });
 }
 
 export function renderApp(kind: "js" | "css"): Response {
