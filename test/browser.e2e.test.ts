@@ -18,7 +18,10 @@ if (!available) {
 }
 /** What the page callbacks use of the page's globals (this file has no DOM types). */
 interface PageGlobals {
-  document: { cookie: string; getElementById(id: string): { textContent: string | null } | null };
+  document: {
+    cookie: string;
+    getElementById(id: string): { textContent: string | null } | null;
+  };
   sessionkit: { fetch(path: string): Promise<Response> };
 }
 const SHOTS = join(process.cwd(), "test-results", "screenshots");
@@ -147,6 +150,39 @@ describe.skipIf(!available)("the demo in Chromium", () => {
     await reopened.goto(`${server.url}/lab`);
     expect(await reopened.textContent("#present-local")).toBe("yes");
     expect(await reopened.textContent("#present-session")).toBe("no");
+  });
+
+  it("token inspector: decodes a JWT, verifies it with the reason for a refusal", async () => {
+    const login = await fetch(`${server.url}/api/jwt/login`, {
+      method: "POST",
+      headers: { origin: server.url, "content-type": "application/json" },
+      body: JSON.stringify({ username: "browser-user", password: PASSWORD, transport: "header" }),
+    });
+    const { accessToken } = (await login.json()) as { accessToken: string };
+    const page = await newPage();
+    await page.goto(`${server.url}/inspect`);
+    const inspect = async (token: string) => {
+      await page.evaluate(() => {
+        const el = (globalThis as unknown as PageGlobals).document.getElementById("verdict-server");
+        if (el) el.textContent = "—";
+      });
+      await page.fill("#token", token);
+      await page.click("#inspect-form button[type=submit]");
+      await page.waitForFunction(
+        () =>
+          (globalThis as unknown as PageGlobals).document.getElementById("verdict-server")
+            ?.textContent !== "—",
+      );
+      return page.textContent("#verdict-server");
+    };
+    expect(await inspect(accessToken)).toBe("valid");
+    expect(await page.textContent("#claims")).toContain('"sub"');
+    // HS256 keys are secret: the JWKS has nothing to verify this token with, and says so.
+    expect(await page.textContent("#verdict-jwks")).toMatch(/^refused: no_public_keys/);
+    await page.screenshot({ path: join(SHOTS, "token-inspector.png"), fullPage: true });
+    const [h, p, sig = ""] = accessToken.split(".");
+    const forged = `${h}.${p}.${sig.slice(0, -2)}${sig.endsWith("AA") ? "BA" : "AA"}`;
+    expect(await inspect(forged)).toMatch(/^refused: /);
   });
 
   it("refuses a cross-origin form post from another origin (CSRF)", async () => {

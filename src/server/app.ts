@@ -9,6 +9,7 @@ import {
 import { type JwkSet, publicKeySet } from "../tokens/index.js";
 import { readJsonObject } from "./body.js";
 import { type Env, json, publicUser, sessionJson } from "./http.js";
+import { INSPECT_SCRIPT, mountInspector } from "./inspect.js";
 import { LAB_SCRIPT, mountLab } from "./lab.js";
 import { clientAsset, htmlPage, type PageOptions, renderApp, renderPage, script } from "./page.js";
 import { hashPassword, passwordAcceptable } from "./passwords.js";
@@ -27,6 +28,8 @@ export interface AppOptions {
   loginLimits?: { perUser: number; perAddress: number; windowMs: number };
   /** Lifetime of hybrid access tokens, for the page's client to refresh before it ends. */
   accessLifetimeMs?: number;
+  /** The token inspector's issuer and audiences (with `keys`); without them, no inspector. */
+  inspect?: { issuer: string; audiences: string[] };
   clock?: () => number;
   log?: (line: string) => void;
 }
@@ -191,6 +194,9 @@ export function createApp(options: AppOptions): Hono<Env> {
   app.get("/assets/app.js", () => renderApp("js"));
   app.get("/assets/lab.js", () => script(LAB_SCRIPT));
   if (managers.id) mountLab(app, managers.id);
+  app.get("/assets/inspect.js", () => script(INSPECT_SCRIPT));
+  if (options.keys && options.inspect)
+    mountInspector(app, { keys: options.keys, ...options.inspect });
   // sessionkit/client as built (dist/client), served as it is: the page imports it.
   app.get("/assets/client/:file", (c) => clientAsset(c.req.param("file")));
   app.get("/assets/app.css", () => renderApp("css"));

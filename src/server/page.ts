@@ -95,7 +95,7 @@ export function layout(page: {
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(page.title)}</title><link rel="stylesheet" href="/assets/app.css"><script type="module" src="${page.script}"></script></head>
 <body${data}><header><h1>sessionkit</h1><p>Session IDs, JWTs and the hybrid of the two, in cookies this page cannot read.</p>
-<nav aria-label="Pages"><a href="/">Sign in and devices</a> · <a href="/lab">Storage lab</a></nav></header>
+<nav aria-label="Pages"><a href="/">Sign in and devices</a> · <a href="/lab">Storage lab</a> · <a href="/inspect">Token inspector</a></nav></header>
 <main><p id="status" role="status" aria-live="polite"></p>${page.body}</main></body></html>`;
 }
 
@@ -173,6 +173,8 @@ body { max-width: 46rem; margin: 0 auto; padding: 1rem; line-height: 1.5; }
 h1 { margin-bottom: 0; } header p { margin-top: 0; color: #444; }
 section { background: #fff; border: 1px solid #ccc; border-radius: 8px; padding: 1rem; margin: 1rem 0; }
 form { display: grid; gap: .4rem; max-width: 24rem; }
+textarea { font: .85rem ui-monospace, monospace; width: 100%; box-sizing: border-box; }
+pre { background: #f3f3f3; padding: .5rem; overflow-x: auto; font-size: .85rem; }
 input, select, button { font: inherit; padding: .45rem .6rem; border-radius: 6px; border: 1px solid #767676; }
 button { background: #0b57d0; color: #fff; border-color: #0b57d0; cursor: pointer; }
 button:focus-visible, input:focus-visible, select:focus-visible { outline: 3px solid #f9a825; outline-offset: 2px; }

@@ -95,6 +95,10 @@ export async function startServer(
     keys,
     scryptLog2N: config.scryptLog2N,
     accessLifetimeMs: config.lifetimes.access,
+    inspect: {
+      issuer: common.issuer,
+      audiences: [`${common.issuer}/api/jwt`, `${common.issuer}/api/hybrid`],
+    },
     log,
   });
   const where = config.store === "sqlite" ? `sqlite ${config.database}` : describe(config.store);
