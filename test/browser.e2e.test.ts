@@ -16,6 +16,15 @@ if (!available) {
   if (process.env.CI) throw new Error(`${CHROMIUM} is missing, and CI requires the browser tests`);
   console.warn(`skipping browser tests: ${CHROMIUM} not found (apt-get install chromium)`);
 }
+interface PhoneGlobals {
+  document: {
+    documentElement: { scrollWidth: number; clientWidth: number };
+    querySelectorAll(selector: string): Iterable<{ id: string }>;
+    querySelector(selector: string): unknown;
+    activeElement: { id: string } | null;
+  };
+}
+
 /** What the page callbacks use of the page's globals (this file has no DOM types). */
 interface PageGlobals {
   document: {
@@ -183,6 +192,83 @@ describe.skipIf(!available)("the demo in Chromium", () => {
     const [h, p, sig = ""] = accessToken.split(".");
     const forged = `${h}.${p}.${sig.slice(0, -2)}${sig.endsWith("AA") ? "BA" : "AA"}`;
     expect(await inspect(forged)).toMatch(/^refused: /);
+  });
+
+  it("strategies side by side: three sessions at once, their cookies, and revocation of each", async () => {
+    const page = await newPage();
+    await page.goto(`${server.url}/strategies`);
+    await page.fill("#all-username", "browser-user");
+    await page.fill("#all-password", PASSWORD);
+    await page.click("#all-form button[type=submit]");
+    for (const s of ["id", "jwt", "hybrid"]) {
+      await page.waitForFunction(
+        (id) =>
+          (globalThis as unknown as PageGlobals).document.getElementById(id)?.textContent === "yes",
+        `${s}-state`,
+      );
+    }
+    const cookies = (s: string) => page.textContent(`#${s}-cookies`);
+    expect(await cookies("id")).toMatch(
+      /__Host-sid: \d+ bytes \(HttpOnly; Secure; SameSite=Lax; Path=\/\)/,
+    );
+    expect(await cookies("jwt")).toMatch(/__Host-jwt: \d+ bytes/);
+    expect(await cookies("hybrid")).toMatch(
+      /__Secure-rt: not sent to this page .*Path=\/api\/hybrid\/refresh/,
+    );
+    expect(Number(await page.textContent("#jwt-micros"))).toBeGreaterThan(0);
+    await page.screenshot({ path: join(SHOTS, "strategies.png"), fullPage: true });
+    for (const s of ["id", "jwt"]) {
+      await page.click(`[data-revoke-strategy=${s}]`);
+      await page.waitForFunction(
+        (id) =>
+          (globalThis as unknown as PageGlobals).document
+            .getElementById(id)
+            ?.textContent?.startsWith("revoked") === true,
+        `${s}-check`,
+      );
+      await page.click(`[data-check=${s}]`);
+      await page.waitForFunction(
+        (id) =>
+          (globalThis as unknown as PageGlobals).document.getElementById(id)?.textContent ===
+          "HTTP 401",
+        `${s}-check`,
+      );
+    }
+    expect(await apiStatus(page, "/api/hybrid/me")).toBe(200);
+  });
+
+  it("every page fits a phone's width, labels its fields and is reachable by keyboard", async () => {
+    const context = await browser.newContext({ viewport: { width: 375, height: 740 } });
+    contexts.push(context);
+    const page = await context.newPage();
+    for (const path of ["/", "/strategies", "/lab", "/inspect"]) {
+      await page.goto(server.url + path);
+      const layout = await page.evaluate(() => {
+        const d = (globalThis as unknown as PhoneGlobals).document;
+        const unlabelled = [...d.querySelectorAll("input, select, textarea")].filter(
+          (el) => !el.id || !d.querySelector(`label[for="${el.id}"]`),
+        ).length;
+        return {
+          overflow: d.documentElement.scrollWidth - d.documentElement.clientWidth,
+          unlabelled,
+        };
+      });
+      expect(layout, path).toEqual({ overflow: 0, unlabelled: 0 });
+      await page.screenshot({ path: join(SHOTS, `phone${path.replace(/\//g, "-")}.png`) });
+    }
+    // Keyboard: Tab alone reaches the sign-in form's fields, in order, then its button.
+    await page.goto(server.url);
+    const reached: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      await page.keyboard.press("Tab");
+      reached.push(
+        await page.evaluate(
+          () => (globalThis as unknown as PhoneGlobals).document.activeElement?.id ?? "",
+        ),
+      );
+    }
+    const fields = reached.filter((id) => id.startsWith("login-"));
+    expect(fields).toEqual(["login-username", "login-password", "login-strategy"]);
   });
 
   it("refuses a cross-origin form post from another origin (CSRF)", async () => {

@@ -14,6 +14,7 @@ import { LAB_SCRIPT, mountLab } from "./lab.js";
 import { clientAsset, htmlPage, type PageOptions, renderApp, renderPage, script } from "./page.js";
 import { hashPassword, passwordAcceptable } from "./passwords.js";
 import { failureLimiter } from "./rate-limit.js";
+import { mountSideBySide, SIDE_BY_SIDE_SCRIPT } from "./side-by-side.js";
 import { mountStrategyRoutes } from "./strategy-routes.js";
 import type { UserStore } from "./users.js";
 
@@ -195,6 +196,8 @@ export function createApp(options: AppOptions): Hono<Env> {
   app.get("/assets/lab.js", () => script(LAB_SCRIPT));
   if (managers.id) mountLab(app, managers.id);
   app.get("/assets/inspect.js", () => script(INSPECT_SCRIPT));
+  app.get("/assets/side-by-side.js", () => script(SIDE_BY_SIDE_SCRIPT));
+  mountSideBySide(app, managers);
   if (options.keys && options.inspect)
     mountInspector(app, { keys: options.keys, ...options.inspect });
   // sessionkit/client as built (dist/client), served as it is: the page imports it.

@@ -95,7 +95,7 @@ export function layout(page: {
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(page.title)}</title><link rel="stylesheet" href="/assets/app.css"><script type="module" src="${page.script}"></script></head>
 <body${data}><header><h1>sessionkit</h1><p>Session IDs, JWTs and the hybrid of the two, in cookies this page cannot read.</p>
-<nav aria-label="Pages"><a href="/">Sign in and devices</a> · <a href="/lab">Storage lab</a> · <a href="/inspect">Token inspector</a></nav></header>
+<nav aria-label="Pages"><a href="/">Sign in and devices</a> · <a href="/strategies">Strategies side by side</a> · <a href="/lab">Storage lab</a> · <a href="/inspect">Token inspector</a></nav></header>
 <main><p id="status" role="status" aria-live="polite"></p>${page.body}</main></body></html>`;
 }
 
@@ -185,7 +185,9 @@ button:focus-visible, input:focus-visible, select:focus-visible { outline: 3px s
 .meta { color: #444; font-size: .9rem; }
 table { border-collapse: collapse; width: 100%; font-size: .9rem; } caption { text-align: left; font-weight: 600; }
 th, td { border-top: 1px solid #ddd; padding: .4rem; text-align: left; vertical-align: top; }
-nav a { color: #0b3d91; } code { background: #eef; padding: 0 .2rem; border-radius: 3px; }
+nav a { color: #0b3d91; }
+.columns { display: grid; grid-template-columns: repeat(auto-fit, minmax(14rem, 1fr)); gap: .8rem; }
+.strategy { margin: 0; font-size: .92rem; overflow-wrap: anywhere; } code { background: #eef; padding: 0 .2rem; border-radius: 3px; }
 #status:empty { display: none; } #status { background: #fff4e5; border: 1px solid #b26a00; padding: .5rem; border-radius: 6px; }
 `;
 

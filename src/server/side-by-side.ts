@@ -1,0 +1,149 @@
+import type { Hono } from "hono";
+import { problem } from "../adapters/fetch.js";
+import { findAuthCookie } from "../cookies/parse.js";
+import { createCookiePolicy } from "../cookies/policy.js";
+import type { CookieAttributes } from "../cookies/serialize.js";
+import type { SessionManager, StrategyName } from "../index.js";
+import { readJsonObject } from "./body.js";
+import { type Env, json } from "./http.js";
+import { htmlPage, layout } from "./page.js";
+
+const STORED: Record<StrategyName, string> = {
+  id: "A record per session: user, times, device, and the SHA-256 of the token's secret. Every request reads it (or the local cache).",
+  jwt: "A record per session for listing and revocation; verifying a request reads nothing. A revocation goes to every instance's in-memory revocation set.",
+  hybrid:
+    "A record per session with the SHA-256 of the refresh token, read only at refresh (every access-token lifetime); access tokens verify like jwt.",
+};
+
+const flags = (a: CookieAttributes) =>
+  [
+    a.httpOnly ? "HttpOnly" : "readable by scripts",
+    a.secure ? "Secure" : null,
+    a.sameSite ? `SameSite=${a.sameSite[0]?.toUpperCase()}${a.sameSite.slice(1)}` : null,
+    `Path=${a.path ?? "/"}`,
+  ]
+    .filter(Boolean)
+    .join("; ");
+
+/**
+ * Strategies side by side: one person signed in with `id`, `jwt` and `hybrid` at once. For
+ * each, the cookies the browser holds (name, size, flags), what the server stores, the time
+ * the server spends verifying this very request, and what a revocation does to the next one.
+ */
+export function mountSideBySide(
+  app: Hono<Env>,
+  managers: Partial<Record<StrategyName, SessionManager>>,
+) {
+  const policy = createCookiePolicy(); // the reference server's cookies use the defaults
+  const cookiesOf = (strategy: StrategyName) =>
+    strategy === "id"
+      ? [{ name: policy.names.session, attributes: policy.auth }]
+      : strategy === "jwt"
+        ? [{ name: policy.names.jwt, attributes: policy.auth }]
+        : [
+            { name: policy.names.access, attributes: policy.auth },
+            { name: policy.names.refresh, attributes: policy.refresh },
+          ];
+
+  app.get("/strategies", () => {
+    const columns = (Object.keys(managers) as StrategyName[])
+      .map(
+        (s) => `<section aria-labelledby="col-${s}" class="strategy" data-strategy="${s}">
+<h3 id="col-${s}"><code>${s}</code></h3>
+<p>Signed in: <strong id="${s}-state">…</strong></p>
+<p>Cookies:</p><ul id="${s}-cookies"></ul>
+<p>Stored by the server: <span id="${s}-stored"></span></p>
+<p>Verifying this request took <strong id="${s}-micros">…</strong> µs on the server.</p>
+<p><button type="button" data-revoke-strategy="${s}">Revoke this session</button>
+<button type="button" data-check="${s}">Send a request</button> <span id="${s}-check" aria-live="polite"></span></p>
+</section>`,
+      )
+      .join("");
+    const body = `<section aria-labelledby="sbs"><h2 id="sbs">Strategies side by side</h2>
+<form id="all-form">
+  <label for="all-username">Username</label><input id="all-username" name="username" autocomplete="username" required>
+  <label for="all-password">Password</label><input id="all-password" name="password" type="password" autocomplete="current-password" required>
+  <button type="submit">Sign in with all three</button>
+</form></section><div class="columns">${columns}</div>`;
+    return htmlPage(
+      layout({ title: "Strategies side by side", body, script: "/assets/side-by-side.js" }),
+    );
+  });
+
+  app.get("/api/strategies/state", async (c) => {
+    const header = c.req.header("cookie");
+    const out: Record<string, unknown> = {};
+    for (const [strategy, manager] of Object.entries(managers) as Array<
+      [StrategyName, SessionManager]
+    >) {
+      const start = performance.now();
+      const result = await manager.authenticate(c.req.raw);
+      const micros = Math.round((performance.now() - start) * 1000);
+      out[strategy] = {
+        signedIn: result.session !== null,
+        micros,
+        stored: STORED[strategy],
+        cookies: cookiesOf(strategy).map(({ name, attributes }) => {
+          const found = findAuthCookie(header, name);
+          return {
+            name,
+            flags: flags(attributes),
+            // The refresh cookie never reaches this route: its Path is the refresh route.
+            size: found.status === "found" ? name.length + 1 + found.value.length : null,
+          };
+        }),
+      };
+    }
+    return json(out);
+  });
+
+  // Revokes the session this request carries for one strategy, leaving its cookies in place,
+  // so that the next request shows what the revocation does.
+  app.post("/api/strategies/revoke", async (c) => {
+    const body = await readJsonObject(c.req.raw);
+    if (!body.ok) return body.response;
+    const manager = managers[body.value.strategy as StrategyName];
+    if (!manager) return problem(400, "invalid_strategy", "strategy is id, jwt or hybrid");
+    const result = await manager.authenticate(c.req.raw);
+    if (!result.session) return problem(401, "unauthorized", "Not signed in with that strategy");
+    await manager.revoke(result.session.id);
+    return json({ revoked: result.session.id });
+  });
+}
+
+export const SIDE_BY_SIDE_SCRIPT = `
+import { createSessionClient } from "/assets/client/index.js";
+const client = createSessionClient();
+const el = (id) => document.getElementById(id);
+async function refresh() {
+  const state = await (await fetch("/api/strategies/state", { credentials: "same-origin" })).json();
+  for (const [strategy, s] of Object.entries(state)) {
+    el(strategy + "-state").textContent = s.signedIn ? "yes" : "no";
+    el(strategy + "-micros").textContent = String(s.micros);
+    el(strategy + "-stored").textContent = s.stored;
+    el(strategy + "-cookies").replaceChildren(...s.cookies.map((c) => {
+      const li = document.createElement("li");
+      li.textContent = c.name + ": " + (c.size === null ? "not sent to this page" : c.size + " bytes") + " (" + c.flags + ")";
+      return li;
+    }));
+  }
+}
+el("all-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const d = Object.fromEntries(new FormData(event.target));
+  for (const strategy of ["id", "jwt", "hybrid"]) {
+    await client.fetch("/api/" + strategy + "/login", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: d.username, password: d.password }) });
+  }
+  await refresh();
+});
+document.querySelectorAll("[data-revoke-strategy]").forEach((b) => b.addEventListener("click", async () => {
+  await client.fetch("/api/strategies/revoke", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ strategy: b.dataset.revokeStrategy }) });
+  el(b.dataset.revokeStrategy + "-check").textContent = "revoked; send a request";
+}));
+document.querySelectorAll("[data-check]").forEach((b) => b.addEventListener("click", async () => {
+  const r = await fetch("/api/" + b.dataset.check + "/me", { credentials: "same-origin" });
+  el(b.dataset.check + "-check").textContent = "HTTP " + r.status;
+  await refresh();
+}));
+refresh();
+`;
