@@ -119,6 +119,12 @@ describe.skipIf(!available)("the demo in Chromium", () => {
     const second = await first.context().newPage();
     await second.goto(server.url);
     await second.waitForSelector("#me");
+    const refreshes: number[] = [];
+    for (const tab of [first, second]) {
+      tab.on("response", (r) => {
+        if (r.url().endsWith("/api/hybrid/refresh")) refreshes.push(r.status());
+      });
+    }
     await new Promise((resolve) => setTimeout(resolve, 3500)); // the access token has expired
     // Both tabs call the API at once through sessionkit/client; one refresh serves both.
     const call = (page: Page) =>
@@ -130,6 +136,10 @@ describe.skipIf(!available)("the demo in Chromium", () => {
     // Had a tab presented a spent refresh token, the whole session would now be revoked.
     await new Promise((resolve) => setTimeout(resolve, 3500));
     expect(await Promise.all([call(first), call(second)])).toEqual([200, 200]);
+    // The tokens were rotated meanwhile (before each access token ran out), every time with
+    // success: no tab presented a refresh token another tab had already spent.
+    expect(refreshes.length).toBeGreaterThan(0);
+    expect(refreshes.every((status) => status === 200)).toBe(true);
   });
 
   it("storage lab: the HttpOnly cookie is out of a script's reach, the storage copies are not", async () => {

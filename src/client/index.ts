@@ -54,6 +54,8 @@ interface Locks {
 }
 
 const UNSAFE = /^(POST|PUT|PATCH|DELETE)$/i;
+/** A refresh within this long of the last one is not repeated. */
+const RECENT = 1000;
 
 export function createSessionClient(options: ClientOptions = {}): SessionClient {
   const base = options.baseUrl ?? "";
@@ -161,6 +163,9 @@ export function createSessionClient(options: ClientOptions = {}): SessionClient 
   const refresh = (): Promise<boolean> => {
     if (!hybrid) return Promise.resolve(true);
     if (inFlight) return inFlight;
+    // Another tab (or this one) refreshed a moment ago: the shared cookies or storage hold
+    // fresh tokens already, and a second rotation would only spend them.
+    if (Date.now() - lastRefresh < RECENT) return Promise.resolve(true);
     const asked = Date.now();
     const run = async () => {
       if (locks) {
