@@ -83,6 +83,30 @@ describe("sessionkit/client", () => {
     b.close();
   });
 
+  it("on 401 session_expired, refreshes and retries the request once", async () => {
+    const tokens = memoryTokens();
+    const { f, counter } = countingFetch();
+    const client = createSessionClient({
+      baseUrl: server.url,
+      strategy: "hybrid",
+      tokens,
+      fetch: f,
+      channel: `test-${Math.random()}`,
+      accessLifetimeMs: 10 * 60_000, // no refresh ahead of time: only the 401 triggers one
+    });
+    client.signedIn(await signIn());
+    // The 2 s access token, past the verifier's 30 s tolerance for clock skew.
+    await sleep(33_000);
+    const direct = await fetch(`${server.url}/api/hybrid/me`, {
+      headers: { authorization: `Bearer ${tokens.get("access")}` },
+    });
+    expect(direct.status).toBe(401);
+    expect(((await direct.json()) as { code: string }).code).toBe("session_expired");
+    expect((await client.fetch("/api/hybrid/me")).status).toBe(200);
+    expect(counter.refreshes).toBe(1);
+    client.close();
+  }, 60_000);
+
   it("announces a sign-out to every tab and forgets the tokens", async () => {
     const tokens = memoryTokens();
     const channel = `test-${Math.random()}`;
