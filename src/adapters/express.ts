@@ -1,13 +1,13 @@
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from "express";
 import type { SessionManager } from "../core/manager.js";
 import type { CreateInput, RegisteredData, Session } from "../core/types.js";
-import { configError } from "../errors.js";
 import type { JsonObject } from "../stores/types.js";
 import { applyNodeHeaders, sendRefusal, toRequestLike } from "./node.js";
 import {
   authenticateOutcome,
-  type Refusal,
+  type RequestState,
   refusalOf,
+  requestStates,
   signInFrom,
   unauthorizedRefusal,
 } from "./outcome.js";
@@ -24,18 +24,7 @@ declare global {
   }
 }
 
-interface State {
-  manager: SessionManager<JsonObject>;
-  refusal: Refusal | null;
-}
-
-const states = new WeakMap<Request, State>();
-
-function stateOf(req: Request): State {
-  const state = states.get(req);
-  if (!state) throw configError("express: app.use(sessionkit(manager)) must run before this");
-  return state;
-}
+const states = requestStates<Request>("express: app.use(sessionkit(manager)) must run before this");
 
 /**
  * The middleware: authenticates every request and sets `req.session` (`null` when signed
@@ -48,10 +37,7 @@ export function sessionkit<Data extends JsonObject = RegisteredData>(
 ): RequestHandler {
   return (req, res, next) => {
     authenticateOutcome(manager, toRequestLike(req)).then((outcome) => {
-      states.set(req, {
-        manager: manager as unknown as SessionManager<JsonObject>,
-        refusal: outcome.refusal,
-      });
+      states.set(req, manager, outcome.refusal);
       req.session = outcome.session as Session<RegisteredData> | null;
       if (outcome.error) return next(outcome.error);
       applyNodeHeaders(res, outcome.headers);
@@ -65,9 +51,9 @@ export function sessionkit<Data extends JsonObject = RegisteredData>(
 export function requireSession(): RequestHandler {
   return (req, res, next) => {
     if (req.session) return next();
-    let state: State;
+    let state: RequestState;
     try {
-      state = stateOf(req);
+      state = states.get(req);
     } catch (error) {
       return next(error);
     }
@@ -84,7 +70,7 @@ export async function signIn<Data extends JsonObject = RegisteredData>(
   res: Response,
   input: Omit<CreateInput<Data>, "request">,
 ): Promise<Session<Data>> {
-  const manager = stateOf(req).manager as unknown as SessionManager<Data>;
+  const manager = states.get(req).manager as unknown as SessionManager<Data>;
   const issued = await signInFrom(manager, toRequestLike(req), { ip: req.ip ?? null, ...input });
   applyNodeHeaders(res, issued.headers);
   req.session = issued.session as unknown as Session<RegisteredData>;
@@ -93,7 +79,7 @@ export async function signIn<Data extends JsonObject = RegisteredData>(
 
 /** Ends the request's session and clears its cookies. Returns whether one was revoked. */
 export async function signOut(req: Request, res: Response): Promise<boolean> {
-  const { revoked, headers } = await stateOf(req).manager.logout(toRequestLike(req));
+  const { revoked, headers } = await states.get(req).manager.logout(toRequestLike(req));
   applyNodeHeaders(res, headers);
   req.session = null;
   return revoked;
@@ -104,7 +90,7 @@ export async function refreshSession<Data extends JsonObject = RegisteredData>(
   req: Request,
   res: Response,
 ): Promise<Session<Data> | null> {
-  const manager = stateOf(req).manager as unknown as SessionManager<Data>;
+  const manager = states.get(req).manager as unknown as SessionManager<Data>;
   const result = await manager.refresh(toRequestLike(req));
   applyNodeHeaders(res, result.headers);
   return result.session;

@@ -8,6 +8,7 @@ import {
   authenticateOutcome,
   problemBody,
   type Refusal,
+  requestStates,
   signInFrom,
   unauthorizedRefusal,
 } from "./outcome.js";
@@ -31,18 +32,10 @@ export interface SessionkitPluginOptions<Data extends JsonObject = RegisteredDat
   manager: SessionManager<Data>;
 }
 
-interface State {
-  manager: SessionManager<JsonObject>;
-  refusal: Refusal | null;
-}
-
-const states = new WeakMap<FastifyRequest, State>();
-
-function stateOf(request: FastifyRequest): State {
-  const state = states.get(request);
-  if (!state) throw configError("fastify: register the sessionkit plugin before this route");
-  return state;
-}
+const states = requestStates<FastifyRequest>(
+  "fastify: register the sessionkit plugin before this route",
+);
+const stateOf = (request: FastifyRequest) => states.get(request);
 
 /** Fastify appends repeated `set-cookie` values; other headers are set. */
 function writeHeaders(reply: FastifyReply, headers: Headers): void {
@@ -93,7 +86,7 @@ const plugin: FastifyPluginAsync<SessionkitPluginOptions<JsonObject>> = async (
   });
   fastify.addHook("onRequest", async (request, reply) => {
     const outcome = await authenticateOutcome(manager, toRequestLike(request.raw));
-    states.set(request, { manager, refusal: outcome.refusal });
+    states.set(request, manager, outcome.refusal);
     writeHeaders(reply, outcome.headers);
     request.session = outcome.session as Session<RegisteredData> | null;
     // A cross-site request riding a session cookie (403) or an unreachable store (503).

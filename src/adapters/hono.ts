@@ -2,14 +2,13 @@ import type { IncomingMessage } from "node:http";
 import type { Context, ErrorHandler, MiddlewareHandler } from "hono";
 import type { SessionManager } from "../core/manager.js";
 import type { CreateInput, RegisteredData, RequestLike, Session } from "../core/types.js";
-import { configError } from "../errors.js";
 import type { JsonObject } from "../stores/types.js";
 import { refusalResponse } from "./fetch.js";
 import { toRequestLike } from "./node.js";
 import {
   authenticateOutcome,
-  type Refusal,
   refusalOf,
+  requestStates,
   signInFrom,
   unauthorizedRefusal,
 } from "./outcome.js";
@@ -19,13 +18,9 @@ export type SessionEnv<Data extends JsonObject = RegisteredData> = {
   Variables: { session: Session<Data> | null };
 };
 
-interface State {
-  manager: SessionManager<JsonObject>;
-  refusal: Refusal | null;
-}
-
 // Keyed by the raw Request, which lives exactly as long as the request.
-const states = new WeakMap<Request, State>();
+const states = requestStates<Request>("hono: app.use(sessionkit(manager)) must run before this");
+const stateOf = (c: Context) => states.get(c.req.raw);
 
 /**
  * The request as the core reads it. On Node (@hono/node-server) the headers Node already
@@ -35,12 +30,6 @@ const states = new WeakMap<Request, State>();
 function requestOf(c: Context): RequestLike {
   const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
   return incoming?.headers ? toRequestLike(incoming) : c.req.raw;
-}
-
-function stateOf(c: Context): State {
-  const state = states.get(c.req.raw);
-  if (!state) throw configError("hono: app.use(sessionkit(manager)) must run before this");
-  return state;
 }
 
 /** Headers set now reach whatever response the handler returns (Hono merges them). */
@@ -62,10 +51,7 @@ export function sessionkit<Data extends JsonObject = RegisteredData>(
 ): MiddlewareHandler<SessionEnv<Data>> {
   return async (c, next) => {
     const outcome = await authenticateOutcome(manager, requestOf(c));
-    states.set(c.req.raw, {
-      manager: manager as unknown as SessionManager<JsonObject>,
-      refusal: outcome.refusal,
-    });
+    states.set(c.req.raw, manager, outcome.refusal);
     if (outcome.refusal && outcome.refusal.status !== 401) {
       return refusalResponse(outcome.refusal, outcome.headers);
     }

@@ -1,7 +1,7 @@
 import { failureAnswer } from "../core/failure.js";
 import type { SessionManager } from "../core/manager.js";
 import type { CreateInput, IssuedSession, RequestLike, Session } from "../core/types.js";
-import { isSessionError, SessionError } from "../errors.js";
+import { configError, isSessionError, SessionError } from "../errors.js";
 import type { JsonObject } from "../stores/types.js";
 
 /**
@@ -102,4 +102,28 @@ export async function signInFrom<Data extends JsonObject>(
     throw new SessionError("CSRF_FAILED", "cross-site sign-in refused");
   }
   return manager.create({ ...input, request });
+}
+
+/** What an adapter remembers of one request between its middleware and its helpers. */
+export interface RequestState {
+  manager: SessionManager<JsonObject>;
+  refusal: Refusal | null;
+}
+
+/**
+ * Per-request state keyed by the framework's request object (it lives exactly as long as
+ * the request). `get` throws a configuration error naming the missing middleware.
+ */
+export function requestStates<Key extends object>(missing: string) {
+  const states = new WeakMap<Key, RequestState>();
+  return {
+    set<Data extends JsonObject>(key: Key, manager: SessionManager<Data>, refusal: Refusal | null) {
+      states.set(key, { manager: manager as unknown as SessionManager<JsonObject>, refusal });
+    },
+    get(key: Key): RequestState {
+      const state = states.get(key);
+      if (!state) throw configError(missing);
+      return state;
+    },
+  };
 }

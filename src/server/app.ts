@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { applyHeaders, failureResponse, problem } from "../adapters/fetch.js";
+import { failureResponse, problem } from "../adapters/fetch.js";
 import {
   isSessionError,
   type SessionManager,

@@ -40,7 +40,7 @@ injected script (XSS) would, and see what it gets.</p>
   // The cookie's own token, echoed to the page: the lab's deliberate mistake.
   app.post("/api/lab/copy", async (c) => {
     const result = await manager.authenticate(c.req.raw);
-    if (!result.session || result.session.transport !== "cookie") {
+    if (result.session?.transport !== "cookie") {
       return problem(401, "unauthorized", "Sign in with the id strategy first");
     }
     const found = findAuthCookie(c.req.header("cookie"), manager.cookieNames.session);
