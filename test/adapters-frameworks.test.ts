@@ -8,6 +8,7 @@ import type { SessionManager } from "../src/index.js";
 import { createSessionManager } from "../src/index.js";
 import { memoryStore } from "../src/stores/memory/index.js";
 import { runAdapterScenarios } from "../src/testing/index.js";
+import { tempDir } from "./helpers/tmp.js";
 
 // Every adapter runs the one scenario suite, each through its example app in examples/.
 type Fetch = (request: Request) => Response | Promise<Response>;
@@ -93,5 +94,30 @@ describe("fastify plugin and encapsulation", () => {
     expect(outside.json()).toEqual({ decorated: false });
     await app.close();
     manager.close();
+  });
+});
+
+describe("next.js middleware recipe", () => {
+  it("redirects a signed-out visitor to the sign-in page and lets a signed-in one through", async () => {
+    process.env.DATABASE = `${tempDir()}/next.db`;
+    type Next = {
+      middleware(request: Request): Promise<Response | undefined>;
+    };
+    const { middleware } = await example<Next>("next-route-handlers/middleware.js");
+    const { sessions } = await example<{ sessions: SessionManager }>(
+      "next-route-handlers/lib/sessions.js",
+    );
+    const out = await middleware(new Request("http://localhost:3000/account/settings"));
+    expect(out?.status).toBe(303);
+    expect(out?.headers.get("location")).toBe(
+      "http://localhost:3000/login?next=%2Faccount%2Fsettings",
+    );
+    const { headers } = await sessions.create({ userId: "u-alice" });
+    const cookie = headers.getSetCookie()[0]?.split(";")[0] ?? "";
+    const through = await middleware(
+      new Request("http://localhost:3000/account/settings", { headers: { cookie } }),
+    );
+    expect(through).toBeUndefined();
+    sessions.close();
   });
 });
