@@ -3,6 +3,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { deleteRedisKeys, REDIS_URL } from "../backends.js";
 
 export const BODY = JSON.stringify({ user: { id: "u1", username: "bench" } });
 
@@ -43,18 +44,12 @@ export async function announceFastifyPeer(app) {
   await announceFastify(app, { login: "/login" });
 }
 
-export const REDIS_URL = "redis://127.0.0.1:6379";
+export { REDIS_URL };
 
 /** A key prefix of its own for each benchmark server, removed when it stops. */
 export function redisPrefix(name) {
   const prefix = `skbench${name}${process.pid}:`;
-  onStop(async () => {
-    const { createClient } = await import("redis");
-    const c = await createClient({ url: REDIS_URL }).connect();
-    for await (const keys of c.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 }))
-      if (keys.length) await c.unlink(keys);
-    await c.quit();
-  });
+  onStop(() => deleteRedisKeys({ url: REDIS_URL }, `${prefix}*`));
   return prefix;
 }
 

@@ -110,6 +110,7 @@ export default function session(options: ExpressSessionCompatOptions): RequestHa
       legacy.store.get(sid, (error, data) => {
         if (error || !data) return resolve(null);
         const { cookie: _cookie, ...rest } = data;
+        // As JSON, which is how the old store held it (and all a sessionkit store keeps).
         resolve({ sid, data: JSON.parse(JSON.stringify(rest)) as JsonObject });
       });
     });
@@ -145,9 +146,9 @@ export default function session(options: ExpressSessionCompatOptions): RequestHa
       const persist = async () => {
         const compat = req.session as unknown as CompatSession | undefined;
         if (destroyed || !compat) return;
-        const data = dataOf(compat);
-        const text = JSON.stringify(data);
+        const text = dataText(compat);
         const modified = text !== saved;
+        const data = JSON.parse(text) as JsonObject;
         const userId = userIdOf(data);
         if (!current || (userId !== null && userId !== current.userId)) {
           // A new session, or a sign-in into an existing one: a new id either way (no fixation).
@@ -207,7 +208,7 @@ export default function session(options: ExpressSessionCompatOptions): RequestHa
           reload(callback) {
             const id = current?.id;
             (id ? manager.get(id) : Promise.resolve(null)).then((fresh) => {
-              for (const key of Object.keys(dataOf(compat))) delete compat[key];
+              for (const key of Object.keys(JSON.parse(dataText(compat)))) delete compat[key];
               Object.assign(compat, fresh?.data ?? {});
               saved = JSON.stringify(fresh?.data ?? {});
               callback();
@@ -240,10 +241,15 @@ export default function session(options: ExpressSessionCompatOptions): RequestHa
   };
 }
 
-function dataOf(compat: CompatSession): JsonObject {
+/**
+ * The session's data as JSON text: what the application put on `req.session`, minus the API,
+ * serialised as express-session stores it (undefined dropped, dates as strings). The text is
+ * also what tells whether anything changed.
+ */
+function dataText(compat: CompatSession): string {
   const data: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(compat)) {
     if (!METHODS.has(key) && typeof value !== "function") data[key] = value;
   }
-  return JSON.parse(JSON.stringify(data)) as JsonObject;
+  return JSON.stringify(data);
 }

@@ -61,9 +61,10 @@ const plugin: FastifyPluginAsync<SessionkitPluginOptions<JsonObject>> = async (
   const manager = options.manager;
   if (!manager) throw configError("fastify: the sessionkit plugin needs { manager }");
   fastify.decorateRequest("session", null);
+  // The reply helpers are this plugin's own: they use its manager directly.
   fastify.decorateReply("signIn", async function (this: FastifyReply, input) {
     const request = this.request;
-    const issued = await signInFrom(stateOf(request).manager, toRequestLike(request.raw), {
+    const issued = await signInFrom(manager, toRequestLike(request.raw), {
       ip: request.ip ?? null,
       ...input,
     });
@@ -72,15 +73,13 @@ const plugin: FastifyPluginAsync<SessionkitPluginOptions<JsonObject>> = async (
     return issued.session as Session<RegisteredData>;
   });
   fastify.decorateReply("signOut", async function (this: FastifyReply) {
-    const { revoked, headers } = await stateOf(this.request).manager.logout(
-      toRequestLike(this.request.raw),
-    );
+    const { revoked, headers } = await manager.logout(toRequestLike(this.request.raw));
     writeHeaders(this, headers);
     this.request.session = null;
     return revoked;
   });
   fastify.decorateReply("refreshSession", async function (this: FastifyReply) {
-    const result = await stateOf(this.request).manager.refresh(toRequestLike(this.request.raw));
+    const result = await manager.refresh(toRequestLike(this.request.raw));
     writeHeaders(this, result.headers);
     return result.session as Session<RegisteredData> | null;
   });

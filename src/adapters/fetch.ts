@@ -1,4 +1,3 @@
-import { failureAnswer } from "../core/failure.js";
 import type { SessionManager } from "../core/manager.js";
 import type { AuthFailure, CreateInput, IssuedSession, Session } from "../core/types.js";
 import type { JsonObject } from "../stores/types.js";
@@ -6,6 +5,7 @@ import {
   authenticateOutcome,
   problemBody,
   type Refusal,
+  refusalFor,
   refusalOf,
   signInFrom,
   unauthorizedRefusal,
@@ -21,10 +21,7 @@ export function problem(
   const out = new Headers(headers);
   out.set("content-type", "application/problem+json");
   out.set("cache-control", "no-store");
-  return new Response(JSON.stringify({ type: "about:blank", title, status, code }), {
-    status,
-    headers: out,
-  });
+  return new Response(problemBody({ status, code, title }), { status, headers: out });
 }
 
 /**
@@ -32,10 +29,7 @@ export function problem(
  * verification oracle). Header-transport clients get RFC 6750 `WWW-Authenticate`.
  */
 export function failureResponse(failure: AuthFailure, headers: Headers = new Headers()): Response {
-  const answer = failureAnswer(failure);
-  if (answer.wwwAuthenticate) headers.set("www-authenticate", answer.wwwAuthenticate);
-  if (answer.status === 503) headers.set("retry-after", "1");
-  return problem(answer.status, answer.code, answer.title, headers);
+  return refusalResponse(refusalFor(failure), headers);
 }
 
 /** Copies session headers (`Set-Cookie`, `Cache-Control`, renewed tokens) onto a response. */
@@ -57,9 +51,7 @@ export function refusalResponse(refusal: Refusal, headers: Headers = new Headers
   refusal.headers.forEach((value, name) => {
     out.set(name, value);
   });
-  out.set("content-type", "application/problem+json");
-  out.set("cache-control", "no-store");
-  return new Response(problemBody(refusal), { status: refusal.status, headers: out });
+  return problem(refusal.status, refusal.code, refusal.title, out);
 }
 
 export type FetchHandler<Data extends JsonObject> = (

@@ -1,6 +1,12 @@
 import { failureAnswer } from "../core/failure.js";
 import type { SessionManager } from "../core/manager.js";
-import type { CreateInput, IssuedSession, RequestLike, Session } from "../core/types.js";
+import type {
+  AuthFailure,
+  CreateInput,
+  IssuedSession,
+  RequestLike,
+  Session,
+} from "../core/types.js";
 import { configError, isSessionError, SessionError } from "../errors.js";
 import type { JsonObject } from "../stores/types.js";
 
@@ -37,25 +43,36 @@ export async function authenticateOutcome<Data extends JsonObject>(
     if (result.session) {
       return { session: result.session, headers: result.headers, refusal: null, error: null };
     }
-    const answer = failureAnswer(result.failure);
-    const headers = new Headers();
-    if (answer.wwwAuthenticate) headers.set("www-authenticate", answer.wwwAuthenticate);
-    const refusal = { status: answer.status, code: answer.code, title: answer.title, headers };
-    return { session: null, headers: result.headers, refusal, error: null };
+    return {
+      session: null,
+      headers: result.headers,
+      refusal: refusalFor(result.failure),
+      error: null,
+    };
   } catch (error) {
     if (!isSessionError(error, "STORE_UNAVAILABLE")) throw error;
     return { session: null, headers: new Headers(), refusal: storeRefusal(), error };
   }
 }
 
-export function storeRefusal(): Refusal {
-  return {
-    status: 503,
-    code: "store_unavailable",
-    title: "Session store unavailable",
-    headers: new Headers({ "retry-after": "1" }),
-  };
+/**
+ * How a failure is answered (one mapping for every adapter, `failureAnswer`), with the
+ * refusal's own headers: RFC 6750 `WWW-Authenticate` for header transport, `Retry-After`
+ * while the store is down.
+ */
+export function refusalFor(failure: AuthFailure): Refusal {
+  const answer = failureAnswer(failure);
+  const headers = new Headers();
+  if (answer.wwwAuthenticate) headers.set("www-authenticate", answer.wwwAuthenticate);
+  if (answer.status === 503) headers.set("retry-after", "1");
+  return { status: answer.status, code: answer.code, title: answer.title, headers };
 }
+
+export const storeRefusal = () =>
+  refusalFor({ status: 503, reason: "store_unavailable", transport: null });
+export const csrfRefusal = () => refusalFor({ status: 403, reason: "csrf", transport: null });
+export const unauthorizedRefusal = () =>
+  refusalFor({ status: 401, reason: "missing", transport: null });
 
 /** The refusal an error thrown by sessionkit answers with, or `null` for any other error. */
 export function refusalOf(error: unknown): Refusal | null {
@@ -65,26 +82,8 @@ export function refusalOf(error: unknown): Refusal | null {
   return null;
 }
 
-export function unauthorizedRefusal(): Refusal {
-  return {
-    status: 401,
-    code: "unauthorized",
-    title: "Authentication required",
-    headers: new Headers(),
-  };
-}
-
-export function csrfRefusal(): Refusal {
-  return {
-    status: 403,
-    code: "csrf_failed",
-    title: "Cross-site request refused",
-    headers: new Headers(),
-  };
-}
-
 /** RFC 9457 problem details body with a stable `code` member. */
-export function problemBody(refusal: Pick<Refusal, "status" | "code" | "title">): string {
+export function problemBody(refusal: { status: number; code: string; title: string }): string {
   const { status, code, title } = refusal;
   return JSON.stringify({ type: "about:blank", title, status, code });
 }

@@ -11,7 +11,7 @@ import type {
   UpdateResult,
 } from "../types.js";
 import { redisKeys } from "./keys.js";
-import { pack, strategyCode, unpack, unpackPairs } from "./record.js";
+import { pack, strategyCode, unpack, unpackPairs, userIdOf } from "./record.js";
 import * as lua from "./scripts.js";
 
 export type { SessionStore } from "../types.js";
@@ -315,8 +315,9 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
     async delete(id, reason) {
       const existing = await guard(() => client.get(recordKey(id)));
       if (!existing) return null;
-      const userId = unpack(id, existing).userId;
-      const raw = (await run(lua.DELETE, [recordKey(id), indexKey(userId)], [id])) as string | null;
+      const raw = (await run(lua.DELETE, [recordKey(id), indexKey(userIdOf(existing))], [id])) as
+        | string
+        | null;
       if (!raw) return null;
       const record = unpack(id, raw);
       await publish([record], reason);

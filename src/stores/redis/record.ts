@@ -87,6 +87,9 @@ export function unpack(id: string, raw: string): StoredSession {
   };
 }
 
+/** The user of a stored record, without decoding the rest of it. */
+export const userIdOf = (raw: string): string => (JSON.parse(raw) as Packed)[0];
+
 /** Scripts that return several records return `[id, json, id, json, ...]`. */
 export function unpackPairs(flat: string[]): StoredSession[] {
   const out: StoredSession[] = [];

@@ -24,12 +24,30 @@ const F = {
   version: 16,
 };
 
-/** Absolute time of an offset field, and the inverse (`createdAt` counts from `EPOCH`). */
+/**
+ * What every script starts with: absolute time of an offset field and the inverse (`createdAt`
+ * counts from `EPOCH`), a record's key, and the walk over a user's index.
+ */
 const TIME = `
 local function created(r) return ${EPOCH} + r[${F.createdAt}] end
 local function at(r, i) return created(r) + r[i] end
 local function setAt(r, i, t) r[i] = t - created(r) end
 local function key(prefix, id) return prefix .. '{' .. string.sub(id, 1, 4) .. '}' .. string.sub(id, 5) end
+-- The user's records as {id, key, json}, index order; entries whose record is gone (expired
+-- by TTL) are pruned on the way, so that the index never drifts.
+local function records(index, prefix)
+  local out = {}
+  for _, id in ipairs(redis.call('ZRANGE', index, 0, -1)) do
+    local k = key(prefix, id)
+    local raw = redis.call('GET', k)
+    if raw then table.insert(out, {id, k, raw}) else redis.call('ZREM', index, id) end
+  end
+  return out
+end
+local function drop(index, rec)
+  redis.call('DEL', rec[2])
+  redis.call('ZREM', index, rec[1])
+end
 `;
 
 /** KEYS: record, index. ARGV: record json, id, createdAt, expiresAt, absolute, now, cap, key prefix. */
@@ -44,26 +62,14 @@ if cap < 0 then return evicted end
 local now = tonumber(ARGV[6])
 local strategy = cjson.decode(ARGV[1])[${F.strategy}]
 local alive = {}
-for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
-  local k = key(ARGV[8], id)
-  local raw = redis.call('GET', k)
-  if not raw then
-    redis.call('ZREM', KEYS[2], id)
-  else
-    local r = cjson.decode(raw)
-    if r[${F.strategy}] == strategy then
-      if at(r, ${F.expiresAt}) <= now then
-        redis.call('DEL', k)
-        redis.call('ZREM', KEYS[2], id)
-      else
-        table.insert(alive, {id, k, raw})
-      end
-    end
+for _, rec in ipairs(records(KEYS[2], ARGV[8])) do
+  local r = cjson.decode(rec[3])
+  if r[${F.strategy}] == strategy then
+    if at(r, ${F.expiresAt}) <= now then drop(KEYS[2], rec) else table.insert(alive, rec) end
   end
 end
 for i = 1, #alive - cap do
-  redis.call('DEL', alive[i][2])
-  redis.call('ZREM', KEYS[2], alive[i][1])
+  drop(KEYS[2], alive[i])
   table.insert(evicted, alive[i][1])
   table.insert(evicted, alive[i][3])
 end
@@ -130,16 +136,11 @@ return raw or false
 /** KEYS: index. ARGV: key prefix, strategy letter or '', except id or ''. Returns id, json pairs. */
 export const DELETE_USER = `${TIME}
 local gone = {}
-for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local k = key(ARGV[1], id)
-  local raw = redis.call('GET', k)
-  if not raw then
-    redis.call('ZREM', KEYS[1], id)
-  elseif id ~= ARGV[3] and (ARGV[2] == '' or cjson.decode(raw)[${F.strategy}] == ARGV[2]) then
-    redis.call('DEL', k)
-    redis.call('ZREM', KEYS[1], id)
-    table.insert(gone, id)
-    table.insert(gone, raw)
+for _, rec in ipairs(records(KEYS[1], ARGV[1])) do
+  if rec[1] ~= ARGV[3] and (ARGV[2] == '' or cjson.decode(rec[3])[${F.strategy}] == ARGV[2]) then
+    drop(KEYS[1], rec)
+    table.insert(gone, rec[1])
+    table.insert(gone, rec[3])
   end
 end
 return gone
@@ -148,14 +149,9 @@ return gone
 /** KEYS: index. ARGV: key prefix. Returns id, json pairs of the user's records. */
 export const LIST = `${TIME}
 local out = {}
-for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local raw = redis.call('GET', key(ARGV[1], id))
-  if raw then
-    table.insert(out, id)
-    table.insert(out, raw)
-  else
-    redis.call('ZREM', KEYS[1], id)
-  end
+for _, rec in ipairs(records(KEYS[1], ARGV[1])) do
+  table.insert(out, rec[1])
+  table.insert(out, rec[3])
 end
 return out
 `;
