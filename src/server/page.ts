@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { problem } from "../adapters/fetch.js";
 import type { SessionInfo } from "../index.js";
 
 export interface PageOptions {
@@ -195,7 +196,7 @@ const CLIENT_FILES = new Set(["index.js", "storage.js"]);
 
 /** A file of the built browser client (dist/client), or 404. */
 export async function clientAsset(file: string): Promise<Response> {
-  if (!CLIENT_FILES.has(file)) return new Response("Not found", { status: 404 });
+  if (!CLIENT_FILES.has(file)) return problem(404, "not_found", "Not found");
   try {
     const text = await readFile(new URL(`../client/${file}`, import.meta.url), "utf8");
     return new Response(text.replace(/\n\/\/# sourceMappingURL=.*\n?$/, "\n"), {
@@ -205,7 +206,7 @@ export async function clientAsset(file: string): Promise<Response> {
       },
     });
   } catch {
-    return new Response("Not found", { status: 404 });
+    return problem(404, "not_found", "Not found");
   }
 }
 

@@ -35,6 +35,8 @@ export function mountSideBySide(
   managers: Partial<Record<StrategyName, SessionManager>>,
 ) {
   const policy = createCookiePolicy(); // the reference server's cookies use the defaults
+  // The strategy comes from the request body: a Map has no "__proto__" or "toString" entry.
+  const byName = new Map<unknown, SessionManager>(Object.entries(managers));
   const cookiesOf = (strategy: StrategyName) =>
     strategy === "id"
       ? [{ name: policy.names.session, attributes: policy.auth }]
@@ -102,7 +104,7 @@ export function mountSideBySide(
   app.post("/api/strategies/revoke", async (c) => {
     const body = await readJsonObject(c.req.raw);
     if (!body.ok) return body.response;
-    const manager = managers[body.value.strategy as StrategyName];
+    const manager = byName.get(body.value.strategy);
     if (!manager) return problem(400, "invalid_strategy", "strategy is id, jwt or hybrid");
     const result = await manager.authenticate(c.req.raw);
     if (!result.session) return problem(401, "unauthorized", "Not signed in with that strategy");
