@@ -1,6 +1,11 @@
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { createSessionManager } from "../src/index.js";
+import {
+  createSessionManager,
+  type SessionManagerOptions,
+  type SessionStore,
+} from "../src/index.js";
+import { memoryStore } from "../src/stores/memory/index.js";
 import { sqliteStore } from "../src/stores/sqlite/index.js";
 import { cookiesOf, manualClock, withSid } from "./helpers/manager.js";
 import { tempDir } from "./helpers/tmp.js";
@@ -77,5 +82,64 @@ describe("local read cache over a shared store", () => {
     renewer.close();
     expect(renewed).toMatch(/\./);
     expect((await a.authenticate(withSid(renewed ?? ""))).session).not.toBeNull();
+  });
+});
+
+describe("local read cache: only what the store says now", () => {
+  it("refuses a cached session once a touch finds it gone from the store", async () => {
+    // touchEvery is idle/10 = 30 s, inside the cache's 1-minute maxAge.
+    const touching: Omit<SessionManagerOptions, "store"> = {
+      ...common,
+      lifetimes: { idle: "5m" },
+      cache: { maxAge: "1m" },
+    };
+    const writer = createSessionManager({ ...touching, store: storeA });
+    const reader = createSessionManager({ ...touching, store: storeB });
+    const { token, session } = await writer.create({ userId: "gone-behind-cache" });
+    expect((await reader.authenticate(withSid(token))).session).not.toBeNull();
+    // Gone without a feed message (as when one is lost): the cache alone cannot know.
+    const raw = (await import("better-sqlite3")).default;
+    const db = new raw(path);
+    db.prepare("DELETE FROM sessionkit_sessions WHERE id = ?").run(session.id);
+    db.close();
+    clock.advance(30_000);
+    const touched = await reader.authenticate(withSid(token));
+    expect(touched.session).toBeNull();
+    expect(touched.failure?.reason).toBe("unknown_session");
+    writer.close();
+    reader.close();
+  });
+
+  it("does not cache a record read before a revocation that arrived while the read was under way", async () => {
+    const store = memoryStore();
+    let hold: Promise<void> | null = null;
+    let reads = 0;
+    // The same store, with a read that can be held after the store answered: the reply of a
+    // read overtaken by the revocation's feed message.
+    const slow: SessionStore = {
+      ...store,
+      async get(id, now) {
+        const record = await store.get(id, now);
+        reads++;
+        if (hold) await hold;
+        return record;
+      },
+    };
+    const writer = createSessionManager({ ...common, store });
+    const reader = createSessionManager({ ...common, store: slow, cache: { maxAge: "1m" } });
+    const { token, session } = await writer.create({ userId: "overtaken" });
+    let release = () => {};
+    hold = new Promise((resolve) => {
+      release = resolve;
+    });
+    const inFlight = reader.authenticate(withSid(token));
+    while (reads === 0) await new Promise((resolve) => setImmediate(resolve));
+    expect(await writer.revoke(session.id)).toBe(true);
+    hold = null;
+    release();
+    await inFlight; // read before the revocation: this one request may still pass
+    expect((await reader.authenticate(withSid(token))).session).toBeNull();
+    writer.close();
+    reader.close();
   });
 });

@@ -44,27 +44,48 @@ export function createAuthenticator<Data extends JsonObject>(ix: Internals<Data>
 
   /**
    * Renewal (a new secret after `renewal`) and sliding expiry (a touch at most once per
-   * `idle/10`). Returns the record as it now stands and the token to hand back, if any.
+   * `idle/10`). Returns the record as it now stands and the token to hand back, if any, or
+   * the reason the store no longer honours the token.
    */
-  const housekeeping = async (verified: VerifiedToken, now: number) => {
+  const housekeeping = async (
+    verified: VerifiedToken,
+    now: number,
+  ): Promise<
+    | { record: StoredSession; replacement: string | null; refused: null }
+    | { refused: FailureReason }
+  > => {
     let record = verified.record;
     let replacement = verified.replacement;
     const slid = Math.min(now + lifetimes.idle, record.absoluteExpiresAt);
     const renew = verified.current && now - record.renewedAt >= lifetimes.renewal;
     if (renew) {
+      const mark = cache?.mark();
       const renewed = await storeCall(() =>
         renewOpaqueToken(store, reader, verified, now, lifetimes.grace, slid),
       );
+      // A lost swap with a secret the store no longer honours: the verified record was a
+      // cached copy from before a renewal made elsewhere. Serving or re-caching it would keep
+      // the replaced token alive here past its grace.
+      if (renewed.refused) return { refused: renewed.refused };
       record = renewed.record;
       replacement = renewed.token;
-      cache?.set(record, now);
+      // After a lost swap the record was re-read, and cached by that read.
+      if (renewed.rotated) cache?.set(record, now, mark);
     }
     if (renew || now - record.lastActiveAt >= o.touchEvery) {
-      await storeCall(() => store.touch(record.id, { now, lastActiveAt: now, expiresAt: slid }));
+      const id = record.id;
+      const live = await storeCall(() =>
+        store.touch(id, { now, lastActiveAt: now, expiresAt: slid }),
+      );
+      if (!live) {
+        // Gone from the store (revoked or expired) although a cached copy said otherwise.
+        cache?.delete(id);
+        return { refused: "unknown_session" };
+      }
       record = { ...record, lastActiveAt: now, expiresAt: Math.max(record.expiresAt, slid) };
-      cache?.touched(record.id, now, record.expiresAt);
+      cache?.touched(id, now, record.expiresAt);
     }
-    return { record, replacement };
+    return { record, replacement, refused: null };
   };
 
   async function authenticate(request: RequestLike): Promise<AuthResult<Data>> {
@@ -90,7 +111,9 @@ export function createAuthenticator<Data extends JsonObject>(ix: Internals<Data>
     let record = verified.record;
     let replacement = verified.replacement;
     try {
-      ({ record, replacement } = await housekeeping(verified, now));
+      const kept = await housekeeping(verified, now);
+      if (kept.refused) return fail(kept.refused, transport);
+      ({ record, replacement } = kept);
     } catch (error) {
       // The request itself is authenticated; a failed housekeeping write denies it only when
       // the operator chose to fail closed on store errors.

@@ -10,11 +10,16 @@ import { cloneJson } from "../util/json.js";
  * store's change feed drop entries at once (in this process immediately, from other
  * processes as fast as the feed carries them), and `maxAge` bounds what a lost feed message
  * could cost. Writes made through this process update their entry.
+ *
+ * Only records the store returned are cached, aged from the start of the request that read
+ * them. A read under way when any entry was dropped is not cached: its reply may predate the
+ * revocation that the drop announced.
  */
 export class RecordCache {
   readonly #entries = new Map<string, { record: StoredSession; fetchedAt: number }>();
   readonly #max: number;
   readonly #maxAge: number;
+  #drops = 0;
 
   constructor(options: { max: number; maxAge: number }) {
     this.#max = options.max;
@@ -36,7 +41,13 @@ export class RecordCache {
     return { ...entry.record, data: cloneJson(entry.record.data) };
   }
 
-  set(record: StoredSession, fetchedAt: number): void {
+  /** Taken before a store read; `set` with it caches nothing if an entry was dropped since. */
+  mark(): number {
+    return this.#drops;
+  }
+
+  set(record: StoredSession, fetchedAt: number, mark = this.#drops): void {
+    if (mark !== this.#drops) return;
     this.#entries.delete(record.id); // re-insert: Map order is the LRU order
     this.#entries.set(record.id, {
       record: { ...record, data: cloneJson(record.data) },
@@ -54,7 +65,9 @@ export class RecordCache {
     if (entry) entry.record = { ...entry.record, lastActiveAt, expiresAt };
   }
 
+  /** Drops an entry the store no longer holds as cached (a revocation, a write, a miss). */
   delete(id: string): void {
+    this.#drops++;
     this.#entries.delete(id);
   }
 }

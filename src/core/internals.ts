@@ -53,9 +53,10 @@ export function createInternals<Data extends JsonObject>(
 
   const cache = o.cache ? new RecordCache(o.cache) : null;
   const fresh = async (id: string, now: number) => {
+    const mark = cache?.mark();
     const record = await store.get(id, now);
     if (cache) {
-      if (record) cache.set(record, now);
+      if (record) cache.set(record, now, mark);
       else cache.delete(id);
     }
     return record;

@@ -171,11 +171,12 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
       const current = record.data as Data;
       const next =
         typeof patch === "function" ? patch(structuredClone(current)) : { ...current, ...patch };
+      const mark = cache?.mark();
       const result = await storeCall(() =>
         store.update(sessionId, { now, expectedVersion: record.version, data: next }),
       );
       if (result.status === "updated") {
-        cache?.set(result.record, now);
+        cache?.set(result.record, now, mark);
         return toSession(result.record, "cookie", next);
       }
       cache?.delete(sessionId);

@@ -76,6 +76,16 @@ function check(
 }
 
 /**
+ * What a renewal ended with. `rotated`: this call's swap won, and `record` is what the store
+ * wrote. Otherwise `record` was read back from the store, or, when the presented secret is no
+ * longer honoured there (`refused`), it is the caller's own, possibly stale, copy: never to be
+ * served or cached.
+ */
+export type Renewal =
+  | { record: StoredSession; token: string | null; rotated: boolean; refused: null }
+  | { record: StoredSession; token: null; rotated: false; refused: FailureReason };
+
+/**
  * Issues a new secret for the same session in one compare-and-swap. When another request won
  * the race, the winner's successor is read back and returned, so every concurrent request of
  * the same client ends up with the same new token.
@@ -87,7 +97,7 @@ export async function renewOpaqueToken(
   now: number,
   graceMs: number,
   expiresAt: number,
-): Promise<{ record: StoredSession; token: string | null }> {
+): Promise<Renewal> {
   const { record, secret } = verified;
   const next = generateOpaqueToken(record.id);
   const rotated = await store.rotate(record.id, {
@@ -98,9 +108,11 @@ export async function renewOpaqueToken(
     graceUntil: now + graceMs,
     expiresAt,
   });
-  if (rotated) return { record: rotated, token: next.token };
+  if (rotated) return { record: rotated, token: next.token, rotated: true, refused: null };
+  // The swap lost: `verified` may come from a cache that predates a renewal made elsewhere,
+  // so only the store's current record says whether this secret is still honoured.
   const fresh = { get: reader.fresh, fresh: reader.fresh };
   const again = await verifyOpaqueToken(fresh, `${record.id}.${secret}`, now);
-  if (typeof again === "string") return { record, token: null };
-  return { record: again.record, token: again.replacement };
+  if (typeof again === "string") return { record, token: null, rotated: false, refused: again };
+  return { record: again.record, token: again.replacement, rotated: false, refused: null };
 }
