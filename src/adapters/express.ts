@@ -2,7 +2,7 @@ import type { ErrorRequestHandler, Request, RequestHandler, Response } from "exp
 import type { SessionManager } from "../core/manager.js";
 import type { CreateInput, RegisteredData, Session } from "../core/types.js";
 import type { JsonObject } from "../stores/types.js";
-import { applyNodeHeaders, sendRefusal, toRequestLike } from "./node.js";
+import { applyNodeHeaders, markAuthenticated, sendRefusal, toRequestLike } from "./node.js";
 import {
   authenticateOutcome,
   type RequestState,
@@ -28,7 +28,8 @@ const states = requestStates<Request>("express: app.use(sessionkit(manager)) mus
 
 /**
  * The middleware: authenticates every request and sets `req.session` (`null` when signed
- * out), writing renewed cookies on `res`. A cross-site request that carries a session cookie
+ * out), writing renewed cookies on `res` and, when signed in, `Cache-Control: no-store`
+ * (a route may set its own). A cross-site request that carries a session cookie
  * is refused with 403; an unreachable store goes to `next(err)` as a `SessionError` (status
  * 503). Routes that need a session add `requireSession()`.
  */
@@ -41,6 +42,7 @@ export function sessionkit<Data extends JsonObject = RegisteredData>(
       req.session = outcome.session as Session<RegisteredData> | null;
       if (outcome.error) return next(outcome.error);
       applyNodeHeaders(res, outcome.headers);
+      if (outcome.session) markAuthenticated(res);
       if (outcome.refusal?.status === 403) return sendRefusal(res, outcome.refusal);
       next();
     }, next);

@@ -5,6 +5,7 @@ import { configError } from "../errors.js";
 import type { JsonObject } from "../stores/types.js";
 import { toRequestLike } from "./node.js";
 import {
+  AUTHENTICATED_CACHE_CONTROL,
   authenticateOutcome,
   problemBody,
   type Refusal,
@@ -87,6 +88,9 @@ const plugin: FastifyPluginAsync<SessionkitPluginOptions<JsonObject>> = async (
     const outcome = await authenticateOutcome(manager, toRequestLike(request.raw));
     states.set(request, manager, outcome.refusal);
     writeHeaders(reply, outcome.headers);
+    if (outcome.session && !reply.hasHeader("cache-control")) {
+      reply.header("cache-control", AUTHENTICATED_CACHE_CONTROL); // a route may set its own
+    }
     request.session = outcome.session as Session<RegisteredData> | null;
     // A cross-site request riding a session cookie (403) or an unreachable store (503).
     if (outcome.refusal && outcome.refusal.status !== 401) return refuse(reply, outcome.refusal);
@@ -102,7 +106,8 @@ Object.assign(plugin, {
 
 /**
  * The plugin: `app.register(sessionkit, { manager })`. Sets `request.session` on every
- * request of the context that registers it and adds `reply.signIn/signOut/refreshSession`.
+ * request of the context that registers it (and `Cache-Control: no-store` on the reply when
+ * signed in, unless a route sets its own) and adds `reply.signIn/signOut/refreshSession`.
  */
 export const sessionkit = plugin as FastifyPluginAsync<SessionkitPluginOptions>;
 

@@ -2,6 +2,7 @@ import type { SessionManager } from "../core/manager.js";
 import type { AuthFailure, CreateInput, IssuedSession, Session } from "../core/types.js";
 import type { JsonObject } from "../stores/types.js";
 import {
+  AUTHENTICATED_CACHE_CONTROL,
   authenticateOutcome,
   problemBody,
   type Refusal,
@@ -62,7 +63,8 @@ export type FetchHandler<Data extends JsonObject> = (
 /**
  * Wraps a Fetch handler (a Next.js route handler, a Worker, Bun or Deno) so that it only runs
  * for an authenticated request: failures answer 401/403 as above, a store outage answers
- * 503, and renewal headers reach the response.
+ * 503, and renewal headers reach the response, with `Cache-Control: no-store` unless the
+ * handler set its own.
  */
 export function requireSession<Data extends JsonObject>(
   manager: SessionManager<Data>,
@@ -73,8 +75,23 @@ export function requireSession<Data extends JsonObject>(
     if (!outcome.session) {
       return refusalResponse(outcome.refusal ?? unauthorizedRefusal(), outcome.headers);
     }
-    return applyHeaders(await handler(request, outcome.session), outcome.headers);
+    const response = await handler(request, outcome.session);
+    try {
+      return authenticatedHeaders(response, outcome.headers);
+    } catch {
+      // Response.redirect() and fetch() responses have immutable headers: a copy has not.
+      return authenticatedHeaders(new Response(response.body, response), outcome.headers);
+    }
   };
+}
+
+/** The session's headers, and `no-store` unless the handler chose its own `Cache-Control`. */
+function authenticatedHeaders(response: Response, headers: Headers): Response {
+  applyHeaders(response, headers);
+  if (!response.headers.has("cache-control")) {
+    response.headers.set("cache-control", AUTHENTICATED_CACHE_CONTROL);
+  }
+  return response;
 }
 
 /**

@@ -6,6 +6,7 @@ import type { JsonObject } from "../stores/types.js";
 import { refusalResponse } from "./fetch.js";
 import { toRequestLike } from "./node.js";
 import {
+  AUTHENTICATED_CACHE_CONTROL,
   authenticateOutcome,
   refusalOf,
   requestStates,
@@ -42,7 +43,8 @@ function writeHeaders(c: Context, headers: Headers): void {
 
 /**
  * The middleware: authenticates every request and sets `c.var.session` (`null` when signed
- * out), with renewed cookies on the response. A cross-site request that carries a session
+ * out), with renewed cookies on the response and, when signed in, `Cache-Control: no-store`
+ * unless the handler set its own. A cross-site request that carries a session
  * cookie is refused with 403, an unreachable store with 503. Routes that need a session add
  * `requireSession()`.
  */
@@ -58,6 +60,15 @@ export function sessionkit<Data extends JsonObject = RegisteredData>(
     writeHeaders(c, outcome.headers);
     c.set("session", outcome.session);
     await next();
+    // After the handler, on whatever response it made: a Response of its own does not carry
+    // headers set with c.header() beforehand.
+    if (outcome.session && !c.res.headers.has("cache-control")) {
+      try {
+        c.res.headers.set("cache-control", AUTHENTICATED_CACHE_CONTROL);
+      } catch {
+        c.header("cache-control", AUTHENTICATED_CACHE_CONTROL); // immutable headers: Hono copies
+      }
+    }
   };
 }
 

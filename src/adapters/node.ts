@@ -3,6 +3,7 @@ import type { SessionManager } from "../core/manager.js";
 import type { CreateInput, RequestLike, Session } from "../core/types.js";
 import type { JsonObject } from "../stores/types.js";
 import {
+  AUTHENTICATED_CACHE_CONTROL,
   authenticateOutcome,
   problemBody,
   type Refusal,
@@ -45,6 +46,14 @@ export function applyNodeHeaders(res: ServerResponse, headers: Headers): void {
   });
 }
 
+/**
+ * Marks the response to an authenticated request `Cache-Control: no-store`, unless something
+ * set one already; the handler, which runs later, may still choose its own.
+ */
+export function markAuthenticated(res: ServerResponse): void {
+  if (!res.hasHeader("cache-control")) res.setHeader("cache-control", AUTHENTICATED_CACHE_CONTROL);
+}
+
 /** Answers with a refusal as problem details (RFC 9457), keeping session headers already set. */
 export function sendRefusal(res: ServerResponse, refusal: Refusal): void {
   applyNodeHeaders(res, refusal.headers);
@@ -60,9 +69,10 @@ export interface NodeAuthOptions {
 }
 
 /**
- * Authenticates a Node request. Returns the session, or `null` after answering the request
- * itself (401, 403 or 503) when the session is required. A cross-site request that carries a
- * session cookie is refused (403) either way.
+ * Authenticates a Node request. Returns the session (the response is then marked
+ * `Cache-Control: no-store`; set your own after this call to change it), or `null` after
+ * answering the request itself (401, 403 or 503) when the session is required. A cross-site
+ * request that carries a session cookie is refused (403) either way.
  */
 export async function authenticateNode<Data extends JsonObject>(
   manager: SessionManager<Data>,
@@ -72,7 +82,10 @@ export async function authenticateNode<Data extends JsonObject>(
 ): Promise<Session<Data> | null> {
   const outcome = await authenticateOutcome(manager, toRequestLike(req));
   applyNodeHeaders(res, outcome.headers);
-  if (outcome.session) return outcome.session;
+  if (outcome.session) {
+    markAuthenticated(res);
+    return outcome.session;
+  }
   const refusal = outcome.refusal;
   if (refusal && (options.required !== false || refusal.status !== 401)) {
     sendRefusal(res, refusal);

@@ -33,6 +33,14 @@ export interface Outcome<Data extends JsonObject> {
   error: SessionError | null;
 }
 
+/**
+ * `Cache-Control` of every response to an authenticated request whose application set none:
+ * it is about one user (who, their devices, their tokens) and belongs in no shared or browser
+ * cache (OWASP session management cheat sheet). Each adapter sets it on the framework's own
+ * response, so that no `Headers` object is built for it.
+ */
+export const AUTHENTICATED_CACHE_CONTROL = "no-store";
+
 /** `manager.authenticate`, with a store outage as an outcome instead of a rejection. */
 export async function authenticateOutcome<Data extends JsonObject>(
   manager: SessionManager<Data>,

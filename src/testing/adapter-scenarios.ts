@@ -106,6 +106,13 @@ export function runAdapterScenarios(name: string, harness: AdapterHarness): void
       expect(await me.json()).toEqual({ userId: "u-alice" });
     });
 
+    it("marks an authenticated response Cache-Control: no-store (it is about one user)", async () => {
+      const cookie = await signIn();
+      const me = await call("GET", "/me", { cookie });
+      expect(me.status).toBe(200);
+      expect(me.headers.get("cache-control")).toBe("no-store");
+    });
+
     it("answers the guarded route 401 (problem+json) without a session or with a wrong password", async () => {
       const me = await call("GET", "/me");
       expect(me.status).toBe(401);
