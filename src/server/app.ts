@@ -2,21 +2,37 @@ import { Hono } from "hono";
 import { failureResponse, problem } from "../adapters/fetch.js";
 import {
   isSessionError,
+  SessionError,
   type SessionManager,
   type SessionStore,
   type StrategyName,
 } from "../index.js";
 import { type JwkSet, publicKeySet } from "../tokens/index.js";
 import { readJsonObject } from "./body.js";
-import { type Env, json, publicUser, sessionJson } from "./http.js";
+import {
+  busy,
+  clientAddress,
+  type Env,
+  json,
+  publicUser,
+  sessionJson,
+  type TrustProxy,
+  tooMany,
+} from "./http.js";
 import { INSPECT_SCRIPT, mountInspector } from "./inspect.js";
 import { LAB_SCRIPT, mountLab } from "./lab.js";
 import { clientAsset, htmlPage, type PageOptions, renderApp, renderPage, script } from "./page.js";
-import { hashPassword, passwordAcceptable } from "./passwords.js";
-import { failureLimiter } from "./rate-limit.js";
+import {
+  DEFAULT_PASSWORD_HASHING,
+  hashPassword,
+  type PasswordHashing,
+  passwordAcceptable,
+  passwordHasher,
+} from "./passwords.js";
+import { failureLimiter, type LimitSlot, release, reserve } from "./rate-limit.js";
 import { mountSideBySide, SIDE_BY_SIDE_SCRIPT } from "./side-by-side.js";
 import { mountStrategyRoutes } from "./strategy-routes.js";
-import type { UserStore } from "./users.js";
+import { isUsername, type UserStore } from "./users.js";
 
 export interface AppOptions {
   managers: Partial<Record<StrategyName, SessionManager>>;
@@ -27,6 +43,12 @@ export interface AppOptions {
   /** log2 of scrypt's N; only tests lower it below the OWASP value. */
   scryptLog2N: number;
   loginLimits?: { perUser: number; perAddress: number; windowMs: number };
+  /** Sign-ups per client address and in all, per window (default 30 and 500 an hour). */
+  registrationLimits?: { perAddress: number; global: number; windowMs: number };
+  /** scrypt hashes at once and waiting (default 2 and 8); past that, `503` with Retry-After. */
+  passwordHashing?: PasswordHashing;
+  /** Proxies whose X-Forwarded-For names the client (default 0: none, the header is ignored). */
+  trustProxy?: TrustProxy;
   /** Lifetime of hybrid access tokens, for the page's client to refresh before it ends. */
   accessLifetimeMs?: number;
   /** The token inspector's issuer and audiences (with `keys`); without them, no inspector. */
@@ -35,7 +57,6 @@ export interface AppOptions {
   log?: (line: string) => void;
 }
 
-const USERNAME = /^[A-Za-z0-9_.-]{3,64}$/;
 const SECURITY_HEADERS: Record<string, string> = {
   "x-content-type-options": "nosniff",
   "referrer-policy": "no-referrer",
@@ -48,8 +69,24 @@ export function createApp(options: AppOptions): Hono<Env> {
   const clock = options.clock ?? Date.now;
   const log = options.log ?? (() => {});
   const limits = options.loginLimits ?? { perUser: 5, perAddress: 50, windowMs: 15 * 60_000 };
+  const signUps = options.registrationLimits ?? {
+    perAddress: 30,
+    global: 500,
+    windowMs: 60 * 60_000,
+  };
+  const hashing = options.passwordHashing ?? DEFAULT_PASSWORD_HASHING;
+  for (const [name, value] of Object.entries({ ...limits, ...signUps, ...hashing })) {
+    const least = name === "queue" ? 0 : 1;
+    if (!Number.isSafeInteger(value) || value < least) {
+      throw new SessionError("CONFIG_INVALID", `${name}: expected an integer of at least ${least}`);
+    }
+  }
+  const clientIp = clientAddress(options.trustProxy);
+  const hasher = passwordHasher(options.scryptLog2N, hashing);
   const perUser = failureLimiter({ max: limits.perUser, windowMs: limits.windowMs });
   const perAddress = failureLimiter({ max: limits.perAddress, windowMs: limits.windowMs });
+  const signUpsPerAddress = failureLimiter({ max: signUps.perAddress, windowMs: signUps.windowMs });
+  const signUpsInAll = failureLimiter({ max: signUps.global, windowMs: signUps.windowMs });
   // Verifying against a real hash for unknown users keeps their timing like a wrong password.
   const decoy = hashPassword("sessionkit-decoy-password", options.scryptLog2N);
   const app = new Hono<Env>();
@@ -88,7 +125,7 @@ export function createApp(options: AppOptions): Hono<Env> {
     const body = await readJsonObject(c.req.raw);
     if (!body.ok) return body.response;
     const { username, password } = body.value;
-    if (typeof username !== "string" || !USERNAME.test(username)) {
+    if (!isUsername(username)) {
       return problem(
         400,
         "invalid_username",
@@ -96,14 +133,26 @@ export function createApp(options: AppOptions): Hono<Env> {
       );
     }
     if (!passwordAcceptable(password)) {
-      return problem(400, "invalid_password", "Passwords are 8 to 1024 bytes");
+      return problem(400, "invalid_password", "Passwords are 8 to 1024 bytes of text");
     }
-    const user = await users.create(
-      username,
-      await hashPassword(password, options.scryptLog2N),
-      clock(),
-    );
-    if (!user) return problem(409, "username_taken", "That username is taken");
+    // Every attempt counts, taken names too: a 409 tells whether an account exists.
+    const now = clock();
+    const slots: LimitSlot[] = [
+      [signUpsPerAddress, clientIp(c) ?? "unknown"],
+      [signUpsInAll, "all"],
+    ];
+    const wait = reserve(slots, now);
+    if (wait > 0) return tooMany(wait, "Too many sign-ups");
+    const taken = () => problem(409, "username_taken", "That username is taken");
+    // A taken name costs no hash.
+    if (await users.byUsername(username)) return taken();
+    const hash = await hasher.hash(password);
+    if (hash === null) {
+      release(slots, now);
+      return busy();
+    }
+    const user = await users.create(username, hash, clock());
+    if (!user) return taken();
     return json({ user: publicUser(user) }, 201);
   });
 
@@ -111,7 +160,7 @@ export function createApp(options: AppOptions): Hono<Env> {
     [StrategyName, SessionManager]
   >) {
     mountStrategyRoutes(
-      { app, users, clock, limits: { perUser, perAddress, decoy } },
+      { app, users, clock, clientIp, hasher, limits: { perUser, perAddress, decoy } },
       strategy,
       manager,
     );

@@ -1,5 +1,6 @@
 import { normalizeOrigin } from "../csrf/origin.js";
 import { tryParseDuration } from "../index.js";
+import { proxyEntry } from "./http.js";
 import { OWASP_LOG2N } from "./passwords.js";
 
 export interface ServerConfig {
@@ -17,6 +18,8 @@ export interface ServerConfig {
   lifetimes: { idle: number; absolute: number; renewal: number; access: number; grace: number };
   maxLag: number;
   scryptLog2N: number;
+  /** Proxies whose X-Forwarded-For is believed: 0 (none), a count of hops, or addresses. */
+  trustProxy: number | string[];
 }
 
 export const isPostgresUrl = (value: string) => /^postgres(ql)?:\/\//.test(value);
@@ -37,6 +40,7 @@ export const SERVER_FLAGS = {
   access: "SESSIONKIT_ACCESS",
   "refresh-grace": "SESSIONKIT_REFRESH_GRACE",
   "max-lag": "SESSIONKIT_MAX_LAG",
+  "trust-proxy": "SESSIONKIT_TRUST_PROXY",
 } as const;
 
 export type ServerFlag = keyof typeof SERVER_FLAGS;
@@ -111,5 +115,22 @@ export function resolveServerConfig(
     lifetimes,
     maxLag: duration("max-lag", "5s"),
     scryptLog2N: log2N,
+    trustProxy: trustProxy(get("trust-proxy")),
   };
+}
+
+/** Off, a number of proxies in front of the server, or their addresses (comma-separated). */
+function trustProxy(raw: string | undefined): number | string[] {
+  const value = raw?.trim() ?? "";
+  if (value === "" || value === "off" || value === "false") return 0;
+  if (/^\d{1,2}$/.test(value)) return Number(value);
+  // "true" would believe the leftmost entry, which the client writes itself.
+  const entries = value.split(",").map((entry) => entry.trim());
+  const bad = entries.find((entry) => proxyEntry(entry) === null);
+  if (bad !== undefined) {
+    throw new ConfigError(
+      `--trust-proxy: "${bad}" is not a number of proxies or a proxy address (IP or CIDR)`,
+    );
+  }
+  return entries;
 }

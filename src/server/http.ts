@@ -1,11 +1,97 @@
+import { BlockList, isIP } from "node:net";
 import type { HttpBindings } from "@hono/node-server";
 import type { Context } from "hono";
-import { applyHeaders } from "../adapters/fetch.js";
+import { applyHeaders, problem } from "../adapters/fetch.js";
+import { SessionError } from "../errors.js";
 import type { User } from "./users.js";
 
 export type Env = { Bindings: Partial<HttpBindings> };
 
-export const clientIp = (c: Context<Env>) => c.env?.incoming?.socket?.remoteAddress ?? null;
+/**
+ * Which proxies may say who the client is: `0` (none: the connection's address, and
+ * X-Forwarded-For ignored), the number of proxies in front of the server, or their addresses
+ * (IP or CIDR).
+ */
+export type TrustProxy = number | readonly string[];
+
+export type ClientAddress = (c: Context<Env>) => string | null;
+
+/** One spelling per address: an IPv4 client of a dual-stack socket shows as ::ffff:a.b.c.d. */
+const plain = (address: string) =>
+  address.startsWith("::ffff:") && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
+
+/** A proxy given as `address` or `address/prefix`, or null when it is neither. */
+export function proxyEntry(
+  entry: string,
+): { address: string; prefix: number; family: "ipv4" | "ipv6" } | null {
+  const [address = "", prefix, ...rest] = entry.trim().split("/");
+  const version = isIP(address);
+  if (version === 0 || rest.length > 0) return null;
+  const bits = version === 4 ? 32 : 128;
+  if (prefix !== undefined && (!/^\d{1,3}$/.test(prefix) || Number(prefix) > bits)) return null;
+  return {
+    address,
+    prefix: prefix === undefined ? bits : Number(prefix),
+    family: version === 4 ? "ipv4" : "ipv6",
+  };
+}
+
+/**
+ * The client's address, read from X-Forwarded-For only as far as trusted proxies wrote it:
+ * walking from the connection leftwards, each trusted hop vouches for the entry it appended,
+ * and the first address no trusted proxy stands behind is the client. The leftmost entry is
+ * whatever the client chose to send, so it is never taken on its own word.
+ */
+export function clientAddress(trust: TrustProxy = 0): ClientAddress {
+  const peer = (c: Context<Env>) => {
+    const address = c.env?.incoming?.socket?.remoteAddress;
+    return address ? plain(address) : null;
+  };
+  let trusts: (address: string, hop: number) => boolean;
+  if (typeof trust === "number") {
+    if (!Number.isSafeInteger(trust) || trust < 0) {
+      throw new SessionError("CONFIG_INVALID", "trustProxy: a count of proxies must be 0 or more");
+    }
+    if (trust === 0) return peer;
+    trusts = (_, hop) => hop < trust;
+  } else {
+    const proxies = new BlockList();
+    for (const entry of trust) {
+      const parsed = proxyEntry(entry);
+      if (!parsed) {
+        throw new SessionError(
+          "CONFIG_INVALID",
+          `trustProxy: "${entry}" is not an IP address or CIDR block`,
+        );
+      }
+      proxies.addSubnet(parsed.address, parsed.prefix, parsed.family);
+    }
+    trusts = (address) => proxies.check(address, isIP(address) === 4 ? "ipv4" : "ipv6");
+  }
+  return (c) => {
+    const connection = peer(c);
+    if (!connection) return null;
+    const forwarded = (c.req.header("x-forwarded-for") ?? "")
+      .split(",")
+      .map((entry) => plain(entry.trim()));
+    const chain = [...forwarded.filter((entry) => entry !== ""), connection];
+    let i = chain.length - 1;
+    // When a trusted proxy's entry is not an address, that proxy stands as the client.
+    while (i > 0 && trusts(chain[i] as string, chain.length - 1 - i) && isIP(chain[i - 1] ?? ""))
+      i--;
+    return chain[i] ?? connection;
+  };
+}
+
+/** 429 with the seconds until the next attempt is allowed. */
+export const tooMany = (wait: number, title: string) =>
+  problem(429, "too_many_attempts", title, { "retry-after": String(wait) });
+
+/** Password hashing is at capacity: a retry a moment later likely gets a turn. */
+export const busy = () =>
+  problem(503, "busy", "Too many password checks at once; try again shortly", {
+    "retry-after": "1",
+  });
 
 export const json = (body: unknown, status = 200, headers?: Headers) => {
   const response = Response.json(body, { status });

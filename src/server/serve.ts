@@ -94,6 +94,7 @@ export async function startServer(
     users,
     keys,
     scryptLog2N: config.scryptLog2N,
+    trustProxy: config.trustProxy,
     accessLifetimeMs: config.lifetimes.access,
     inspect: {
       issuer: common.issuer,

@@ -2,15 +2,25 @@ import type { Context, Hono } from "hono";
 import { applyHeaders, failureResponse, problem } from "../adapters/fetch.js";
 import type { SessionManager, StrategyName } from "../index.js";
 import { readJsonObject } from "./body.js";
-import { clientIp, type Env, json, publicUser, sessionJson } from "./http.js";
-import { passwordAcceptable, verifyPassword } from "./passwords.js";
-import type { FailureLimiter } from "./rate-limit.js";
-import type { UserStore } from "./users.js";
+import {
+  busy,
+  type ClientAddress,
+  type Env,
+  json,
+  publicUser,
+  sessionJson,
+  tooMany,
+} from "./http.js";
+import { type PasswordHasher, passwordAcceptable } from "./passwords.js";
+import { type FailureLimiter, type LimitSlot, release, reserve } from "./rate-limit.js";
+import { isUsername, type User, type UserStore, usernameKey } from "./users.js";
 
 export interface StrategyRouteContext {
   app: Hono<Env>;
   users: UserStore;
   clock: () => number;
+  clientIp: ClientAddress;
+  hasher: PasswordHasher;
   limits: {
     perUser: FailureLimiter;
     perAddress: FailureLimiter;
@@ -24,7 +34,7 @@ export interface StrategyRouteContext {
  * routes for every strategy, over the public manager API only.
  */
 export function mountStrategyRoutes(
-  { app, users, clock, limits }: StrategyRouteContext,
+  { app, users, clock, clientIp, hasher, limits }: StrategyRouteContext,
   strategy: StrategyName,
   manager: SessionManager,
 ) {
@@ -64,27 +74,35 @@ export function mountStrategyRoutes(
     }
     const now = clock();
     const ip = clientIp(c);
-    const userKey = `u:${username.toLowerCase()}`;
-    const ipKey = `a:${ip ?? "unknown"}`;
-    const wait = Math.max(
-      limits.perUser.retryAfter(userKey, now),
-      limits.perAddress.retryAfter(ipKey, now),
-    );
-    if (wait > 0) {
-      return problem(429, "too_many_attempts", "Too many failed sign-ins", {
-        "retry-after": String(wait),
-      });
+    const userKey = `u:${usernameKey(username)}`;
+    const addressKey = `a:${ip ?? "unknown"}`;
+    const slots: LimitSlot[] = [
+      [limits.perUser, userKey],
+      [limits.perAddress, addressKey],
+    ];
+    // Counted as it starts, before the slow password check: a burst sent in parallel gets no
+    // more checks than a sequence would. Only a success (or no check at all) gives it back.
+    const wait = reserve(slots, now);
+    if (wait > 0) return tooMany(wait, "Too many failed sign-ins");
+    const refused = () => problem(401, "invalid_credentials", "Wrong username or password");
+    // Text that can be no one's username or password is refused without a lookup or a hash.
+    if (!isUsername(username) || !passwordAcceptable(password)) return refused();
+    let user: User | null;
+    let valid: boolean | null;
+    try {
+      user = await users.byUsername(username);
+      valid = await hasher.verify(password, user?.passwordHash ?? (await limits.decoy));
+    } catch (error) {
+      release(slots, now); // the user table is down: nothing was checked
+      throw error;
     }
-    const user = await users.byUsername(username);
-    const valid = passwordAcceptable(password)
-      ? await verifyPassword(password, user?.passwordHash ?? (await limits.decoy))
-      : false;
-    if (!user || !valid) {
-      limits.perUser.fail(userKey, now);
-      limits.perAddress.fail(ipKey, now);
-      return problem(401, "invalid_credentials", "Wrong username or password");
+    if (valid === null) {
+      release(slots, now);
+      return busy();
     }
+    if (!user || !valid) return refused();
     limits.perUser.reset(userKey);
+    limits.perAddress.release(addressKey, now);
     const issued = await manager.create({ userId: user.id, request: c.req.raw, ip, transport });
     const session = sessionJson(issued.session);
     const tokens =
@@ -109,10 +127,11 @@ export function mountStrategyRoutes(
     );
   });
 
+  // Not behind `signedIn`: an access token that lapsed still proves the session to end, and
+  // the cookies are cleared whatever the request proves. The manager applies the CSRF rule.
   app.post(`${base}/logout`, async (c) => {
-    const auth = await signedIn(c);
-    if ("response" in auth) return auth.response;
-    const { headers } = await manager.logout(c.req.raw);
+    const { headers, failure } = await manager.logout(c.req.raw);
+    if (failure) return failureResponse(failure, headers);
     return applyHeaders(new Response(null, { status: 204 }), headers);
   });
 

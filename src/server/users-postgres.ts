@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import { SessionError } from "../errors.js";
-import type { User, UserStore } from "./users.js";
+import { isUsername, type User, type UserStore } from "./users.js";
 
 interface Row {
   id: string;
@@ -71,6 +71,8 @@ export function postgresUsers(driver: typeof pg, url: string, tablePrefix: strin
       return rows[0] ? toUser(rows[0]) : null;
     },
     async byUsername(username) {
+      // Never sent: a NUL is an error in PostgreSQL text, and a look-alike would match by lower().
+      if (!isUsername(username)) return null;
       const rows = await query(`SELECT * FROM ${T} WHERE lower(username) = lower($1)`, [username]);
       return rows[0] ? toUser(rows[0]) : null;
     },
