@@ -2,6 +2,7 @@ import { createServer, type RequestListener, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import session, { type LegacyStore } from "../src/adapters/express-session.js";
+import { createSessionManager } from "../src/core/manager.js";
 import { memoryStore } from "../src/stores/memory/index.js";
 
 // The same express-session-style app, first on express-session itself, then on the
@@ -29,12 +30,20 @@ async function start(listener: RequestListener) {
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return (method: string, path: string, cookie?: string, body?: unknown, origin = ORIGIN) =>
+  return (
+    method: string,
+    path: string,
+    cookie?: string,
+    body?: unknown,
+    origin: string | null = ORIGIN,
+    headers: Record<string, string> = {},
+  ) =>
     fetch(base + path, {
       method,
       headers: {
+        ...headers,
         ...(cookie ? { cookie } : {}),
-        ...(method === "GET" ? {} : { origin }),
+        ...(method === "GET" || origin === null ? {} : { origin }),
         ...(body === undefined ? {} : { "content-type": "application/json" }),
       },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -147,5 +156,107 @@ describe("express-session compatibility layer", () => {
       expect(cookieNamed(out, "__Host-sid")).toBe("__Host-sid=");
       expect((await app("GET", "/me", cookie)).status).toBe(401);
     });
+  });
+});
+
+describe("express-session compatibility layer: CSRF before anything migrates or is created", async () => {
+  const EVIL = "https://evil.example";
+  const CROSS = { "sec-fetch-site": "cross-site" };
+  const legacyStore = new expressSession.MemoryStore();
+  const old = await start(
+    createApp(expressSession, {
+      secret: OLD_SECRET,
+      store: legacyStore,
+      resave: false,
+      saveUninitialized: false,
+    }),
+  );
+  const store = memoryStore();
+  const manager = createSessionManager({
+    strategy: "id",
+    store,
+    csrf: { origins: [ORIGIN] },
+    cleanup: false,
+  });
+  const app = await start(
+    createApp(session, {
+      manager,
+      legacy: { secret: OLD_SECRET, store: legacyStore },
+    }),
+  );
+  /** A user signed in by express-session, who has viewed once: their connect.sid cookie. */
+  const legacyUser = async () => {
+    const login = await old("POST", "/login", undefined, { password: "wonderland" });
+    const sid = cookieNamed(login, "connect.sid") ?? "";
+    expect(sid).not.toBe("");
+    expect((await body(old("POST", "/views", sid))).views).toBe(1);
+    return sid;
+  };
+  const expectCsrfProblem = async (r: Response) => {
+    expect(r.status).toBe(403);
+    expect(r.headers.get("content-type")).toContain("application/problem+json");
+    expect((await r.json()) as unknown).toMatchObject({ status: 403, code: "csrf_failed" });
+    expect(cookieNamed(r, "__Host-sid")).toBeUndefined();
+  };
+
+  it("refuses (403) a cross-site POST carrying only the old cookie: nothing moves, nothing acts", async () => {
+    const variants: Array<[string | null, Record<string, string>]> = [
+      [EVIL, {}], // a foreign Origin
+      [EVIL, CROSS], // a foreign Origin, and the browser says cross-site
+      [null, CROSS], // Fetch Metadata alone
+      [null, {}], // neither: proves nothing, so it is no same-origin request
+    ];
+    for (const [origin, headers] of variants) {
+      const sid = await legacyUser();
+      const r = await app("POST", "/views", sid, undefined, origin, headers);
+      await expectCsrfProblem(r);
+      expect(cookieNamed(r, "connect.sid")).toBeUndefined(); // the old cookie is left alone
+      // Not moved: the old session is still in the old store, unchanged, for a same-site visit.
+      const me = await app("GET", "/me", sid);
+      expect(await body(me)).toMatchObject({ userId: "u-alice", views: 1 });
+      expect(cookieNamed(me, "__Host-sid")).toBeDefined();
+    }
+  });
+
+  it("moves the old session on a same-site POST and acts with it", async () => {
+    const sid = await legacyUser();
+    const r = await app("POST", "/views", sid, undefined, ORIGIN, {
+      "sec-fetch-site": "same-origin",
+    });
+    expect(r.status).toBe(200);
+    expect((await body(r)).views).toBe(2);
+    const moved = cookieNamed(r, "__Host-sid") ?? "";
+    expect(moved).not.toBe("");
+    expect(await body(app("GET", "/me", moved))).toMatchObject({ userId: "u-alice", views: 2 });
+  });
+
+  it("refuses (403) a cross-site sign-in (login CSRF): no session is created", async () => {
+    const alices = (await store.listUser("u-alice", Date.now())).length; // moved ones above
+    for (const [origin, headers] of [
+      [EVIL, CROSS],
+      [EVIL, {}],
+      [null, CROSS],
+    ] as Array<[string | null, Record<string, string>]>) {
+      const login = await app(
+        "POST",
+        "/login",
+        undefined,
+        { password: "wonderland" },
+        origin,
+        headers,
+      );
+      await expectCsrfProblem(login);
+      // A user set without regenerate, and an anonymous session written to: refused alike.
+      await expectCsrfProblem(
+        await app("POST", "/fixate", undefined, { userId: "u-mallory" }, origin, headers),
+      );
+      await expectCsrfProblem(await app("POST", "/views", undefined, undefined, origin, headers));
+    }
+    expect(await store.listUser("u-alice", Date.now())).toHaveLength(alices);
+    expect(await store.listUser("u-mallory", Date.now())).toEqual([]);
+    // The same sign-in from the app's own origin works.
+    const login = await app("POST", "/login", undefined, { password: "wonderland" });
+    expect(login.status).toBe(200);
+    expect(cookieNamed(login, "__Host-sid")).toBeDefined();
   });
 });

@@ -3,10 +3,10 @@ import type { Request, RequestHandler, Response } from "express";
 import { parseCookieHeader } from "../cookies/parse.js";
 import { createSessionManager, type SessionManager } from "../core/manager.js";
 import type { Session } from "../core/types.js";
-import { configError } from "../errors.js";
+import { configError, SessionError } from "../errors.js";
 import type { JsonObject, SessionStore } from "../stores/types.js";
 import { applyNodeHeaders, sendRefusal, toRequestLike } from "./node.js";
-import { authenticateOutcome, refusalOf } from "./outcome.js";
+import { authenticateOutcome, csrfRefusal, refusalOf } from "./outcome.js";
 
 /** What sessionkit needs of an express-session store (connect-redis, MemoryStore, ...). */
 export interface LegacyStore {
@@ -124,8 +124,13 @@ export default function session(options: ExpressSessionCompatOptions): RequestHa
       if (outcome.refusal?.status === 403) return sendRefusal(res, outcome.refusal);
       let current: Session<JsonObject> | null = outcome.session;
       let initial = current ? current.data : {};
+      // The CSRF rule of every other route, for what happens here without a session cookie:
+      // a cross-site unsafe request may neither ride the old cookie nor start a session
+      // (login CSRF). With a session cookie, `authenticate` has checked it already.
+      const sameSite = current !== null || manager.checkCsrf(request, null);
       if (!current) {
         const old = await readLegacy(req);
+        if (old && !sameSite) return sendRefusal(res, csrfRefusal());
         if (old) {
           const issued = await manager.create({
             userId: userIdOf(old.data) ?? `anonymous.${randomUUID()}`,
@@ -153,6 +158,9 @@ export default function session(options: ExpressSessionCompatOptions): RequestHa
         if (!current || (userId !== null && userId !== current.userId)) {
           // A new session, or a sign-in into an existing one: a new id either way (no fixation).
           if (!current && !modified && !options.saveUninitialized) return;
+          if (!current && !sameSite) {
+            throw new SessionError("CSRF_FAILED", "a cross-site request may not start a session");
+          }
           const issued = await manager.create({
             userId: userId ?? `anonymous.${randomUUID()}`,
             data,
@@ -230,8 +238,12 @@ export default function session(options: ExpressSessionCompatOptions): RequestHa
           () => end(...args),
           (error) => {
             const refusal = refusalOf(error);
-            if (refusal && !res.headersSent) return sendRefusal(res, refusal);
-            res.destroy(error as Error);
+            if (!refusal || res.headersSent) return res.destroy(error as Error);
+            // Instead of whatever the route (or Express's error handler) was sending, and
+            // without saving again on the way out.
+            res.end = end as Response["end"];
+            res.removeHeader("content-length");
+            sendRefusal(res, refusal);
           },
         );
         return res;
