@@ -30,10 +30,13 @@ function setup(overrides: Partial<SessionManagerOptions> = {}) {
   return { manager, clock, reuses, common };
 }
 const withAccess = (token: string) => requestWith({ cookie: `__Host-at=${token}` });
-const refreshRequest = (token: string) =>
+/** The `__Host-` cookie that binds a session's refresh cookie to the browser it went to. */
+const bindingOf = (issued: { headers: Headers }) =>
+  cookiesOf(issued.headers).get("__Host-rtb") ?? "";
+const refreshRequest = (token: string, binding: string) =>
   requestWith({
     method: "POST",
-    cookie: `__Secure-rt=${token}`,
+    cookie: `__Secure-rt=${token}; __Host-rtb=${binding}`,
     headers: { "sec-fetch-site": "same-origin" },
   });
 
@@ -77,7 +80,9 @@ describe("hybrid strategy", () => {
     const issued = await manager.create({ userId: "u1" });
     clock.advance(5 * MIN + 31_000);
     expect((await manager.authenticate(withAccess(issued.token))).failure?.reason).toBe("expired");
-    const refreshed = await manager.refresh(refreshRequest(issued.refreshToken ?? ""));
+    const refreshed = await manager.refresh(
+      refreshRequest(issued.refreshToken ?? "", bindingOf(issued)),
+    );
     expect(refreshed.session?.id).toBe(issued.session.id);
     expect(refreshed.refreshToken).not.toBe(issued.refreshToken);
     expect(cookiesOf(refreshed.headers).get("__Secure-rt")).toBe(refreshed.refreshToken);
@@ -90,7 +95,9 @@ describe("hybrid strategy", () => {
     const { manager } = setup();
     const issued = await manager.create({ userId: "u1" });
     const results = await Promise.all(
-      Array.from({ length: 20 }, () => manager.refresh(refreshRequest(issued.refreshToken ?? ""))),
+      Array.from({ length: 20 }, () =>
+        manager.refresh(refreshRequest(issued.refreshToken ?? "", bindingOf(issued))),
+      ),
     );
     expect(results.every((r) => r.session !== null)).toBe(true);
     expect(new Set(results.map((r) => r.refreshToken)).size).toBe(1);
@@ -99,16 +106,24 @@ describe("hybrid strategy", () => {
   it("within the grace the replaced token gets the same successor; after it, reuse revokes the session", async () => {
     const { manager, clock, reuses } = setup();
     const issued = await manager.create({ userId: "u1" });
-    const first = await manager.refresh(refreshRequest(issued.refreshToken ?? ""));
+    const first = await manager.refresh(
+      refreshRequest(issued.refreshToken ?? "", bindingOf(issued)),
+    );
     clock.advance(5_000);
-    const late = await manager.refresh(refreshRequest(issued.refreshToken ?? ""));
+    const late = await manager.refresh(
+      refreshRequest(issued.refreshToken ?? "", bindingOf(issued)),
+    );
     expect(late.refreshToken).toBe(first.refreshToken);
     clock.advance(6_000);
-    const reuse = await manager.refresh(refreshRequest(issued.refreshToken ?? ""));
+    const reuse = await manager.refresh(
+      refreshRequest(issued.refreshToken ?? "", bindingOf(issued)),
+    );
     expect(reuse.failure).toEqual({ reason: "reused", status: 401, transport: "cookie" });
     expect(reuses).toEqual([issued.session.id]);
     // The whole family is gone: the successor refresh token and the live access token too.
-    expect((await manager.refresh(refreshRequest(first.refreshToken ?? ""))).session).toBeNull();
+    expect(
+      (await manager.refresh(refreshRequest(first.refreshToken ?? "", bindingOf(issued)))).session,
+    ).toBeNull();
     expect((await manager.authenticate(withAccess(first.accessToken ?? ""))).failure?.reason).toBe(
       "revoked",
     );
@@ -126,7 +141,7 @@ describe("hybrid strategy", () => {
     const cookie = await manager.create({ userId: "u1" });
     const evil = requestWith({
       method: "POST",
-      cookie: `__Secure-rt=${cookie.refreshToken}`,
+      cookie: `__Secure-rt=${cookie.refreshToken}; __Host-rtb=${bindingOf(cookie)}`,
       headers: { origin: "https://evil.example" },
     });
     expect((await manager.refresh(evil)).failure?.reason).toBe("csrf");
@@ -138,13 +153,185 @@ describe("hybrid strategy", () => {
     let refreshToken = pair.refreshToken ?? "";
     for (let t = 0; t < 3; t++) {
       clock.advance(18 * MIN);
-      const r = await manager.refresh(refreshRequest(refreshToken));
+      const r = await manager.refresh(refreshRequest(refreshToken, bindingOf(pair)));
       expect(r.session, `refresh ${t}`).not.toBeNull();
       refreshToken = r.refreshToken ?? "";
     }
     clock.advance(6 * MIN); // 60 minutes since sign-in
-    expect((await manager.refresh(refreshRequest(refreshToken))).session).toBeNull();
+    expect(
+      (await manager.refresh(refreshRequest(refreshToken, bindingOf(pair)))).session,
+    ).toBeNull();
     pair = await manager.create({ userId: "u1" });
     expect(pair.session).not.toBeNull();
+  });
+});
+
+/** What a browser sends to a path other than the refresh route: every cookie but `__Secure-rt`. */
+const browserCookies = (issued: { headers: Headers }, except = "__Secure-rt") =>
+  [...cookiesOf(issued.headers)]
+    .filter(([name]) => name !== except)
+    .map(([name, value]) => `${name}=${value}`)
+    .join("; ");
+const cleared = (headers: Headers) =>
+  headers
+    .getSetCookie()
+    .filter((line) => /Max-Age=0/.test(line))
+    .map((line) => line.slice(0, line.indexOf("=")));
+
+describe("hybrid sign-out", () => {
+  it("after the access token lapsed, sign-out still revokes the session and clears every cookie; the old refresh cookie is dead", async () => {
+    const { manager, clock } = setup();
+    const issued = await manager.create({ userId: "u1" });
+    const binding = cookiesOf(issued.headers).get("__Host-rtb") ?? "";
+    clock.advance(5 * MIN + 31_000); // past the access token's exp and the verifier's skew
+    expect((await manager.authenticate(withAccess(issued.token))).failure?.reason).toBe("expired");
+    const out = await manager.logout(
+      requestWith({
+        method: "POST",
+        cookie: browserCookies(issued),
+        headers: { "sec-fetch-site": "same-origin" },
+      }),
+    );
+    expect(out.revoked).toBe(true);
+    expect(out.failure).toBeNull();
+    expect(cleared(out.headers).sort()).toEqual(
+      ["__Host-at", "__Host-csrf", "__Host-rtb", "__Secure-rt"].sort(),
+    );
+    expect(out.headers.getSetCookie().find((l) => l.startsWith("__Secure-rt="))).toMatch(
+      /Path=\/api\/hybrid\/refresh/,
+    );
+    const again = await manager.refresh(
+      requestWith({
+        method: "POST",
+        cookie: `__Secure-rt=${issued.refreshToken}; __Host-rtb=${binding}`,
+        headers: { "sec-fetch-site": "same-origin" },
+      }),
+    );
+    expect(again.session).toBeNull();
+    expect(await manager.get(issued.session.id)).toBeNull();
+  });
+
+  it("a lapsed access token with a forged signature, or another audience, proves nothing", async () => {
+    const { manager, clock, common } = setup();
+    const issued = await manager.create({ userId: "u1" });
+    const other = createSessionManager({
+      ...common,
+      strategy: "hybrid",
+      audience: "another-app",
+      cleanup: false,
+    });
+    const foreign = await other.create({ userId: "u1" });
+    clock.advance(6 * MIN);
+    const [head, body] = issued.token.split(".");
+    const forged = `${head}.${body}.${"A".repeat(86)}`;
+    for (const token of [forged, foreign.token]) {
+      const out = await manager.logout(
+        requestWith({
+          method: "POST",
+          cookie: `__Host-at=${token}`,
+          headers: { "sec-fetch-site": "same-origin" },
+        }),
+      );
+      expect(out.revoked).toBe(false);
+      expect(cleared(out.headers)).toContain("__Secure-rt");
+    }
+    expect(await manager.get(issued.session.id)).not.toBeNull();
+    other.close();
+  });
+
+  it("a cross-site sign-out is refused (403) and revokes nothing, lapsed token or not", async () => {
+    const { manager, clock } = setup();
+    const issued = await manager.create({ userId: "u1" });
+    for (const advance of [0, 6 * MIN]) {
+      clock.advance(advance);
+      const out = await manager.logout(
+        requestWith({
+          method: "POST",
+          cookie: browserCookies(issued),
+          headers: { origin: "https://evil.example" },
+        }),
+      );
+      expect(out.failure).toEqual({ reason: "csrf", status: 403, transport: "cookie" });
+      expect(out.revoked).toBe(false);
+      expect(cleared(out.headers)).toEqual([]);
+    }
+    expect(await manager.get(issued.session.id)).not.toBeNull();
+  });
+
+  it("with only the binding cookie left (the access cookie cleared by a 401), sign-out still ends the session", async () => {
+    const { manager } = setup();
+    const issued = await manager.create({ userId: "u1" });
+    const out = await manager.logout(
+      requestWith({
+        method: "POST",
+        cookie: `__Host-rtb=${cookiesOf(issued.headers).get("__Host-rtb")}`,
+        headers: { "sec-fetch-site": "same-origin" },
+      }),
+    );
+    expect(out.revoked).toBe(true);
+    expect(await manager.get(issued.session.id)).toBeNull();
+  });
+});
+
+describe("hybrid refresh cookie binding (cookie tossing)", () => {
+  it("sets a __Host- binding cookie beside the refresh cookie, for cookie transport only", async () => {
+    const { manager } = setup();
+    const issued = await manager.create({ userId: "u1" });
+    const line = issued.headers.getSetCookie().find((l) => l.startsWith("__Host-rtb="));
+    expect(line).toMatch(
+      /^__Host-rtb=[\w-]{22}\.[\w-]{43}; Path=\/; Max-Age=43200; HttpOnly; Secure; SameSite=Lax$/,
+    );
+    const header = await manager.create({ userId: "u1", transport: "header" });
+    expect(header.headers.getSetCookie()).toEqual([]);
+  });
+
+  it("a planted refresh cookie (the attacker's own, valid) without its binding is refused and signs no one in", async () => {
+    const { manager } = setup();
+    const attacker = await manager.create({ userId: "attacker" });
+    const victim = await manager.create({ userId: "victim" });
+    const victimBinding = cookiesOf(victim.headers).get("__Host-rtb");
+    const planted = `__Secure-rt=${attacker.refreshToken}`;
+    for (const cookie of [planted, `${planted}; __Host-rtb=${victimBinding}`]) {
+      const result = await manager.refresh(
+        requestWith({ method: "POST", cookie, headers: { "sec-fetch-site": "same-origin" } }),
+      );
+      expect(result.session).toBeNull();
+      expect(result.failure?.status).toBe(401);
+      expect(cookiesOf(result.headers).get("__Host-at") ?? "").toBe("");
+    }
+    // The attacker's token was not rotated by those attempts: with its own binding it still works.
+    const own = await manager.refresh(
+      requestWith({
+        method: "POST",
+        cookie: `${planted}; __Host-rtb=${cookiesOf(attacker.headers).get("__Host-rtb")}`,
+        headers: { "sec-fetch-site": "same-origin" },
+      }),
+    );
+    expect(own.session?.userId).toBe("attacker");
+  });
+
+  it("duplicate refresh or binding cookies are refused as ambiguous", async () => {
+    const { manager } = setup();
+    const issued = await manager.create({ userId: "u1" });
+    const other = await manager.create({ userId: "u2" });
+    const binding = cookiesOf(issued.headers).get("__Host-rtb");
+    for (const cookie of [
+      `__Secure-rt=${other.refreshToken}; __Secure-rt=${issued.refreshToken}; __Host-rtb=${binding}`,
+      `__Secure-rt=${issued.refreshToken}; __Host-rtb=${binding}; __Host-rtb=${binding}`,
+    ]) {
+      const result = await manager.refresh(
+        requestWith({ method: "POST", cookie, headers: { "sec-fetch-site": "same-origin" } }),
+      );
+      expect(result.failure?.reason).toBe("ambiguous_cookie");
+    }
+  });
+
+  it("header transport (the refresh token in the body) needs no binding cookie", async () => {
+    const { manager } = setup();
+    const issued = await manager.create({ userId: "u1", transport: "header" });
+    const viaBody = await manager.refresh(requestWith({ method: "POST" }), {
+      refreshToken: issued.refreshToken ?? "",
+    });
+    expect(viaBody.session?.id).toBe(issued.session.id);
   });
 });

@@ -17,6 +17,12 @@ export interface CookieNames {
   csrf: string;
   /** `hybrid` refresh token, sent only to the refresh route (`Path`), so never `__Host-`. */
   refresh: string;
+  /**
+   * `hybrid`: the `__Host-` cookie that binds the refresh cookie to the browser it was issued
+   * to. A sibling host can plant a `__Secure-` cookie, never a `__Host-` one, so a planted
+   * refresh cookie arrives without its binding and is refused.
+   */
+  refreshBinding: string;
 }
 
 export interface CookieOptions {
@@ -49,6 +55,7 @@ const BASE_NAMES: CookieNames = {
   access: "at",
   csrf: "csrf",
   refresh: "rt",
+  refreshBinding: "rtb",
 };
 
 /** Normalises cookie options once; every rule violation throws `CONFIG_INVALID` here. */

@@ -152,12 +152,27 @@ export function createJwtSessions<Data extends JsonObject>(
     };
   }
 
-  /** The session id of a valid token (signature, claims, not expired), without side effects. */
-  function presentedSessionId(request: RequestLike): string | null {
+  // Sign-out must end the session even once the short-lived access token has lapsed: a token
+  // with a valid signature, issuer, audience and type still proves which session it belongs to.
+  const lapsedVerifier = createJwtVerifier(keys, {
+    issuer,
+    audience,
+    clock,
+    type,
+    acceptExpired: true,
+  });
+
+  /**
+   * The session id and transport of a token that verifies but for its expiry, without side
+   * effects: which session a request proves it holds (sign-out, sign-in ending the old one).
+   */
+  function presentedSessionId(request: RequestLike): { id: string; transport: Transport } | null {
     const credential = readCredential(request, cookieName, o.transports);
     if (!credential.ok) return null;
-    const result = verifier.verify(credential.token);
-    return result.ok && typeof result.claims.sid === "string" ? result.claims.sid : null;
+    const result = lapsedVerifier.verify(credential.token);
+    return result.ok && typeof result.claims.sid === "string"
+      ? { id: result.claims.sid, transport: credential.transport }
+      : null;
   }
 
   return {

@@ -1,5 +1,6 @@
 import { findAuthCookie } from "../cookies/parse.js";
-import { createCsrfToken } from "../csrf/token.js";
+import { isSafeMethod, originAllowed } from "../csrf/origin.js";
+import { createCsrfToken, verifyCsrfToken } from "../csrf/token.js";
 import { SessionError } from "../errors.js";
 import type { JsonObject, StoredSession } from "../stores/types.js";
 import { generateOpaqueToken, isSessionId } from "../tokens/opaque.js";
@@ -12,6 +13,7 @@ import { type NormalizedOptions, normalizeOptions } from "./options.js";
 import { createRefresher } from "./refresh.js";
 import { verifyOpaqueToken } from "./strategies/id.js";
 import type {
+  AuthFailure,
   AuthResult,
   CreateInput,
   IssuedSession,
@@ -20,6 +22,7 @@ import type {
   Session,
   SessionInfo,
   SessionManagerOptions,
+  Transport,
 } from "./types.js";
 
 export { RENEWED_TOKEN_HEADER } from "./authenticate.js";
@@ -31,7 +34,15 @@ export interface SessionManager<Data extends JsonObject = JsonObject> {
   authenticate(request: RequestLike): Promise<AuthResult<Data>>;
   /** Signs a user in: always a new session; the one the request carried is ended. */
   create(input: CreateInput<Data>): Promise<IssuedSession<Data>>;
-  logout(request: RequestLike): Promise<{ revoked: boolean; headers: Headers }>;
+  /**
+   * Ends the session the request proves it holds (for `jwt`/`hybrid` an expired access token
+   * counts, and for `hybrid` the refresh or binding cookie) and clears every cookie. A
+   * cookie-borne sign-out must pass the CSRF check; when it does not, `failure` says so (403)
+   * and nothing changes.
+   */
+  logout(
+    request: RequestLike,
+  ): Promise<{ revoked: boolean; headers: Headers; failure: AuthFailure | null }>;
   /**
    * `hybrid`: rotates the refresh token (from the refresh cookie, or `input.refreshToken` for
    * header transport) and issues a new access token. Reuse of a replaced token revokes the
@@ -67,23 +78,32 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
   const { checkCsrf } = opaque;
   const cookieName = jwt ? jwt.cookieName : cookies.names.session;
 
-  /** The id of the session a request presents, verified, without `authenticate`'s side effects. */
-  const presented = async (request: RequestLike, now: number): Promise<string | null> => {
+  /**
+   * The session a request proves it holds, and how, verified without `authenticate`'s side
+   * effects. A lapsed access token still counts: this only ever ends a session.
+   */
+  const presented = async (
+    request: RequestLike,
+    now: number,
+  ): Promise<{ id: string; transport: Transport } | null> => {
     if (jwt) {
-      const sid = jwt.presentedSessionId(request);
-      if (sid || !refresher) return sid;
-      // hybrid: a client whose access token lapsed may still present its refresh cookie.
+      const found = jwt.presentedSessionId(request);
+      if (found || !refresher) return found;
+      // hybrid: the access cookie may be gone (a 401 clears it); the binding cookie goes to
+      // every path, and a client may present its refresh cookie.
+      const bound = refresher.boundSessionId(request);
+      if (bound) return { id: bound, transport: "cookie" };
       const rt = findAuthCookie(request.headers.get("cookie"), cookies.names.refresh);
       if (rt.status !== "found") return null;
-      const found = await storeCall(() => verifyOpaqueToken(reader, rt.value, now));
-      return typeof found === "string" ? null : found.record.id;
+      const verified = await storeCall(() => verifyOpaqueToken(reader, rt.value, now));
+      return typeof verified === "string" ? null : { id: verified.record.id, transport: "cookie" };
     }
     const credential = readCredential(request, cookieName, o.transports);
     if (!credential.ok) return null;
     const found = await storeCall(() => verifyOpaqueToken(reader, credential.token, now));
     return typeof found === "string" || found.record.strategy !== o.strategy
       ? null
-      : found.record.id;
+      : { id: found.record.id, transport: credential.transport };
   };
 
   async function create(input: CreateInput<Data>): Promise<IssuedSession<Data>> {
@@ -93,7 +113,7 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
     }
     const transport = input.transport ?? "cookie";
     const previous = input.request ? await presented(input.request, now) : null;
-    const ended = previous ? await storeCall(() => store.delete(previous, "logout")) : null;
+    const ended = previous ? await storeCall(() => store.delete(previous.id, "logout")) : null;
     if (ended) revoked(ended, "logout");
     const userAgent = input.userAgent ?? input.request?.headers.get("user-agent") ?? null;
     const secret = generateOpaqueToken(store.newSessionId?.(input.userId));
@@ -149,14 +169,30 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
   }
 
   async function logout(request: RequestLike) {
+    const found = await presented(request, clock());
+    // Sign-out rides cookies like any unsafe request, so the same CSRF rule applies; a
+    // refused one changes nothing, the cookies included.
+    if (
+      found?.transport === "cookie" &&
+      !isSafeMethod(request.method) &&
+      !originAllowed(request.headers, o.origins) &&
+      !verifyCsrfToken(o.csrfKey, found.id, request.headers.get("x-csrf-token"))
+    ) {
+      const refused = ix.failure("csrf", "cookie", []);
+      refused.headers.set("cache-control", "no-store");
+      return { revoked: false, headers: refused.headers, failure: refused.failure };
+    }
+    // Every cookie goes, whether or not a session was proven: none of them is worth keeping.
     const headers = new Headers({ "cache-control": "no-store" });
     headers.append("set-cookie", cookies.clear(cookieName));
     headers.append("set-cookie", cookies.clear(cookies.names.csrf));
-    if (refresher) headers.append("set-cookie", cookies.clear(cookies.names.refresh));
-    const found = await presented(request, clock());
-    const gone = found ? await storeCall(() => store.delete(found, "logout")) : null;
+    if (refresher) {
+      headers.append("set-cookie", cookies.clear(cookies.names.refresh));
+      headers.append("set-cookie", cookies.clear(cookies.names.refreshBinding));
+    }
+    const gone = found ? await storeCall(() => store.delete(found.id, "logout")) : null;
     if (gone) revoked(gone, "logout");
-    return { revoked: gone !== null, headers };
+    return { revoked: gone !== null, headers, failure: null };
   }
 
   async function update(sessionId: string, patch: Partial<Data> | ((data: Data) => Data)) {

@@ -1,8 +1,10 @@
+import { createHmac, timingSafeEqual } from "node:crypto";
 import { findAuthCookie } from "../cookies/parse.js";
 import { isSafeMethod, originAllowed } from "../csrf/origin.js";
 import { verifyCsrfToken } from "../csrf/token.js";
 import type { JsonObject, StoredSession } from "../stores/types.js";
-import type { generateOpaqueToken } from "../tokens/opaque.js";
+import { encodeBase64url } from "../tokens/base64url.js";
+import { type generateOpaqueToken, isSessionId } from "../tokens/opaque.js";
 import type { Internals } from "./internals.js";
 import type { createJwtSessions } from "./jwt-session.js";
 import { renewOpaqueToken, verifyOpaqueToken } from "./strategies/id.js";
@@ -23,6 +25,35 @@ export function createRefresher<Data extends JsonObject>(
   const read = store.get.bind(store);
   const reader = { get: read, fresh: read };
 
+  /**
+   * The binding cookie's value: the session id and a MAC of it (the CSRF key, its own label).
+   * It is the same for the whole session, so that tabs never race over it, and only this
+   * server can make one; a sibling host cannot set a `__Host-` cookie at all.
+   */
+  const bindingMac = (sessionId: string) =>
+    createHmac("sha256", o.csrfKey)
+      .update("sessionkit-refresh-binding\0")
+      .update(sessionId)
+      .digest();
+  const bindingFor = (sessionId: string) =>
+    `${sessionId}.${encodeBase64url(bindingMac(sessionId))}`;
+
+  /** The session a binding cookie value was issued for, or `null`. Never throws. */
+  const boundSession = (value: string): string | null => {
+    const dot = value.indexOf(".");
+    const sessionId = value.slice(0, dot);
+    if (dot < 0 || value.length > 128 || !isSessionId(sessionId)) return null;
+    const given = Buffer.from(value.slice(dot + 1));
+    const expected = Buffer.from(encodeBase64url(bindingMac(sessionId)));
+    return given.length === expected.length && timingSafeEqual(given, expected) ? sessionId : null;
+  };
+
+  /** The session the request's binding cookie names, verified, for sign-out. */
+  const boundSessionId = (request: RequestLike): string | null => {
+    const found = findAuthCookie(request.headers.get("cookie"), cookies.names.refreshBinding);
+    return found.status === "found" ? boundSession(found.value) : null;
+  };
+
   const fail = (reason: FailureReason, transport: Transport | null): RefreshResult<Data> => {
     const { failure, headers } = ix.failure(reason, transport, [
       cookies.names.refresh,
@@ -41,9 +72,11 @@ export function createRefresher<Data extends JsonObject>(
   ) => {
     const { token, headers } = access.issue(record, transport, now);
     if (transport === "cookie") {
+      const maxAge = record.absoluteExpiresAt - now;
+      headers.append("set-cookie", cookies.set(cookies.names.refresh, refreshToken, maxAge));
       headers.append(
         "set-cookie",
-        cookies.set(cookies.names.refresh, refreshToken, record.absoluteExpiresAt - now),
+        cookies.set(cookies.names.refreshBinding, bindingFor(record.id), maxAge),
       );
     }
     return { accessToken: token, refreshToken, headers };
@@ -66,6 +99,16 @@ export function createRefresher<Data extends JsonObject>(
         ? cookie.value
         : undefined;
     if (token === undefined) return fail("missing", null);
+    if (!fromBody) {
+      // A refresh cookie planted by a sibling host (or a copy) comes without the __Host-
+      // binding of the browser it was issued to: refused before the store sees it, so that
+      // it neither signs this browser in nor rotates anything.
+      const binding = findAuthCookie(request.headers.get("cookie"), cookies.names.refreshBinding);
+      if (binding.status === "ambiguous") return fail("ambiguous_cookie", transport);
+      const bound = binding.status === "found" ? boundSession(binding.value) : null;
+      if (bound === null || bound !== token.slice(0, token.indexOf(".")))
+        return fail("unbound_refresh", transport);
+    }
     const verified = await storeCall(() => verifyOpaqueToken(reader, token, now));
     if (verified === "reused") {
       // A replaced refresh token came back after its grace: someone holds a copy. End it all.
@@ -96,7 +139,10 @@ export function createRefresher<Data extends JsonObject>(
       next = renewed.token;
     }
     if (!next) return fail("bad_secret", transport);
-    await storeCall(() => store.touch(record.id, { now, lastActiveAt: now, expiresAt: slid }));
+    // Revoked since it was read: its revocation carries the older expiry, which a new access
+    // token could outlive.
+    const touch = { now, lastActiveAt: now, expiresAt: slid };
+    if (!(await storeCall(() => store.touch(record.id, touch)))) return fail("revoked", transport);
     record = { ...record, lastActiveAt: now, expiresAt: Math.max(record.expiresAt, slid) };
     const issued = issue(record, next, transport, now);
     return { session: toSession(record, transport, record.data as Data), failure: null, ...issued };
@@ -112,5 +158,5 @@ export function createRefresher<Data extends JsonObject>(
     return issue(record, secret.token, transport, now);
   }
 
-  return { refresh, start };
+  return { refresh, start, boundSessionId };
 }

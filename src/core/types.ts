@@ -44,7 +44,9 @@ export type FailureReason =
   | "revoked"
   | "invalid_token"
   | "revocation_stale"
-  | "reused";
+  | "reused"
+  /** `hybrid`: a refresh cookie without the binding cookie of the browser it was issued to. */
+  | "unbound_refresh";
 
 export interface AuthFailure {
   reason: FailureReason;

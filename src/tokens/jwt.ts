@@ -32,6 +32,11 @@ export interface JwtVerifyOptions {
   skew?: number;
   /** Milliseconds since the epoch. */
   clock?: () => number;
+  /**
+   * Accept a token past `exp` when everything else holds. Only to learn which session a
+   * request proves it held, for sign-out: such a token authorises nothing. Default `false`.
+   */
+  acceptExpired?: boolean;
 }
 
 /**
@@ -81,7 +86,8 @@ export function createJwtVerifier(
           return { ok: false, reason: "bad_time_claim" };
         }
       }
-      if (now - skew >= (exp as number)) return { ok: false, reason: "expired" };
+      if (now - skew >= (exp as number) && !options.acceptExpired)
+        return { ok: false, reason: "expired" };
       if (nbf !== undefined && now + skew < (nbf as number))
         return { ok: false, reason: "not_yet_valid" };
       if (iat !== undefined && (iat as number) > now + skew)
