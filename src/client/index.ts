@@ -15,8 +15,14 @@ export {
 import type { TokenStorage } from "./storage.js";
 
 export interface ClientOptions {
-  /** Prefix of every path. Default `""` (same origin). */
+  /** Prefix of every path that is not a whole URL. Default `""` (same origin). */
   baseUrl?: string;
+  /**
+   * Origins, besides that of `baseUrl` (the page's own by default), that may receive the
+   * Bearer token and the CSRF header, e.g. `["https://api.example"]`. Requests to any other
+   * origin go out without them, and their 401s trigger no refresh.
+   */
+  origins?: string[];
   /** `"hybrid"` turns on refreshing. Default `"id"`. */
   strategy?: "id" | "jwt" | "hybrid";
   /** Where a CSRF token for the current session is fetched (`{ token }`). Default `/api/csrf`. */
@@ -33,13 +39,19 @@ export interface ClientOptions {
 }
 
 export interface SessionClient {
-  /** `fetch` with the CSRF header on unsafe methods, and one refresh-and-retry for hybrid. */
+  /**
+   * `fetch` with the CSRF header on unsafe methods, and one refresh-and-retry for hybrid. A
+   * whole URL is taken as it is; only the trusted origins get the token and the CSRF header.
+   */
   fetch(path: string, init?: RequestInit): Promise<Response>;
   /** Refreshes now (once across tabs); `true` when the session is still good. */
   refresh(): Promise<boolean>;
   /** Call after signing in: starts the refresh schedule and forgets any old CSRF token. */
   signedIn(tokens?: { accessToken?: string; refreshToken?: string }): void;
-  /** Posts the sign-out, forgets the tokens, and tells every tab. */
+  /**
+   * Posts the sign-out (for hybrid, refreshing and retrying once when the server answers
+   * `session_expired`), forgets the tokens, and tells every tab.
+   */
   signOut(path: string): Promise<void>;
   /** Runs when this or another tab signs out. Returns the unsubscribe function. */
   onSignOut(listener: () => void): () => void;
@@ -54,11 +66,33 @@ interface Locks {
 }
 
 const UNSAFE = /^(POST|PUT|PATCH|DELETE)$/i;
+/** A URL with a scheme, or scheme-relative: not a path under `baseUrl`. */
+const WHOLE_URL = /^([a-z][a-z\d+.-]*:|\/\/)/i;
 /** A refresh within this long of the last one is not repeated. */
 const RECENT = 1000;
 
 export function createSessionClient(options: ClientOptions = {}): SessionClient {
   const base = options.baseUrl ?? "";
+  const page = (globalThis as { location?: { href?: string } }).location?.href;
+  const originOf = (url: string): string | null => {
+    try {
+      return new URL(url, page).origin;
+    } catch {
+      return null; // a relative URL with no page to resolve it against
+    }
+  };
+  const target = (path: string) => (WHOLE_URL.test(path) ? path : `${base}${path}`);
+  // Where the session's credentials may go: the origin of the base (the page's own by
+  // default) and the ones listed. A token sent elsewhere is a token given away.
+  const trusted = new Set<string>();
+  const home = originOf(base || "/");
+  if (home && home !== "null") trusted.add(home);
+  for (const origin of options.origins ?? []) {
+    const listed = /^https?:\/\//i.test(origin) ? originOf(origin) : null;
+    if (!listed) throw new TypeError(`sessionkit/client: origins: ${origin} is not an origin`);
+    trusted.add(listed);
+  }
+  const isTrusted = (url: string) => trusted.has(originOf(url) ?? "");
   const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
   const hybrid = options.strategy === "hybrid";
   const lifetime = options.accessLifetimeMs ?? 5 * 60_000;
@@ -183,30 +217,35 @@ export function createSessionClient(options: ClientOptions = {}): SessionClient 
     return inFlight;
   };
 
-  const send = async (path: string, init: RequestInit): Promise<Response> => {
+  const send = async (url: string, init: RequestInit): Promise<Response> => {
     const headers = new Headers(init.headers);
     for (const [key, value] of Object.entries(authorization())) headers.set(key, value);
     if (UNSAFE.test(init.method ?? "GET")) headers.set("x-csrf-token", await csrfToken());
-    return doFetch(`${base}${path}`, { credentials: "same-origin", ...init, headers });
+    return doFetch(url, { credentials: "same-origin", ...init, headers });
+  };
+
+  const fetchWithSession = async (path: string, init: RequestInit = {}) => {
+    const url = target(path);
+    // Another origin gets the request as the application wrote it, and its answers are its
+    // own: no token, no CSRF header, no refresh on its 401.
+    if (!isTrusted(url)) return doFetch(url, init);
+    let response = await send(url, init);
+    if (response.status === 403 && csrf !== null) {
+      csrf = null; // a stale token (new session): fetch a fresh one once
+      response = await send(url, init);
+    }
+    if (hybrid && response.status === 401) {
+      const problem = (await response
+        .clone()
+        .json()
+        .catch(() => ({}))) as { code?: string };
+      if (problem.code === "session_expired" && (await refresh())) response = await send(url, init);
+    }
+    return response;
   };
 
   return {
-    async fetch(path, init = {}) {
-      let response = await send(path, init);
-      if (response.status === 403 && csrf !== null) {
-        csrf = null; // a stale token (new session): fetch a fresh one once
-        response = await send(path, init);
-      }
-      if (hybrid && response.status === 401) {
-        const problem = (await response
-          .clone()
-          .json()
-          .catch(() => ({}))) as { code?: string };
-        if (problem.code === "session_expired" && (await refresh()))
-          response = await send(path, init);
-      }
-      return response;
-    },
+    fetch: fetchWithSession,
     refresh,
     signedIn(issued) {
       csrf = null;
@@ -216,7 +255,9 @@ export function createSessionClient(options: ClientOptions = {}): SessionClient 
       schedule();
     },
     async signOut(path) {
-      await send(path, { method: "POST" }).catch(() => undefined);
+      // Through the refresh-and-retry: a server that wants a live access token for sign-out
+      // answers session_expired, and an unended session would come back with the next refresh.
+      await fetchWithSession(path, { method: "POST" }).catch(() => undefined);
       signedOutHere();
       channel?.postMessage({ type: "signed-out" } satisfies Message);
     },
