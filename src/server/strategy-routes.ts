@@ -81,7 +81,8 @@ export function mountStrategyRoutes(
       [limits.perAddress, addressKey],
     ];
     // Counted as it starts, before the slow password check: a burst sent in parallel gets no
-    // more checks than a sequence would. Only a success (or no check at all) gives it back.
+    // more checks than a sequence would. Only a success, or a check that could not run (hashing
+    // busy, user table down), gives it back.
     const wait = reserve(slots, now);
     if (wait > 0) return tooMany(wait, "Too many failed sign-ins");
     const refused = () => problem(401, "invalid_credentials", "Wrong username or password");
