@@ -43,8 +43,9 @@ describe.skipIf(!available)("the demo in Chromium", () => {
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    // Access tokens of 3 s, so that the hybrid refresh happens while the test watches.
-    server = await startServerProcess(tempDir(), ["--access", "3s"]);
+    // Access tokens of 3 s, so that the hybrid refresh happens while the test watches; the
+    // storage lab, off by default, turned on.
+    server = await startServerProcess(tempDir(), ["--access", "3s", "--lab"]);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],

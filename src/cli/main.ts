@@ -7,7 +7,9 @@ import {
   ConfigError,
   resolveServerConfig,
   SERVER_FLAGS,
+  SERVER_SWITCHES,
   type ServerFlag,
+  type ServerSwitch,
 } from "../server/config.js";
 import { startServer } from "../server/serve.js";
 import { jwtCommand, keysCommand } from "./keys.js";
@@ -18,7 +20,7 @@ export const USAGE = `usage: sessionkit <command> [options]
 commands:
   serve [--port N] [--host H] [--database PATH|postgres://…] [--keys FILE]
         [--store sqlite|memory|postgres://…|redis://…|redis-cluster://H:P,…] [--origin URL[,URL]] [--idle D] [--absolute D] [--renewal D] [--access D]
-        [--refresh-grace D] [--max-lag D] [--trust-proxy N|IP[,IP]]
+        [--refresh-grace D] [--max-lag D] [--trust-proxy N|IP[,IP]] [--lab]
                                                  start the reference server
   migrate [--database PATH|postgres://…]         create or upgrade the schema
   sessions list --user ID [--database PATH|URL] [--store URL] [--json]
@@ -87,9 +89,10 @@ function isParseArgsError(error: unknown): boolean {
 }
 
 async function serveCommand(args: string[], io: Io): Promise<number> {
-  const options = Object.fromEntries(
-    Object.keys(SERVER_FLAGS).map((flag) => [flag, { type: "string" as const }]),
-  );
+  const options = Object.fromEntries([
+    ...Object.keys(SERVER_FLAGS).map((flag) => [flag, { type: "string" as const }]),
+    ...Object.keys(SERVER_SWITCHES).map((flag) => [flag, { type: "boolean" as const }]),
+  ]);
   const { values, positionals } = parseArgs({
     args,
     options,
@@ -98,7 +101,10 @@ async function serveCommand(args: string[], io: Io): Promise<number> {
   });
   if (positionals.length > 0)
     throw new UsageError(`serve takes no positional argument: ${positionals[0]}`);
-  const config = resolveServerConfig(values as Partial<Record<ServerFlag, string>>, io.env);
+  const config = resolveServerConfig(
+    values as Partial<Record<ServerFlag, string> & Record<ServerSwitch, boolean>>,
+    io.env,
+  );
   const server = await startServer(config, io.out);
   return await new Promise<number>((resolve) => {
     const stop = () => {

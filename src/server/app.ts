@@ -53,6 +53,8 @@ export interface AppOptions {
   accessLifetimeMs?: number;
   /** The token inspector's issuer and audiences (with `keys`); without them, no inspector. */
   inspect?: { issuer: string; audiences: string[] };
+  /** The storage lab's token copy (`--lab`); off unless `true`. */
+  lab?: boolean;
   clock?: () => number;
   log?: (line: string) => void;
 }
@@ -243,7 +245,7 @@ export function createApp(options: AppOptions): Hono<Env> {
   app.get("/favicon.ico", () => new Response(null, { status: 204 }));
   app.get("/assets/app.js", () => renderApp("js"));
   app.get("/assets/lab.js", () => script(LAB_SCRIPT));
-  if (managers.id) mountLab(app, managers.id);
+  if (managers.id) mountLab(app, managers.id, { enabled: options.lab === true });
   app.get("/assets/inspect.js", () => script(INSPECT_SCRIPT));
   app.get("/assets/side-by-side.js", () => script(SIDE_BY_SIDE_SCRIPT));
   mountSideBySide(app, managers);

@@ -20,6 +20,8 @@ export interface ServerConfig {
   scryptLog2N: number;
   /** Proxies whose X-Forwarded-For is believed: 0 (none), a count of hops, or addresses. */
   trustProxy: number | string[];
+  /** The storage lab's token copy (`--lab`, `SESSIONKIT_LAB`): off unless asked for. */
+  lab: boolean;
 }
 
 export const isPostgresUrl = (value: string) => /^postgres(ql)?:\/\//.test(value);
@@ -45,12 +47,27 @@ export const SERVER_FLAGS = {
 
 export type ServerFlag = keyof typeof SERVER_FLAGS;
 
+/** Flags without a value (`--lab`), with their environment variable. */
+export const SERVER_SWITCHES = { lab: "SESSIONKIT_LAB" } as const;
+
+export type ServerSwitch = keyof typeof SERVER_SWITCHES;
+
+const SWITCH_ON = new Set(["1", "true", "yes", "on"]);
+const SWITCH_OFF = new Set(["", "0", "false", "no", "off"]);
+
 /** A flag beats its environment variable; an invalid value throws a one-line `ConfigError`. */
 export function resolveServerConfig(
-  flags: Partial<Record<ServerFlag, string>>,
+  flags: Partial<Record<ServerFlag, string> & Record<ServerSwitch, boolean>>,
   env: Record<string, string | undefined>,
 ): ServerConfig {
   const get = (flag: ServerFlag) => flags[flag] ?? env[SERVER_FLAGS[flag]];
+  const on = (flag: ServerSwitch) => {
+    if (flags[flag] !== undefined) return flags[flag] === true;
+    const raw = (env[SERVER_SWITCHES[flag]] ?? "").trim().toLowerCase();
+    if (SWITCH_ON.has(raw)) return true;
+    if (SWITCH_OFF.has(raw)) return false;
+    throw new ConfigError(`${SERVER_SWITCHES[flag]}: "${raw}" is not 1 or 0`);
+  };
   const duration = (flag: ServerFlag, fallback: string) => {
     const raw = get(flag) ?? fallback;
     const ms = tryParseDuration(raw);
@@ -116,6 +133,7 @@ export function resolveServerConfig(
     maxLag: duration("max-lag", "5s"),
     scryptLog2N: log2N,
     trustProxy: trustProxy(get("trust-proxy")),
+    lab: on("lab"),
   };
 }
 

@@ -1,27 +1,57 @@
 import type { Hono } from "hono";
-import { problem } from "../adapters/fetch.js";
-import { findAuthCookie } from "../cookies/parse.js";
-import type { SessionManager } from "../index.js";
+import { failureResponse, problem } from "../adapters/fetch.js";
+import { createSessionManager, type SessionManager } from "../index.js";
+import { memoryStore } from "../stores/memory/index.js";
 import type { Env } from "./http.js";
-import { json } from "./http.js";
 import { htmlPage, layout } from "./page.js";
 
+const NO_STORE = { "cache-control": "no-store" };
+
+const OFF = `<section aria-labelledby="lab"><h2 id="lab">Storage lab</h2>
+<p>The storage lab is off on this server. It hands a copy of a token to the page's own
+scripts to show what an injected script could take, which is what no real site should do, so
+it only runs where someone asked for it: start the server with <code>--lab</code> (or
+<code>SESSIONKIT_LAB=1</code>) to try it.</p>
+<p>What it shows is written up in <code>docs/browser-storage.md</code>: a script can read
+<code>localStorage</code> and <code>sessionStorage</code>, never an <code>HttpOnly</code>
+cookie.</p></section>`;
+
 /**
- * The storage lab: the same session token in an `HttpOnly` cookie, in `localStorage` and in
+ * The storage lab: a session token in an `HttpOnly` cookie, in `localStorage` and in
  * `sessionStorage`, and a simulated injected script that shows what it can read and do with
- * each. Copying the cookie's token out to the page defeats `HttpOnly` on purpose: that is what
- * the lab demonstrates, for the `id` strategy only, and only for the signed-in user.
+ * each. Off unless `enabled` (`--lab`): then the copies are of a lab token, not of the
+ * session cookie, so that the one route that hands a token to scripts gives a real XSS
+ * nothing to leave with. A lab token is a session of its own (header transport, this
+ * process's memory, one per user, ten minutes) that `/api/lab/me` accepts and nothing else.
  */
-export function mountLab(app: Hono<Env>, manager: SessionManager) {
+export function mountLab(app: Hono<Env>, manager: SessionManager, options: { enabled: boolean }) {
+  if (!options.enabled) {
+    app.get("/lab", () =>
+      htmlPage(layout({ title: "Storage lab", body: OFF, script: "/assets/lab.js" })),
+    );
+    return;
+  }
+  const labSessions = createSessionManager({
+    strategy: "id",
+    store: memoryStore(),
+    transports: ["header"],
+    lifetimes: { idle: "10m", absolute: "10m", renewal: "10m" },
+    maxSessionsPerUser: 1,
+    cleanup: false,
+  });
+
   app.get("/lab", async (c) => {
     const result = await manager.authenticate(c.req.raw);
     const signedIn = result.session !== null;
     const body = signedIn
       ? `<section aria-labelledby="lab"><h2 id="lab">Storage lab</h2>
-<p>Your session token lives in an <code>HttpOnly</code> cookie. Put a copy in
+<p>Your session token lives in an <code>HttpOnly</code> cookie. Put a token in
 <code>localStorage</code> and <code>sessionStorage</code>, then run a script as an attacker's
 injected script (XSS) would, and see what it gets.</p>
-<p><button type="button" id="lab-copy">Copy the token into localStorage and sessionStorage</button>
+<p>The copies are of a lab token: it stands for your session at this lab's own route
+(<code>/api/lab/me</code>) and is refused everywhere else, so that the lab itself gives a real
+injected script nothing to take.</p>
+<p><button type="button" id="lab-copy">Put a token in localStorage and sessionStorage</button>
 <button type="button" id="lab-run">Run the injected script</button>
 <button type="button" id="lab-clear">Remove the copies</button></p>
 <table><caption>Where the token is, as this tab sees it now</caption>
@@ -37,15 +67,22 @@ injected script (XSS) would, and see what it gets.</p>
     return htmlPage(layout({ title: "Storage lab", body, script: "/assets/lab.js" }));
   });
 
-  // The cookie's own token, echoed to the page: the lab's deliberate mistake.
+  // A lab token for the signed-in user, to put where scripts can read it.
   app.post("/api/lab/copy", async (c) => {
     const result = await manager.authenticate(c.req.raw);
-    if (result.session?.transport !== "cookie") {
+    if (!result.session) return failureResponse(result.failure, result.headers);
+    if (result.session.transport !== "cookie") {
       return problem(401, "unauthorized", "Sign in with the id strategy first");
     }
-    const found = findAuthCookie(c.req.header("cookie"), manager.cookieNames.session);
-    if (found.status !== "found") return problem(400, "no_cookie", "No session cookie");
-    return json({ token: found.value });
+    const issued = await labSessions.create({ userId: result.session.userId, transport: "header" });
+    return Response.json({ token: issued.token }, { headers: NO_STORE });
+  });
+
+  // What the stolen copy opens: this route alone.
+  app.get("/api/lab/me", async (c) => {
+    const result = await labSessions.authenticate(c.req.raw);
+    if (!result.session) return failureResponse(result.failure, result.headers);
+    return Response.json({ userId: result.session.userId, lab: true }, { headers: NO_STORE });
   });
 }
 
@@ -62,6 +99,7 @@ const show = () => {
 show();
 document.getElementById("lab-copy")?.addEventListener("click", async () => {
   const r = await client.fetch("/api/lab/copy", { method: "POST" });
+  if (!r.ok) { set("status", "No lab token (HTTP " + r.status + "): sign in again."); return; }
   const { token } = await r.json();
   localStorage.setItem(KEY, token);
   sessionStorage.setItem(KEY, token);
@@ -83,7 +121,7 @@ async function injected() {
   for (const [where, token] of Object.entries(stolen)) {
     set("read-" + where, token ? "yes: " + token.slice(0, 8) + "…" : "no");
     if (!token) { set("use-" + where, "nothing to use"); continue; }
-    const r = await fetch("/api/id/me", { credentials: "omit", headers: { authorization: "Bearer " + token } });
+    const r = await fetch("/api/lab/me", { credentials: "omit", headers: { authorization: "Bearer " + token } });
     set("use-" + where, r.ok ? "yes (HTTP " + r.status + ")" : "no (HTTP " + r.status + ")");
   }
 }

@@ -100,6 +100,7 @@ export async function startServer(
       issuer: common.issuer,
       audiences: [`${common.issuer}/api/jwt`, `${common.issuer}/api/hybrid`],
     },
+    lab: config.lab,
     log,
   });
   const where = config.store === "sqlite" ? `sqlite ${config.database}` : describe(config.store);
