@@ -10,6 +10,8 @@ import { readJsonObject } from "./body.js";
 import { type Env, json } from "./http.js";
 import { htmlPage, layout } from "./page.js";
 
+const NO_STORE = new Headers({ "cache-control": "no-store" });
+
 export interface InspectOptions {
   keys: JwkSet;
   issuer: string;
@@ -55,14 +57,19 @@ export function mountInspector(app: Hono<Env>, options: InspectOptions) {
     const decoded = decodeJwtUnverified(token.trim());
     const verdict = (result: { ok: true } | { ok: false; reason: string }) =>
       result.ok ? { ok: true } : { ok: false, reason: result.reason };
-    return json({
-      header: decoded?.header ?? null,
-      claims: decoded?.claims ?? null,
-      jwks: byJwks
-        ? verdict(byJwks.verify(token.trim()))
-        : { ok: false, reason: "no_public_keys: HMAC keys are secret and never in the JWKS" },
-      server: verdict(byServer.verify(token.trim())),
-    });
+    // The claims of someone's token: kept in no cache.
+    return json(
+      {
+        header: decoded?.header ?? null,
+        claims: decoded?.claims ?? null,
+        jwks: byJwks
+          ? verdict(byJwks.verify(token.trim()))
+          : { ok: false, reason: "no_public_keys: HMAC keys are secret and never in the JWKS" },
+        server: verdict(byServer.verify(token.trim())),
+      },
+      200,
+      NO_STORE,
+    );
   });
 }
 

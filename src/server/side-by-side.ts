@@ -8,6 +8,8 @@ import { readJsonObject } from "./body.js";
 import { type Env, json } from "./http.js";
 import { htmlPage, layout } from "./page.js";
 
+const NO_STORE = new Headers({ "cache-control": "no-store" });
+
 const STORED: Record<StrategyName, string> = {
   id: "A record per session: user, times, device, and the SHA-256 of the token's secret. Every request reads it (or the local cache).",
   jwt: "A record per session for listing and revocation; verifying a request reads nothing. A revocation goes to every instance's in-memory revocation set.",
@@ -96,7 +98,7 @@ export function mountSideBySide(
         }),
       };
     }
-    return json(out);
+    return json(out, 200, NO_STORE); // about this browser's sessions
   });
 
   // Revokes the session this request carries for one strategy, leaving its cookies in place,
@@ -109,7 +111,7 @@ export function mountSideBySide(
     const result = await manager.authenticate(c.req.raw);
     if (!result.session) return problem(401, "unauthorized", "Not signed in with that strategy");
     await manager.revoke(result.session.id);
-    return json({ revoked: result.session.id });
+    return json({ revoked: result.session.id }, 200, NO_STORE);
   });
 }
 

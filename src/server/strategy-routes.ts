@@ -121,10 +121,8 @@ export function mountStrategyRoutes(
   app.get(`${base}/me`, async (c) => {
     const auth = await signedIn(c);
     if ("response" in auth) return auth.response;
-    return json(
-      { user: publicUser(auth.user), session: sessionJson(auth.session) },
-      200,
-      auth.headers,
+    return noStore(
+      json({ user: publicUser(auth.user), session: sessionJson(auth.session) }, 200, auth.headers),
     );
   });
 
@@ -140,7 +138,7 @@ export function mountStrategyRoutes(
     const auth = await signedIn(c);
     if ("response" in auth) return auth.response;
     const sessions = await manager.list(auth.user.id, { current: auth.session.id });
-    return json({ sessions }, 200, auth.headers);
+    return noStore(json({ sessions }, 200, auth.headers));
   });
 
   app.delete(`${base}/sessions/:id`, async (c) => {
@@ -153,7 +151,7 @@ export function mountStrategyRoutes(
     await manager.revoke(id);
     const response = new Response(null, { status: 204 });
     if (id === auth.session.id) applyHeaders(response, (await manager.logout(c.req.raw)).headers);
-    return applyHeaders(response, auth.headers);
+    return noStore(applyHeaders(response, auth.headers));
   });
 
   app.post(`${base}/sessions/revoke-all`, async (c) => {
@@ -168,6 +166,15 @@ export function mountStrategyRoutes(
     );
     const response = json({ revoked: revoked.length }, 200, auth.headers);
     if (!exceptCurrent) applyHeaders(response, (await manager.logout(c.req.raw)).headers);
-    return response;
+    return noStore(response);
   });
+}
+
+/**
+ * An answer about one signed-in user (who, their devices' user agents and addresses, session
+ * ids) is kept in no cache (OWASP session management cheat sheet).
+ */
+function noStore(response: Response): Response {
+  response.headers.set("cache-control", "no-store");
+  return response;
 }
