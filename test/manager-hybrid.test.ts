@@ -233,6 +233,7 @@ describe("hybrid sign-out", () => {
         }),
       );
       expect(out.revoked).toBe(false);
+      expect(out.failure?.status).toBe(401);
       expect(cleared(out.headers)).toContain("__Secure-rt");
     }
     expect(await manager.get(issued.session.id)).not.toBeNull();

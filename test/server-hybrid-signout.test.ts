@@ -99,6 +99,17 @@ describe("hybrid sign-out through the reference server", () => {
     expect((await b.request("POST", "/api/hybrid/refresh")).status).toBe(401);
   });
 
+  it("a sign-out that proves no live session answers 401 and still clears every cookie", async () => {
+    const b = await signedIn();
+    expect((await b.request("POST", "/api/hybrid/logout")).status).toBe(204);
+    const stale = browser();
+    stale.jar.set("__Host-at", { value: "not.a.token", path: "/" });
+    const out = await stale.request("POST", "/api/hybrid/logout");
+    expect(out.status).toBe(401);
+    expect(out.headers.getSetCookie().filter((l) => /Max-Age=0/.test(l))).toHaveLength(4);
+    expect(stale.jar.size).toBe(0);
+  });
+
   it("a cross-site sign-out is refused (403) and the session lives on", async () => {
     const b = await signedIn();
     clock.advance(6 * 60_000);

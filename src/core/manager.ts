@@ -38,7 +38,8 @@ export interface SessionManager<Data extends JsonObject = JsonObject> {
    * Ends the session the request proves it holds (for `jwt`/`hybrid` an expired access token
    * counts, and for `hybrid` the refresh or binding cookie) and clears every cookie. A
    * cookie-borne sign-out must pass the CSRF check; when it does not, `failure` says so (403)
-   * and nothing changes.
+   * and nothing changes. When no live session was proven, `failure` is a 401 (the cookies
+   * are cleared all the same).
    */
   logout(
     request: RequestLike,
@@ -191,8 +192,16 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
       headers.append("set-cookie", cookies.clear(cookies.names.refreshBinding));
     }
     const gone = found ? await storeCall(() => store.delete(found.id, "logout")) : null;
-    if (gone) revoked(gone, "logout");
-    return { revoked: gone !== null, headers, failure: null };
+    if (gone) {
+      revoked(gone, "logout");
+      return { revoked: true, headers, failure: null };
+    }
+    // No live session was proven: answered as any unauthenticated request (401), with the
+    // cookies cleared all the same.
+    const credential = readCredential(request, cookieName, o.transports);
+    const reason = found ? "unknown_session" : credential.ok ? "invalid_token" : credential.reason;
+    const { failure } = ix.failure(reason, found?.transport ?? credential.transport, []);
+    return { revoked: false, headers, failure };
   }
 
   async function update(sessionId: string, patch: Partial<Data> | ((data: Data) => Data)) {
