@@ -158,10 +158,27 @@ export interface SessionStore {
   deleteExpired(now: number, limit: number): Promise<StoredSession[]>;
 
   /**
-   * Subscribes to revocations made through any instance sharing this store (for memory and
-   * SQLite: this process). Returns the unsubscribe function.
+   * Subscribes to revocations made through any instance sharing this store (for memory: this
+   * process). Returns the unsubscribe function.
+   *
+   * Every subscriber, the first or a later one, in whatever order, also hears each revocation
+   * the store knows that is still inside its window: until the record's `expiresAt` plus
+   * `REVOCATION_MARGIN_MS` (5 minutes, past any verifier's clock skew) on the wall clock. A
+   * shared backend keeps its revocation log at least that long, so that an instance started
+   * (or reconnected) later learns what was said while it was away; deliveries arrive at least
+   * once whatever the order in which concurrent writers commit (a repeat is harmless: the
+   * revocation sets keep the latest expiry).
    */
   subscribe(listener: (change: StoreChange) => void): () => void;
+
+  /**
+   * Optional: from when (wall-clock milliseconds) this store's feed knows every revocation. A
+   * store that forgets its revocations when the process ends (memory) answers when it was
+   * created: a signed token issued before then may have been revoked unheard, so the `jwt`
+   * and `hybrid` verifiers refuse tokens whose `iat` is earlier. A store whose log outlives
+   * the process (SQLite, PostgreSQL, Redis) leaves it out.
+   */
+  revocationsKnownSince?(): number;
 
   /**
    * How many milliseconds the change feed may be behind: the time since it last confirmed it

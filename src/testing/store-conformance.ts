@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isSessionError } from "../errors.js";
 import type { SessionStore, StoreChange, StoredSession, StrategyName } from "../stores/types.js";
+import { registerFeedTests } from "./feed-conformance.js";
 
 /** Makes the backend unreachable and brings it back, for the outage tests. */
 export interface OutageControl {
@@ -86,9 +87,15 @@ export function runStoreConformance(name: string, harness: StoreHarness): void {
       await store.create(record, opts);
       return record;
     };
-    const collect = () => {
+    /**
+     * Listens for the revocations of the named users only: a new subscriber also hears the
+     * revocations of earlier tests still inside their window (the replay every subscriber gets).
+     */
+    const collect = (...userIds: string[]) => {
       const seen: StoreChange[] = [];
-      const stop = store.subscribe((c) => seen.push(c));
+      const stop = store.subscribe((c) => {
+        if (userIds.includes(c.userId)) seen.push(c);
+      });
       return { seen, stop };
     };
 
@@ -209,7 +216,7 @@ export function runStoreConformance(name: string, harness: StoreHarness): void {
 
     it("delete removes, returns the record once, and announces it", async () => {
       const record = await seed();
-      const { seen, stop } = collect();
+      const { seen, stop } = collect(record.userId);
       expect((await store.delete(record.id, "logout"))?.id).toBe(record.id);
       expect(await store.delete(record.id, "logout")).toBeNull();
       expect(await store.get(record.id, T0)).toBeNull();
@@ -231,7 +238,7 @@ export function runStoreConformance(name: string, harness: StoreHarness): void {
       const [a, b, c] = [await seed({ userId }), await seed({ userId }), await seed({ userId })];
       const jwt = await seed({ userId, strategy: "jwt", secretHash: null });
       const other = await seed();
-      const { seen, stop } = collect();
+      const { seen, stop } = collect(userId, other.userId);
       const gone = await store.deleteUser(userId, {
         strategy: "id",
         except: b.id,
@@ -263,7 +270,7 @@ export function runStoreConformance(name: string, harness: StoreHarness): void {
       const strategy: StrategyName = "id";
       const created: StoredSession[] = [];
       const jwt = await seed({ userId, strategy: "jwt", secretHash: null, createdAt: T0 - 10 });
-      const { seen, stop } = collect();
+      const { seen, stop } = collect(userId);
       for (let i = 0; i < 5; i++) {
         const record = recordFor({ userId, strategy, createdAt: T0 + i });
         const { evicted } = await store.create(record, { now: T0 + i, maxSessionsPerUser: 3 });
@@ -326,7 +333,7 @@ export function runStoreConformance(name: string, harness: StoreHarness): void {
 
     it("stops announcing to a listener after it unsubscribes", async () => {
       const record = await seed();
-      const { seen, stop } = collect();
+      const { seen, stop } = collect(record.userId);
       stop();
       await store.delete(record.id, "revoked");
       expect(seen).toEqual([]);
@@ -340,7 +347,7 @@ export function runStoreConformance(name: string, harness: StoreHarness): void {
       const userId = `user-${rid()}`;
       const a = await seed({ userId });
       const b = await seed({ userId });
-      const { seen, stop } = collect();
+      const { seen, stop } = collect(userId);
       await store.delete(a.id, "revoked");
       await store.deleteUser(userId, { reason: "revoked-user" });
       await new Promise((resolve) => setTimeout(resolve, 300)); // room for a poller to misbehave
@@ -360,7 +367,7 @@ export function runStoreConformance(name: string, harness: StoreHarness): void {
           const one = await seed({ userId });
           const two = await seed({ userId });
           const evicting = recordFor({ userId, createdAt: T0 + 1 });
-          const { seen, stop } = collect();
+          const { seen, stop } = collect(userId);
           await peer.delete(one.id, "logout");
           await peer.create(evicting, { now: T0 + 1, maxSessionsPerUser: 1 });
           const deadline = Date.now() + 3000;
@@ -379,6 +386,15 @@ export function runStoreConformance(name: string, harness: StoreHarness): void {
         }
       });
     }
+
+    registerFeedTests({
+      store: () => store,
+      ...(harness.peer ? { peer: harness.peer } : {}),
+      recordFor: (s, overrides) => {
+        const userId = overrides.userId ?? `user-${rid()}`;
+        return makeRecord({ ...overrides, userId, id: s.newSessionId?.(userId) ?? rid() });
+      },
+    });
 
     // Only backends that can really be cut off register this test (memory cannot).
     if (!harness.outage) return;

@@ -22,6 +22,8 @@ export function memoryStore(): SessionStore {
   const byUser = new Map<string, Set<string>>();
   const feed = new LocalFeed();
   const expiries = new ExpiryHeap();
+  // Its revocations die with the process: only tokens issued since can be checked against them.
+  const startedAt = Date.now();
 
   const live = (id: string, now: number) => {
     const record = records.get(id);
@@ -151,6 +153,7 @@ export function memoryStore(): SessionStore {
     },
 
     subscribe: (listener) => feed.subscribe(listener),
+    revocationsKnownSince: () => startedAt,
     async ping() {},
     async close() {},
   };

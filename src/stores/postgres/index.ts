@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { configError, SessionError } from "../../errors.js";
-import { LocalFeed } from "../feed.js";
+import { LocalFeed, REVOCATION_MARGIN_MS } from "../feed.js";
 import { announceRows, rowToSession, type SessionRow } from "../rows.js";
 import type { RevocationReason, SessionStore, StoredSession, UpdateResult } from "../types.js";
 import { createListener } from "./listen.js";
@@ -324,10 +324,11 @@ export function postgresStore(options: PostgresStoreOptions): SessionStore {
           [now, batch],
         ),
       );
+      // Log entries matter only while a token of the session they name could still verify.
       await guard(() =>
         pool.query(
           `DELETE FROM ${C} WHERE seq IN (SELECT seq FROM ${C} WHERE expires_at <= $1 LIMIT $2)`,
-          [now, batch],
+          [now - REVOCATION_MARGIN_MS, batch],
         ),
       );
       return rows.map(fromRow);

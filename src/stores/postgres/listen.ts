@@ -1,10 +1,9 @@
 import type pg from "pg";
-import type { LocalFeed } from "../feed.js";
+import { type LocalFeed, REVOCATION_MARGIN_MS } from "../feed.js";
 import type { ChangeRow } from "../rows.js";
 import type { RevocationReason, StrategyName } from "../types.js";
 
 interface Change {
-  seq: number;
   id: string;
   userId: string;
   strategy: StrategyName;
@@ -15,10 +14,13 @@ interface Change {
 
 /**
  * The PostgreSQL change feed: one dedicated connection LISTENs for the revocations other
- * instances NOTIFY. On every (re)connection it first replays the revocation log from the last
- * sequence number it saw (on the first, every revocation still live), so nothing said while
- * it was away is lost; notifications arriving during the replay wait for it. It reconnects by
- * itself, and reports how long it has been without a connection as its lag.
+ * instances NOTIFY. Sequence numbers are taken at insert but notifications come in commit
+ * order, so no change is ever judged by its number. On every (re)connection it LISTENs first
+ * and then reads the whole revocation log still inside its window: whatever committed before
+ * that read is in it, whatever commits after the LISTEN is notified, so nothing said while it
+ * was away is lost, whatever the order of commits. The overlap is heard twice; the local feed
+ * announces each revocation once. Notifications arriving during the read wait for it. It
+ * reconnects by itself, and reports how long it has been without a connection as its lag.
  */
 export function createListener(options: {
   connect: () => pg.Client;
@@ -30,20 +32,16 @@ export function createListener(options: {
 }) {
   let running = false;
   let client: pg.Client | null = null;
-  let lastSeq: number | null = null;
   let connected = false;
   let disconnectedSince = Date.now();
   let retry: NodeJS.Timeout | null = null;
 
   const deliver = (change: Change) => {
-    if (lastSeq !== null && change.seq <= lastSeq) return;
-    lastSeq = change.seq;
     if (change.origin === options.origin) return; // announced locally when it was made
     const { id, userId, strategy, expiresAt, reason } = change;
     options.feed.emit({ type: "revoked", id, userId, strategy, expiresAt, reason });
   };
   const fromRow = (r: ChangeRow): Change => ({
-    seq: Number(r.seq),
     id: r.id,
     userId: r.user_id,
     strategy: r.strategy,
@@ -92,25 +90,13 @@ export function createListener(options: {
       await options.ensureSchema();
       await c.connect();
       await c.query(`LISTEN ${options.channel}`);
-      const { rows } =
-        lastSeq === null
-          ? await c.query<ChangeRow>(
-              `SELECT * FROM ${options.changesTable} WHERE expires_at > $1 ORDER BY seq`,
-              [Date.now()],
-            )
-          : await c.query<ChangeRow>(
-              `SELECT * FROM ${options.changesTable} WHERE seq > $1 ORDER BY seq`,
-              [lastSeq],
-            );
-      if (lastSeq === null && rows.length === 0) {
-        const { rows: top } = await c.query<{ seq: string | null }>(
-          `SELECT max(seq) AS seq FROM ${options.changesTable}`,
-        );
-        lastSeq = Number(top[0]?.seq ?? 0);
-      }
+      const { rows } = await c.query<ChangeRow>(
+        `SELECT * FROM ${options.changesTable} WHERE expires_at > $1 ORDER BY seq`,
+        [Date.now() - REVOCATION_MARGIN_MS],
+      );
       for (const row of rows) deliver(fromRow(row));
       replaying = false;
-      for (const change of waiting.sort((a, b) => a.seq - b.seq)) deliver(change);
+      for (const change of waiting) deliver(change);
       connected = true;
     } catch {
       lost(c);

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { createClient, createCluster } from "redis";
 import { configError, SessionError } from "../../errors.js";
 import { encodeBase64url } from "../../tokens/base64url.js";
-import { LocalFeed } from "../feed.js";
+import { LocalFeed, REVOCATION_MARGIN_MS } from "../feed.js";
 import type {
   RevocationReason,
   SessionStore,
@@ -192,10 +192,11 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
       for (const entry of entries) {
         const text = entry.message.c ?? "";
         if (lastId === null) {
-          // First read: only what can still matter.
+          // First read: only what can still matter (a token verifies a little past its record).
           let live = false;
           try {
-            live = (JSON.parse(text) as { expiresAt: number }).expiresAt > now;
+            live =
+              (JSON.parse(text) as { expiresAt: number }).expiresAt + REVOCATION_MARGIN_MS > now;
           } catch {
             live = false;
           }

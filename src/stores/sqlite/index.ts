@@ -3,7 +3,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { SessionError } from "../../errors.js";
-import { LocalFeed } from "../feed.js";
+import { LocalFeed, REVOCATION_MARGIN_MS } from "../feed.js";
 import { announceRows, type ChangeRow } from "../rows.js";
 import type { RevocationReason, SessionStore, StrategyName, UpdateResult } from "../types.js";
 import { fromRow, type Row, toRow } from "./rows.js";
@@ -234,16 +234,18 @@ export function sqliteStore(options: SqliteStoreOptions): SessionStore {
     async deleteExpired(now, limit) {
       const batch = Math.max(0, Math.floor(limit));
       const rows = guard(() => q.expired.all(now, batch) as Row[]);
-      // Log entries matter only while the session they name could still be presented.
-      guard(() => q.pruneChanges.run(now, batch));
+      // Log entries matter only while a token of the session they name could still verify.
+      guard(() => q.pruneChanges.run(now - REVOCATION_MARGIN_MS, batch));
       return rows.map(fromRow);
     },
 
     subscribe(listener) {
       const unsubscribe = feed.subscribe(listener);
       if (!poller) {
-        // Replay what other processes revoked that still matters, then follow from there.
-        lastSeq = Number(guard(() => q.firstLiveSeq.get(Date.now())));
+        // Replay what other processes revoked that still matters, then follow from there
+        // (the local feed hands the replay to later subscribers too). One writer at a time
+        // holds the file, so sequence numbers commit in order and the high-water mark is safe.
+        lastSeq = Number(guard(() => q.firstLiveSeq.get(Date.now() - REVOCATION_MARGIN_MS)));
         lastPollOk = Date.now();
         poll();
         poller = setInterval(poll, Math.max(5, options.pollIntervalMs ?? 50));
