@@ -9,7 +9,7 @@ import { importKeySet } from "../tokens/keys.js";
 import { cachedVerifier } from "../tokens/verified-cache.js";
 import { readCredential } from "./credentials.js";
 import { asStoreError, type Internals } from "./internals.js";
-import { RevocationSet } from "./revocations.js";
+import { RevocationSet, VERIFIER_SKEW_S } from "./revocations.js";
 import type { AuthResult, FailureReason, RequestLike, Session, Transport } from "./types.js";
 
 const seconds = (ms: number) => Math.floor(ms / 1000);
@@ -33,12 +33,18 @@ export function createJwtSessions<Data extends JsonObject>(
   const type = mode === "jwt" ? "JWT" : "at+jwt";
   const signer = createJwtSigner(keys, { type });
   const verifier = cachedVerifier(
-    createJwtVerifier(keys, { issuer: o.issuer, audience: o.audience, clock, type }),
+    createJwtVerifier(keys, {
+      issuer: o.issuer,
+      audience: o.audience,
+      clock,
+      type,
+      skew: VERIFIER_SKEW_S,
+    }),
     { clock },
   );
   const tokenLifetime = mode === "jwt" ? lifetimes.idle : lifetimes.access;
   const revocations = new RevocationSet();
-  revocations.follow(store);
+  revocations.follow(store, clock);
   const cookieName = mode === "jwt" ? cookies.names.jwt : cookies.names.access;
   const issuer = o.issuer;
   const audience = o.audience;
@@ -50,8 +56,9 @@ export function createJwtSessions<Data extends JsonObject>(
       sub: record.userId,
       sid: record.id,
       jti: encodeBase64url(randomBytes(12)),
-      iat: seconds(now),
-      exp: seconds(Math.min(now + tokenLifetime, record.absoluteExpiresAt)),
+      iat: revocations.issuedAt(now),
+      // Never past the record's expiry: a revocation is remembered until then (plus the skew).
+      exp: seconds(Math.min(now + tokenLifetime, record.expiresAt, record.absoluteExpiresAt)),
       auth_time: seconds(record.authTime),
       created: seconds(record.createdAt),
       aexp: seconds(record.absoluteExpiresAt),
@@ -91,7 +98,7 @@ export function createJwtSessions<Data extends JsonObject>(
     }
     // Without recent news from the feed, a revocation could be missing here: fail closed.
     if ((store.feedLag?.() ?? 0) > o.maxLag) return fail("revocation_stale", transport);
-    if (revocations.has(c.sid, now)) return fail("revoked", transport);
+    if (revocations.refuses(c.sid, c.iat, now)) return fail("revoked", transport);
     const data = (c.data ?? {}) as Data;
     let session: Session<Data> = {
       id: c.sid,
@@ -129,8 +136,10 @@ export function createJwtSessions<Data extends JsonObject>(
       record = await store.get(c.sid, now);
       if (record) {
         const expiresAt = Math.min(now + lifetimes.idle, record.absoluteExpiresAt);
-        await store.touch(record.id, { now, lastActiveAt: now, expiresAt });
-        record = { ...record, lastActiveAt: now, expiresAt };
+        // A revocation that lands between the read and the touch took the record's older
+        // expiry with it: a token signed now would outlive what the revocation sets remember.
+        const touched = await store.touch(record.id, { now, lastActiveAt: now, expiresAt });
+        record = touched ? { ...record, lastActiveAt: now, expiresAt } : null;
       }
     } catch (error) {
       if (o.onStoreError === "fail-closed") throw asStoreError(error, store.name);

@@ -55,6 +55,11 @@ export function normalizeOptions<Data extends JsonObject>(
     throw configError("lifetimes.idle must not exceed lifetimes.absolute");
   }
   if (lifetimes.grace > 120_000) throw configError("lifetimes.grace must be at most 2 minutes");
+  // A revocation is remembered until the record's idle expiry: an access token that outlived
+  // it would verify again once its revocation is forgotten.
+  if (options.strategy === "hybrid" && lifetimes.access > lifetimes.idle) {
+    throw configError("lifetimes.access must not exceed lifetimes.idle");
+  }
 
   const keys =
     options.keys === undefined ? null : loadKeySet(options.keys, { requirePrivate: true });
