@@ -7,6 +7,7 @@ import {
   type SessionManagerOptions,
   type SessionStore,
 } from "../src/index.js";
+import { resolveServerConfig } from "../src/server/config.js";
 import { memoryStore } from "../src/stores/memory/index.js";
 import { sqliteStore } from "../src/stores/sqlite/index.js";
 import { generateKeySet } from "../src/tokens/index.js";
@@ -129,6 +130,12 @@ describe("revocation window", () => {
     expect(refreshed.accessToken).toBeNull();
     expect(refreshed.failure?.reason).toBe("revoked");
     manager.close();
+  });
+
+  it("the reference server refuses --access longer than --idle before it starts", () => {
+    expect(() => resolveServerConfig({ idle: "10m", access: "15m" }, {})).toThrow(
+      "--access must not exceed --idle",
+    );
   });
 
   it("jwt: an instance started after the record expired still learns the revocation from the log", async () => {

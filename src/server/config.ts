@@ -108,6 +108,8 @@ export function resolveServerConfig(
   };
   if (lifetimes.idle > lifetimes.absolute)
     throw new ConfigError("--idle must not exceed --absolute");
+  // The hybrid manager refuses it too; said here, it stops the server before it listens.
+  if (lifetimes.access > lifetimes.idle) throw new ConfigError("--access must not exceed --idle");
   if (lifetimes.grace > 120_000) throw new ConfigError("--refresh-grace must be at most 2m");
   const origins = (get("origin") ?? "")
     .split(",")
