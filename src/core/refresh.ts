@@ -100,9 +100,9 @@ export function createRefresher<Data extends JsonObject>(
         : undefined;
     if (token === undefined) return fail("missing", null);
     if (!fromBody) {
-      // A refresh cookie planted by a sibling host (or a copy) comes without the __Host-
-      // binding of the browser it was issued to: refused before the store sees it, so that
-      // it neither signs this browser in nor rotates anything.
+      // A refresh cookie planted by a sibling host comes without the __Host- binding of the
+      // browser it was issued to: refused before the store sees it, so that it neither signs
+      // this browser in nor rotates anything.
       const binding = findAuthCookie(request.headers.get("cookie"), cookies.names.refreshBinding);
       if (binding.status === "ambiguous") return fail("ambiguous_cookie", transport);
       const bound = binding.status === "found" ? boundSession(binding.value) : null;
