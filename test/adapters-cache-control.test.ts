@@ -88,7 +88,10 @@ describe("Cache-Control on authenticated responses", () => {
     afterAll(() => app.close());
     const get: Get = async (path, headers = {}) => {
       const r = await app.inject({ method: "GET", url: path, headers });
-      return new Response(r.body, { status: r.statusCode, headers: r.headers as Record<string, string> });
+      return new Response(r.body, {
+        status: r.statusCode,
+        headers: r.headers as Record<string, string>,
+      });
     };
     await expectCacheControl(get);
   });
