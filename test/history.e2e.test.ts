@@ -37,7 +37,16 @@ describe("history of three instances under load, restarts and store cuts", () =>
         console.log(["slowest revocations:", ...(report.slowest[0]?.excerpt ?? [])].join("\n"));
         for (const v of report.violations) console.log(v.excerpt.join("\n"));
         // The run did what it says: every kind of operation, revocations measured, faults made.
-        for (const kind of ["login", "me", "refresh", "logout", "delete", "revoke-all", "probe"])
+        for (const kind of [
+          "login",
+          "me",
+          "refresh",
+          "reuse",
+          "logout",
+          "delete",
+          "revoke-all",
+          "probe",
+        ])
           expect(report.outcomes[kind], kind).toBeDefined();
         for (const w of Object.values(report.windows)) expect(w.count).toBeGreaterThan(0);
         expect(report.faults.map((f) => f.kind)).toContain("kill");

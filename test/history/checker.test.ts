@@ -127,7 +127,9 @@ describe("history checker", () => {
     const reuse = (at: number, status: number) =>
       op({ kind: "reuse", strategy: "hybrid", session: "H1", refreshIn: "r1", status }, at);
     const base = [login("H1", 0, { strategy: "hybrid" }), rotate];
-    expect(kinds(history(...base, reuse(rotate.end + 2500, 200)))).toEqual(["reuse-accepted"]);
+    const accepted = check(history(...base, reuse(rotate.end + 2500, 200))).violations;
+    expect(accepted.map((v) => v.kind)).toEqual(["reuse-accepted"]);
+    expect(accepted[0]?.message).toContain("1 generation(s) back");
     // Refused as it must be: the reuse revokes the session, which must then stay refused.
     const refused = reuse(rotate.end + 2500, 401);
     expect(kinds(history(...base, refused))).toEqual([]);

@@ -116,6 +116,14 @@ export function check(history: History, options: CheckerOptions = {}): CheckResu
     if (op.status === 200 && !rotation.has(op.refreshIn)) rotation.set(op.refreshIn, op);
   }
 
+  /** How many rotations had replaced the presented refresh token when it came back. */
+  const generationsBack = (op: Op) => {
+    let n = 0;
+    for (let r = op.refreshIn && rotation.get(op.refreshIn); r && r.end < op.start; n++)
+      r = r.refreshOut ? rotation.get(r.refreshOut) : undefined;
+    return n;
+  };
+
   for (const op of ops) {
     switch (op.kind) {
       case "logout":
@@ -141,7 +149,7 @@ export function check(history: History, options: CheckerOptions = {}): CheckResu
         if (op.status === 200 && pastGrace) {
           violations.push({
             kind: "reuse-accepted",
-            message: `a refresh token replaced ${Math.round(op.start - (replaced?.end ?? 0))} ms earlier (grace ${graceMs} ms) was accepted again`,
+            message: `a refresh token replaced ${Math.round(op.start - (replaced?.end ?? 0))} ms earlier (grace ${graceMs} ms, ${generationsBack(op)} generation(s) back) was accepted again`,
             op,
             ...(replaced ? { cause: replaced } : {}),
           });
@@ -200,7 +208,7 @@ export function check(history: History, options: CheckerOptions = {}): CheckResu
       if (lateMs > bound) {
         violations.push({
           kind: "I1",
-          message: `${op.kind} accepted ${Math.round(lateMs)} ms after an acknowledged ${s.ack.kind} (bound ${bound} ms)`,
+          message: `${op.kind} accepted ${Math.round(lateMs)} ms after an acknowledged ${s.ack.kind}${s.ack.kind === "reuse" ? ` (of a refresh token ${generationsBack(s.ack)} generation(s) back)` : ""} (bound ${bound} ms)`,
           op,
           cause: s.ack,
           lateMs,

@@ -42,7 +42,7 @@ export async function runHistory(options: RunOptions): Promise<RunResult> {
   const seed = options.seed ?? randomBytes(4).readUInt32BE();
   const random = seeded(seed);
   const maxLagMs = options.maxLagMs ?? 1000;
-  const graceMs = options.graceMs ?? 2000;
+  const graceMs = options.graceMs ?? 1000;
   const clientCount = options.clients ?? 6;
   const prefix = `skh_${randomBytes(4).toString("hex")}_`;
   const dir = mkdtempSync(join(tmpdir(), "sessionkit-history-"));

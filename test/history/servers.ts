@@ -125,7 +125,12 @@ export class Instances {
     const start = now();
     await new Promise<void>((resolve) => {
       if (server.child.exitCode !== null || server.child.signalCode !== null) return resolve();
-      server.child.once("exit", () => resolve());
+      // A graceful stop that hangs is no restart: after 5 s it is a kill.
+      const kill = setTimeout(() => server.child.kill("SIGKILL"), 5000);
+      server.child.once("exit", () => {
+        clearTimeout(kill);
+        resolve();
+      });
       server.child.kill(signal);
     });
     // The port is free once the process is gone; retry in case the kernel is slow to agree.

@@ -124,17 +124,27 @@ export class Client {
     const held = this.#pick(this.live);
     if (!held || (r < 0.12 && this.live.length < 6))
       return this.login(this.#pick(["id", "jwt", "hybrid"] as const) ?? "id");
-    if (r < 0.6) return this.me(held, this.#instance());
-    if (r < 0.7 && held.strategy === "hybrid" && held.refresh) return this.refresh(held);
-    if (r < 0.76) return this.logout(held);
-    if (r < 0.83) {
+    if (r < 0.55) return this.me(held, this.#instance());
+    if (r < 0.7) {
+      const hybrid = this.#pick(this.live.filter((h) => h.refresh));
+      if (hybrid) return this.refresh(hybrid);
+    }
+    if (r < 0.75) return this.logout(held);
+    if (r < 0.8) {
       const other = this.live.find((h) => h.strategy === held.strategy && h.id !== held.id);
       if (other) return this.revokeThrough(held, other);
     }
-    if (r < 0.85) return this.revokeAll(held, this.#random() < 0.5);
-    if (r < 0.9) {
-      const stale = held.replaced.find((t) => now() - t.at > this.settings.graceMs + 500);
-      if (stale) return this.reuse(held, stale.token);
+    if (r < 0.815) return this.revokeAll(held, this.#random() < 0.5);
+    if (r < 0.86) {
+      // Any session with a refresh token replaced longer ago than the grace will do.
+      const pastGrace = now() - this.settings.graceMs - 500;
+      // The one just replaced, or an older one: both are reuse.
+      const newest = this.#random() < 0.5;
+      for (const h of this.live) {
+        const stale = h.replaced.filter((t) => t.at < pastGrace);
+        const token = newest ? stale.at(-1) : stale[0];
+        if (token) return this.reuse(h, token.token);
+      }
     }
     const dead = this.#pick(this.dead);
     if (dead) await this.probe(dead, this.#instance());
@@ -229,7 +239,7 @@ export class Client {
       if (a.status === 200 && typeof access === "string" && typeof next === "string") {
         a.op.refreshOut = fingerprint(next);
         held.replaced.push({ token, at: now() });
-        if (held.replaced.length > 3) held.replaced.shift();
+        if (held.replaced.length > 50) held.replaced.shift();
         held.refresh = next;
         held.token = access;
         held.tokens.push(access);
@@ -327,7 +337,8 @@ export class Client {
         const statuses = await Promise.all(
           [...pending].map((i) => this.probe(d, i).then((s) => [i, s] as const)),
         );
-        for (const [i, s] of statuses) if (s === 401) pending.delete(i);
+        // Refused, or down (a stopped instance accepts nothing): this instance is done.
+        for (const [i, s] of statuses) if (s === 401 || s === null) pending.delete(i);
         if (pending.size > 0) await sleep(20);
       }
     }
