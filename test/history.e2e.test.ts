@@ -51,6 +51,17 @@ describe("history of three instances under load, restarts and store cuts", () =>
         for (const w of Object.values(report.windows)) expect(w.count).toBeGreaterThan(0);
         expect(report.faults.map((f) => f.kind)).toContain("kill");
         if (backend.target !== null) expect(report.faults.map((f) => f.kind)).toContain("cut");
+        // The checker can fail on this very history: one refused probe of a revoked id session
+        // turned into a 200 is reported.
+        const entries = run.history.entries;
+        const probe = entries.findLast(
+          (e) => e.type === "op" && e.kind === "probe" && e.strategy === "id" && e.status === 401,
+        );
+        const forged = entries.map((e) => (e === probe ? { ...e, status: 200 } : e));
+        const caught = check({ ...run.history, entries: forged }).violations;
+        expect(caught.filter((v) => v.kind === "I1" && v.op.start === probe?.start)).toHaveLength(
+          1,
+        );
         expect(result.violations.map((v) => v.kind)).toEqual([]);
       },
     );

@@ -1,14 +1,15 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { serviceAvailable } from "../helpers/services.js";
 import { check } from "./checker.js";
+import type { History } from "./history.js";
 import { buildReport, type Report, windowTable } from "./report.js";
 import { runHistory } from "./run.js";
 import { BACKENDS, type Backend, clusterConfigured } from "./servers.js";
 
 const usage =
-  "usage: soak.js [--minutes N] [--store redis|cluster|postgres]... [--clients N] [--seed N] [--out FILE] [--history-dir DIR]";
+  "usage: soak.js [--minutes N] [--store redis|cluster|postgres]... [--clients N] [--seed N] [--out FILE] [--history-dir DIR]\n       soak.js --check HISTORY.json   (judges a saved history again)";
 
 /** Runs the long form once per store; returns the exit code (1 on any violation, 2 on usage). */
 export async function main(argv: string[]): Promise<number> {
@@ -19,6 +20,7 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`${(error as Error).message}\n${usage}`);
     return 2;
   }
+  if (values.check) return recheck(values.check);
   const minutes = Number(values.minutes ?? "5");
   const clients = Number(values.clients ?? "6");
   const names = values.store ?? ["redis", "postgres", "cluster"];
@@ -79,6 +81,17 @@ function parse(argv: string[]) {
       seed: { type: "string" },
       out: { type: "string" },
       "history-dir": { type: "string" },
+      check: { type: "string" },
     },
   });
+}
+
+/** The offline checker on a history saved by --history-dir: the same report, no servers. */
+function recheck(file: string): number {
+  const history = JSON.parse(readFileSync(file, "utf8")) as History;
+  const report = buildReport({ history, seed: 0, serverErrors: [] }, check(history), 50);
+  for (const v of report.violations) console.error(v.excerpt.join("\n"));
+  console.log(JSON.stringify({ ...report, violations: undefined, slowest: undefined }, null, 2));
+  console.log(windowTable([report]));
+  return Object.keys(report.violationCounts).length > 0 ? 1 : 0;
 }
