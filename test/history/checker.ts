@@ -96,9 +96,16 @@ export function check(history: History, options: CheckerOptions = {}): CheckResu
   const violations: Violation[] = [];
 
   const sessions = new Map<string, SessionFacts>();
+  /** Sessions per user and strategy, for revoke-all. */
+  const families = new Map<string, Array<[string, SessionFacts]>>();
   for (const op of ops) {
-    if (op.kind === "login" && op.status === 200 && op.created)
-      sessions.set(op.created, { login: op, ack: null, doubt: Number.POSITIVE_INFINITY });
+    if (op.kind !== "login" || op.status !== 200 || !op.created) continue;
+    const facts = { login: op, ack: null, doubt: Number.POSITIVE_INFINITY };
+    sessions.set(op.created, facts);
+    const family = `${op.user}/${op.strategy}`;
+    const members = families.get(family) ?? [];
+    members.push([op.created, facts]);
+    families.set(family, members);
   }
   const attempt = (id: string | undefined | null, op: Op, acknowledged: boolean) => {
     const s = id ? sessions.get(id) : undefined;
@@ -134,8 +141,7 @@ export function check(history: History, options: CheckerOptions = {}): CheckResu
         break;
       case "revoke-all": {
         if (is4xx(op)) break;
-        for (const [id, s] of sessions) {
-          if (s.login.user !== op.user || s.login.strategy !== op.strategy) continue;
+        for (const [id, s] of families.get(`${op.user}/${op.strategy}`) ?? []) {
           if (op.exceptCurrent && id === op.session) continue;
           if (s.login.start >= op.end) continue; // signed in after it: untouched
           // Sessions whose sign-in overlaps the revoke-all may or may not be revoked.

@@ -42,11 +42,19 @@ export function formatOp(op: Op, t0: number): string {
   );
 }
 
+const sorted = new WeakMap<History, Op[]>();
+function sortedOps(history: History): Op[] {
+  let ops = sorted.get(history);
+  if (!ops) {
+    ops = history.entries.filter((e): e is Op => e.type === "op").sort((a, b) => a.start - b.start);
+    sorted.set(history, ops);
+  }
+  return ops;
+}
+
 /** The violating request, its cause, and every operation on the same session (or user). */
 export function excerpt(history: History, v: Violation, around = 8): string[] {
-  const ops = history.entries
-    .filter((e): e is Op => e.type === "op")
-    .sort((a, b) => a.start - b.start);
+  const ops = sortedOps(history);
   const t0 = ops[0]?.start ?? 0;
   const id = v.op.session;
   const related = ops.filter(
