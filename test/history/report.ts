@@ -13,6 +13,8 @@ export interface Report {
   recoveries: CheckResult["recoveries"];
   violationCounts: Record<string, number>;
   violationsByStrategy: Record<Strategy, number>;
+  /** Distinct sessions with a violation, per kind (one revocation outlived makes many). */
+  violatingSessions: Record<string, number>;
   /** The revocations outlived longest (within their bound, or not), with their history. */
   slowest: Array<{ lateMs: number; strategy: Strategy; excerpt: string[] }>;
   /** The first violations, each with the history around it. */
@@ -95,9 +97,11 @@ export function buildReport(
   }
   const violationCounts: Record<string, number> = {};
   const violationsByStrategy: Record<Strategy, number> = { id: 0, jwt: 0, hybrid: 0 };
+  const distinct = new Map<string, Set<string | null>>();
   for (const v of result.violations) {
     violationCounts[v.kind] = (violationCounts[v.kind] ?? 0) + 1;
     violationsByStrategy[v.op.strategy]++;
+    distinct.set(v.kind, (distinct.get(v.kind) ?? new Set()).add(v.op.session));
   }
   return {
     backend: history.meta.backend,
@@ -119,6 +123,7 @@ export function buildReport(
     })),
     violationCounts,
     violationsByStrategy,
+    violatingSessions: Object.fromEntries([...distinct].map(([k, set]) => [k, set.size])),
     slowest: result.slowest.map((w) => ({
       lateMs: Math.round(w.lateMs * 10) / 10,
       strategy: w.request.strategy,

@@ -145,6 +145,8 @@ export class Client {
         const token = newest ? stale.at(-1) : stale[0];
         if (token) return this.reuse(h, token.token);
       }
+      // Sessions rarely live long enough here for that: make one that does, now and then.
+      if (r < 0.82) return this.reuseScenario(newest ? 1 : 2);
     }
     const dead = this.#pick(this.dead);
     if (dead) await this.probe(dead, this.#instance());
@@ -314,6 +316,20 @@ export class Client {
     );
     if (a.status === 401) await this.#revoked([held]);
     else this.#forget(held, false);
+  }
+
+  /**
+   * A hybrid session refreshed `generations` times, left alone past the grace, then its refresh
+   * token from `generations` rotations back presented again: reuse, which ends the session.
+   */
+  async reuseScenario(generations: number): Promise<void> {
+    await this.login("hybrid");
+    const held = this.live.at(-1);
+    if (held?.strategy !== "hybrid") return;
+    for (let i = 0; i < generations; i++) await this.refresh(held);
+    await sleep(this.settings.graceMs + 600);
+    const token = held.replaced.at(-generations);
+    if (token && this.live.includes(held)) await this.reuse(held, token.token);
   }
 
   async probe(dead: Dead, instance: number): Promise<number | null> {
