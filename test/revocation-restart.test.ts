@@ -67,6 +67,8 @@ describe("revocations across a restart", () => {
       old.push([strategy, kept.token], [strategy, revoked.token]);
     }
     closeAll(first);
+    // A restart takes longer than the millisecond in which `iat` and the store's start compare.
+    await new Promise((resolve) => setTimeout(resolve, 5));
 
     const after = memoryStore(); // a new process: the revocations are gone, the keys are not
     const second = managersOn(after, ["jwt", "hybrid"]);
