@@ -1,3 +1,5 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { serviceAvailable } from "./helpers/services.js";
 import { check } from "./history/checker.js";
@@ -10,6 +12,7 @@ import { BACKENDS, clusterConfigured } from "./history/servers.js";
 // requests to every instance, refreshes, logouts, revocations through another instance,
 // revoke-all, refresh-token reuse), one instance killed and started again, the store cut for
 // 2.5 s and restored; then the offline checker judges the whole history (I1, I2, 5xx).
+// SESSIONKIT_HISTORY_DIR keeps each history, for `node test/history/soak.js --check FILE`.
 const LOAD_MS = Number(process.env.SESSIONKIT_HISTORY_MS ?? 18_000);
 const pg = await serviceAvailable("PostgreSQL", 5432);
 const redis = await serviceAvailable("Redis", 6379);
@@ -29,6 +32,14 @@ describe("history of three instances under load, restarts and store cuts", () =>
       { timeout: LOAD_MS + 40_000 },
       async () => {
         const run = await runHistory({ backend, durationMs: LOAD_MS, log: console.log });
+        const saveTo = process.env.SESSIONKIT_HISTORY_DIR;
+        if (saveTo) {
+          mkdirSync(saveTo, { recursive: true });
+          writeFileSync(
+            join(saveTo, `history-${backend.name}-${run.seed}.json`),
+            JSON.stringify(run.history),
+          );
+        }
         const result = check(run.history);
         const report = buildReport(run, result);
         console.log(
