@@ -1,0 +1,216 @@
+import { randomBytes } from "node:crypto";
+import { createSessionManager, type JwkSet, type SessionStore } from "../../src/index.js";
+import { createApp } from "../../src/server/app.js";
+import { hashPassword } from "../../src/server/passwords.js";
+import type { UserStore } from "../../src/server/users.js";
+import {
+  type Answer,
+  endedViolations,
+  isUnsafe,
+  leakViolations,
+  presentsCredential,
+  presentsLive,
+  presentsRefresh,
+  problemViolations,
+  sameOriginProof,
+} from "./fuzz-oracle.js";
+import { TokenPool } from "./fuzz-pool.js";
+import { type Strategy, strategyOfPath, type Target } from "./request-arbitrary.js";
+import { type RenderedRequest, toRequest } from "./request-render.js";
+
+/**
+ * The reference server's app in process (as `serve.ts` builds it: three strategies on one
+ * store, the inspector, a log the test reads), with an attacker and a victim signed up, and
+ * what its answers must never be.
+ */
+
+export const ORIGIN = "http://app.test";
+export const STRATEGIES: Strategy[] = ["id", "jwt", "hybrid"];
+const PUBLIC_JWK = new Set(["kty", "kid", "alg", "use", "crv", "x", "y", "n", "e"]);
+
+export async function referenceApp(store: SessionStore, users: UserStore, keys: JwkSet) {
+  const common = {
+    store,
+    keys,
+    issuer: ORIGIN,
+    csrf: { origins: [ORIGIN] },
+    cleanup: false as const,
+  };
+  const audience = (s: Strategy) => `${ORIGIN}/api/${s}`;
+  const managers = {
+    id: createSessionManager({ ...common, strategy: "id" }),
+    jwt: createSessionManager({ ...common, strategy: "jwt", audience: audience("jwt") }),
+    hybrid: createSessionManager({ ...common, strategy: "hybrid", audience: audience("hybrid") }),
+  };
+  const logs: string[] = [];
+  const app = createApp({
+    managers,
+    store,
+    users,
+    keys,
+    scryptLog2N: 10,
+    // The properties probe requests, not the sign-in limiter.
+    loginLimits: { perUser: 1e9, perAddress: 1e9, windowMs: 60_000 },
+    inspect: { issuer: ORIGIN, audiences: [audience("jwt"), audience("hybrid")] },
+    log: (line) => logs.push(line),
+  });
+  const tag = randomBytes(4).toString("hex");
+  const password = `correct horse ${tag}`;
+  const person = async (name: string, secret: string) => {
+    const user = await users.create(name, await hashPassword(secret, 10), Date.now());
+    if (!user) throw new Error(`user ${name} exists`);
+    return user;
+  };
+  const attacker = await person(`fuzz-a-${tag}`, password);
+  const victim = await person(`fuzz-v-${tag}`, `victim password ${tag}`);
+  const pool = new TokenPool({ managers, attacker, victim, password, keys });
+  await pool.reseed();
+  await pool.reseed(); // a generation of revoked tokens from the first run on
+  const names = managers.hybrid.cookieNames;
+  const target: Target = {
+    routes: app.routes
+      .filter((r) => r.method !== "ALL")
+      .map(({ method, path }) => ({ method, path })),
+    strategies: STRATEGIES,
+    cookies: {
+      session: names.session,
+      jwt: names.jwt,
+      access: names.access,
+      refresh: names.refresh,
+      csrf: names.csrf,
+    },
+    origin: ORIGIN,
+  };
+  const keyMaterial = keys.keys.flatMap((k) =>
+    Object.entries(k).flatMap(([name, v]) =>
+      !PUBLIC_JWK.has(name) && typeof v === "string" ? [v] : [],
+    ),
+  );
+  const secrets = [attacker.passwordHash, victim.passwordHash, password, ...keyMaterial];
+  return {
+    app,
+    pool,
+    target,
+    logs,
+    attacker,
+    secrets,
+    close() {
+      for (const m of Object.values(managers)) m.close();
+    },
+  };
+}
+export type Reference = Awaited<ReturnType<typeof referenceApp>>;
+
+export const decodedPath = (path: string) => {
+  const { pathname } = new URL(ORIGIN + path);
+  try {
+    return decodeURI(pathname);
+  } catch {
+    return pathname;
+  }
+};
+const jsonOf = (text: string): Record<string, unknown> | null => {
+  try {
+    const v = JSON.parse(text) as unknown;
+    return typeof v === "object" && v !== null ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+};
+
+/** What a 2xx answer proves the server accepted, and whether the request could prove it. */
+export function authViolations(ref: Reference, r: RenderedRequest, answer: Answer): string[] {
+  if (answer.status < 200 || answer.status >= 300) return [];
+  const { pool, target } = ref;
+  const out: string[] = [];
+  const path = decodedPath(r.path);
+  const need = (s: Strategy) => {
+    if (!presentsLive(pool, target, r, s))
+      out.push(`${path} answered ${answer.status} without a live ${s} token`);
+  };
+  const body = jsonOf(answer.body);
+  const requestBody = jsonOf(Buffer.from(r.body ?? []).toString("utf8"));
+  const session = /^\/api\/(id|jwt|hybrid)\/(me|logout|sessions(?:\/.*)?)$/.exec(path);
+  const s = session?.[1] as Strategy | undefined;
+  // Sign-out ends a session on any proof of it (docs/strategies.md), a lapsed token included.
+  if (s && session?.[2] === "logout" && !presentsCredential(pool, target, r, s))
+    out.push(`${path} answered ${answer.status} without a credential of a live ${s} session`);
+  else if (s && session?.[2] !== "logout") need(s);
+  if (path === "/api/lab/copy" || (path === "/lab" && answer.body.includes('id="lab-copy"')))
+    need("id");
+  const bodyRefresh = typeof requestBody?.refreshToken === "string";
+  if (path === "/api/hybrid/refresh" && !presentsRefresh(pool, target, r))
+    out.push("refresh answered 2xx without a live refresh token");
+  if (path === "/api/strategies/state" && body) {
+    for (const s of STRATEGIES) if ((body[s] as { signedIn?: unknown })?.signedIn === true) need(s);
+  }
+  if (path === "/api/strategies/revoke") {
+    const e = pool.liveSessions().find((x) => x.sessionId === body?.revoked);
+    if (e) need(e.strategy);
+    else out.push(`revoked ${String(body?.revoked)}, not a session the caller holds`);
+  }
+  if (path === "/api/inspect" && body) {
+    const token = typeof requestBody?.token === "string" ? requestBody.token.trim() : "";
+    const ok = (v: unknown) => (v as { ok?: unknown })?.ok === true;
+    if (
+      (ok(body.server) || ok(body.jwks)) &&
+      !pool.tokens().has(token) &&
+      !pool.keySigned.has(token)
+    )
+      out.push("the inspector verified a token no key holder signed");
+  }
+  const login = /^\/api\/(id|jwt|hybrid)\/login$/.test(path);
+  const signUp = path === "/api/users";
+  if (
+    login &&
+    !Buffer.from(r.body ?? [])
+      .toString("utf8")
+      .includes(pool.password)
+  )
+    out.push("signed in without the password");
+  if ((login || signUp) && !sameOriginProof(r, target, new Set([pool.anonCsrf])))
+    out.push(`${path} answered ${answer.status} without same-origin proof`);
+  const byCookie = !r.headers.some(([k]) => k === "authorization");
+  const riding =
+    session ||
+    path === "/api/lab/copy" ||
+    path === "/api/strategies/revoke" ||
+    (path === "/api/hybrid/refresh" && !bodyRefresh);
+  if (isUnsafe(r.method) && byCookie && riding && !sameOriginProof(r, target, pool.csrfTokens()))
+    out.push(
+      `${r.method} ${path} with cookies answered ${answer.status} without same-origin proof`,
+    );
+  const showsUser =
+    answer.body.includes(ref.attacker.id) || answer.body.includes(ref.attacker.username);
+  if (showsUser && !login && !signUp && !STRATEGIES.some((s) => presentsLive(pool, target, r, s)))
+    out.push("shows the attacker's account without a live token");
+  return out;
+}
+
+/** One request to the app, and everything wrong with its answer. */
+export async function exchange(ref: Reference, r: RenderedRequest) {
+  const before = ref.logs.length;
+  const response = await ref.app.fetch(toRequest(ORIGIN, r));
+  const answer: Answer = {
+    status: response.status,
+    headers: response.headers,
+    body: await response.text(),
+  };
+  const logs = ref.logs.slice(before);
+  const path = decodedPath(r.path);
+  const acting = path === "/api/strategies/revoke" ? "any" : strategyOfPath(path);
+  const problems = [
+    ...(answer.status >= 500 ? [`answered ${answer.status}`] : []),
+    ...problemViolations(answer, r.method),
+    ...leakViolations(
+      answer,
+      logs,
+      [...ref.secrets, ...ref.pool.secretHashes()],
+      [...ref.pool.tokens(), ...ref.pool.keySigned],
+      r.path,
+    ),
+    ...authViolations(ref, r, answer),
+    ...(await endedViolations(ref.pool, ref.target, r, acting)),
+  ];
+  return { answer, logs, problems, path };
+}
