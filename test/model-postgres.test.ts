@@ -1,0 +1,3 @@
+import { describeModel } from "./model/run.js";
+
+describeModel("postgres");
