@@ -223,7 +223,9 @@ async function fuzzAdapter(serveWith: (manager: SessionManager) => Promise<Serve
             problems.push(
               `${s} server answered ${answer.status} with the user, without a live ${s} token`,
             );
-          if (ok && path === "/login" && !sameOriginProof(r, target, new Set([pool.anonCsrf])))
+          // Signed in: the answer names the user (an OPTIONS answer, say, does not).
+          const signedInNow = ok && path === "/login" && answer.body.includes("u-alice");
+          if (signedInNow && !sameOriginProof(r, target, new Set([pool.anonCsrf])))
             problems.push(`${s} server signed in without same-origin proof`);
           if (ok && path === "/me") signedIn.set(s, (signedIn.get(s) ?? 0) + 1);
           if (problems.length > 0) throw report(problems, r, answer, []);

@@ -127,7 +127,7 @@ describe("request fuzzing: the reference server's routes with real and hostile t
       const users = postgresUsers(pg, POSTGRES_URL, prefix);
       const ref = await referenceApp(store, users, generateKeySet("EdDSA"));
       try {
-        expectCoverage(await fuzz(ref, 150));
+        expectCoverage(await fuzz(ref, 200));
       } finally {
         ref.close();
         await store.close();
@@ -216,6 +216,29 @@ describe("the fuzz properties themselves", () => {
         "ended the victim's jwt session",
         `ended the attacker's id/${mine?.sessionId} session without a credential and same-origin proof`,
       ]);
+    } finally {
+      ref.close();
+    }
+  });
+});
+
+describe("found by the fuzzer", () => {
+  it("a hybrid sign-out ends no session of another strategy: an id token in the refresh cookie", async () => {
+    const ref = await referenceApp(memoryStore(), sqliteUsers(":memory:"), generateKeySet());
+    try {
+      await ref.pool.reseed();
+      const idToken = ref.pool.token(live("id"));
+      const r = renderRequest(
+        plainRequest("POST", "/api/hybrid/logout", {
+          cookies: [[{ raw: `${ref.target.cookies.refresh}=${idToken}` }]],
+          site: "same-origin",
+        }),
+        ref.target,
+        ref.pool,
+      );
+      const { answer, problems } = await exchange(ref, r);
+      expect(problems).toEqual([]);
+      expect(answer.status).toBe(401);
     } finally {
       ref.close();
     }
