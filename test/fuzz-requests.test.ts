@@ -105,11 +105,11 @@ function expectCoverage(seen: Map<string, number>) {
 }
 
 describe("request fuzzing: the reference server's routes with real and hostile tokens", () => {
-  it("on SQLite (HS256 keys): never 5xx, problem+json 4xx, no access or state change without a live token and same-origin proof, no secret shown", async () => {
+  it("on SQLite (HS256 keys, behind one proxy): never 5xx, problem+json 4xx, no access or state change without a live token and same-origin proof, no secret shown", async () => {
     const dir = tempDir();
     const store = sqliteStore({ path: join(dir, "db.sqlite") });
     const users = sqliteUsers(join(dir, "db.sqlite"));
-    const ref = await referenceApp(store, users, generateKeySet("HS256"));
+    const ref = await referenceApp(store, users, generateKeySet("HS256"), { trustProxy: 1 });
     try {
       expectCoverage(await fuzz(ref, 300));
     } finally {

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { createSessionManager, type JwkSet, type SessionStore } from "../../src/index.js";
-import { createApp } from "../../src/server/app.js";
+import { type AppOptions, createApp } from "../../src/server/app.js";
+import type { Env } from "../../src/server/http.js";
 import { hashPassword } from "../../src/server/passwords.js";
 import type { UserStore } from "../../src/server/users.js";
 import {
@@ -28,7 +29,12 @@ export const ORIGIN = "http://app.test";
 export const STRATEGIES: Strategy[] = ["id", "jwt", "hybrid"];
 const PUBLIC_JWK = new Set(["kty", "kid", "alg", "use", "crv", "x", "y", "n", "e"]);
 
-export async function referenceApp(store: SessionStore, users: UserStore, keys: JwkSet) {
+export async function referenceApp(
+  store: SessionStore,
+  users: UserStore,
+  keys: JwkSet,
+  options: Pick<AppOptions, "trustProxy"> = {},
+) {
   const common = {
     store,
     keys,
@@ -52,6 +58,8 @@ export async function referenceApp(store: SessionStore, users: UserStore, keys: 
     // The properties probe requests, not the sign-in limiter.
     loginLimits: { perUser: 1e9, perAddress: 1e9, windowMs: 60_000 },
     inspect: { issuer: ORIGIN, audiences: [audience("jwt"), audience("hybrid")] },
+    lab: true,
+    ...options,
     log: (line) => logs.push(line),
   });
   const tag = randomBytes(4).toString("hex");
@@ -187,10 +195,13 @@ export function authViolations(ref: Reference, r: RenderedRequest, answer: Answe
   return out;
 }
 
+/** What @hono/node-server hands the app: the socket, here a loopback peer (a proxy, maybe). */
+const PEER = { incoming: { socket: { remoteAddress: "127.0.0.1" } } } as unknown as Env["Bindings"];
+
 /** One request to the app, and everything wrong with its answer. */
 export async function exchange(ref: Reference, r: RenderedRequest) {
   const before = ref.logs.length;
-  const response = await ref.app.fetch(toRequest(ORIGIN, r));
+  const response = await ref.app.fetch(toRequest(ORIGIN, r), PEER);
   const answer: Answer = {
     status: response.status,
     headers: response.headers,
