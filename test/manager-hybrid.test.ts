@@ -178,6 +178,85 @@ const cleared = (headers: Headers) =>
     .filter((line) => /Max-Age=0/.test(line))
     .map((line) => line.slice(0, line.indexOf("=")));
 
+describe("hybrid refresh-token reuse of older generations", () => {
+  /** A cookie session refreshed `times` times, each past the grace: every refresh token, oldest first. */
+  async function rotated(times: number) {
+    const ctx = setup();
+    const issued = await ctx.manager.create({ userId: "u1" });
+    const binding = bindingOf(issued);
+    const tokens = [issued.refreshToken ?? ""];
+    let access = issued.token;
+    for (let i = 0; i < times; i++) {
+      ctx.clock.advance(11_000);
+      const next = await ctx.manager.refresh(refreshRequest(tokens.at(-1) ?? "", binding));
+      expect(next.failure, `refresh ${i + 1}`).toBeNull();
+      tokens.push(next.refreshToken ?? "");
+      access = next.accessToken ?? "";
+    }
+    return { ...ctx, issued, binding, tokens, access };
+  }
+
+  it("a refresh token two rotations old, after the grace, revokes the session: refresh and access tokens", async () => {
+    const { manager, clock, reuses, issued, binding, tokens, access } = await rotated(2);
+    clock.advance(11_000);
+    const reuse = await manager.refresh(refreshRequest(tokens[0] ?? "", binding));
+    expect(reuse.failure).toEqual({ reason: "reused", status: 401, transport: "cookie" });
+    expect(reuses).toEqual([issued.session.id]);
+    expect(await manager.get(issued.session.id)).toBeNull();
+    expect((await manager.refresh(refreshRequest(tokens[2] ?? "", binding))).session).toBeNull();
+    expect((await manager.authenticate(withAccess(access))).failure?.reason).toBe("revoked");
+  });
+
+  it("an older token within the grace of the last rotation is refused and revokes nothing; after the grace it is reuse", async () => {
+    const { manager, clock, reuses, issued, binding, tokens } = await rotated(2);
+    // A client that lost two races in a row may still hold the first token for a moment.
+    clock.advance(5_000);
+    const early = await manager.refresh(refreshRequest(tokens[0] ?? "", binding));
+    expect(early.failure?.reason).toBe("bad_secret");
+    expect(reuses).toEqual([]);
+    expect(await manager.get(issued.session.id)).not.toBeNull();
+    clock.advance(6_000);
+    expect((await manager.refresh(refreshRequest(tokens[0] ?? "", binding))).failure?.reason).toBe(
+      "reused",
+    );
+    expect(reuses).toEqual([issued.session.id]);
+  });
+
+  it("a forged secret under the session's real id is refused and revokes nothing", async () => {
+    const { manager, clock, reuses, issued, binding, tokens } = await rotated(3);
+    clock.advance(11_000);
+    const forged = `${issued.session.id}.${"A".repeat(42)}A`;
+    expect((await manager.refresh(refreshRequest(forged, binding))).failure?.reason).toBe(
+      "bad_secret",
+    );
+    expect(reuses).toEqual([]);
+    expect((await manager.refresh(refreshRequest(tokens[3] ?? "", binding))).session?.id).toBe(
+      issued.session.id,
+    );
+  });
+
+  it("the id strategy keeps refusing a token renewed away without revoking: it stores no older secrets", async () => {
+    const ctx = setup({
+      strategy: "id",
+      lifetimes: { idle: "30m", absolute: "12h", renewal: "1m", grace: "10s" },
+    });
+    const issued = await ctx.manager.create({ userId: "u1", transport: "header" });
+    const tokens = [issued.token];
+    for (let i = 0; i < 3; i++) {
+      ctx.clock.advance(61_000);
+      const r = await ctx.manager.authenticate(requestWith({ bearer: tokens.at(-1) ?? "" }));
+      expect(r.session).not.toBeNull();
+      tokens.push(r.headers.get("x-session-token") ?? "");
+    }
+    expect(new Set(tokens).size).toBe(4);
+    const record = await ctx.common.store.get(issued.session.id, ctx.clock.now());
+    expect(record?.previousSecretHash).not.toContain(".");
+    const old = await ctx.manager.authenticate(requestWith({ bearer: tokens[0] ?? "" }));
+    expect(old.failure?.reason).toBe("bad_secret");
+    expect(await ctx.manager.get(issued.session.id)).not.toBeNull();
+  });
+});
+
 describe("hybrid sign-out", () => {
   it("after the access token lapsed, sign-out still revokes the session and clears every cookie; the old refresh cookie is dead", async () => {
     const { manager, clock } = setup();

@@ -8,12 +8,14 @@ import { type generateOpaqueToken, isSessionId } from "../tokens/opaque.js";
 import type { Internals } from "./internals.js";
 import type { createJwtSessions } from "./jwt-session.js";
 import { renewOpaqueToken, verifyOpaqueToken } from "./strategies/id.js";
+import { RETIRED_KEPT } from "./strategies/retired.js";
 import type { FailureReason, RefreshResult, RequestLike, Transport } from "./types.js";
 
 /**
  * The `hybrid` strategy's refresh: the opaque refresh token is rotated on every use in one
- * compare-and-swap; callers that lost the race within the grace get the same successor; the
- * replaced token presented after its grace is reuse, and revokes the whole session.
+ * compare-and-swap; callers that lost the race within the grace get the same successor; a
+ * replaced token presented after its grace, the last one or any of the `RETIRED_KEPT` before
+ * it, is reuse, and revokes the whole session.
  */
 export function createRefresher<Data extends JsonObject>(
   ix: Internals<Data>,
@@ -111,7 +113,8 @@ export function createRefresher<Data extends JsonObject>(
     }
     const verified = await storeCall(() => verifyOpaqueToken(reader, token, now));
     if (verified === "reused") {
-      // A replaced refresh token came back after its grace: someone holds a copy. End it all.
+      // A replaced refresh token came back after its grace, however many rotations ago (up to
+      // RETIRED_KEPT + 1): someone holds a copy. End it all.
       const id = token.slice(0, token.indexOf("."));
       const gone = await storeCall(() => store.delete(id, "reuse"));
       if (gone) {
@@ -133,7 +136,7 @@ export function createRefresher<Data extends JsonObject>(
     let next = verified.replacement;
     if (verified.current) {
       const renewed = await storeCall(() =>
-        renewOpaqueToken(store, reader, verified, now, lifetimes.grace, slid),
+        renewOpaqueToken(store, reader, verified, now, lifetimes.grace, slid, RETIRED_KEPT),
       );
       record = renewed.record;
       next = renewed.token;

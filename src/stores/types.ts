@@ -31,7 +31,12 @@ export interface StoredSession {
   strategy: StrategyName;
   /** SHA-256 of the current secret (opaque session token or refresh token); `null` for `jwt`. */
   secretHash: string | null;
-  /** The secret that was replaced by the last rotation, honoured until `previousValidUntil`. */
+  /**
+   * The secrets replaced by rotations, as the manager wrote them (`RotateInput`): SHA-256 of
+   * the one replaced by the last rotation, honoured until `previousValidUntil`, optionally
+   * followed by `.` and short prefixes of older ones (hybrid refresh tokens, to recognise
+   * their reuse). A store keeps the string as it is.
+   */
   previousSecretHash: string | null;
   previousValidUntil: number | null;
   /**
@@ -64,6 +69,12 @@ export interface RotateInput {
   now: number;
   /** Compare-and-swap: the rotation applies only if this is still the current secret. */
   expectedSecretHash: string;
+  /**
+   * The record's new `previousSecretHash`: `expectedSecretHash`, possibly followed by older
+   * ones. Computed by the manager from the record it read; the compare-and-swap on
+   * `expectedSecretHash` guarantees nothing rotated in between.
+   */
+  previousSecretHash: string;
   secretHash: string;
   successor: string;
   /** Until when the replaced secret stays valid. */

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isSessionError } from "../errors.js";
 import type { SessionStore, StoreChange, StoredSession, StrategyName } from "../stores/types.js";
 import { registerFeedTests } from "./feed-conformance.js";
+import { registerReuseTests } from "./reuse-conformance.js";
 
 /** Makes the backend unreachable and brings it back, for the outage tests. */
 export interface OutageControl {
@@ -175,11 +176,13 @@ export function runStoreConformance(name: string, harness: StoreHarness): void {
 
     it("rotate is a compare-and-swap: of 20 concurrent callers exactly one wins", async () => {
       const record = await seed();
+      const replaced = `${record.secretHash}.olderSecretHash1.olderSecretHash2`;
       const results = await Promise.all(
         Array.from({ length: 20 }, (_, i) =>
           store.rotate(record.id, {
             now: T0 + 5,
             expectedSecretHash: record.secretHash ?? "",
+            previousSecretHash: replaced,
             secretHash: `next-${i}`,
             successor: `sealed-${i}`,
             graceUntil: T0 + 10_005,
@@ -190,7 +193,7 @@ export function runStoreConformance(name: string, harness: StoreHarness): void {
       expect(winners).toHaveLength(1);
       const stored = await store.get(record.id, T0 + 5);
       expect(stored?.secretHash).toBe(winners[0]?.secretHash);
-      expect(stored?.previousSecretHash).toBe(record.secretHash);
+      expect(stored?.previousSecretHash).toBe(replaced);
       expect(stored?.previousValidUntil).toBe(T0 + 10_005);
       expect(stored?.successor).toBe(winners[0]?.successor);
       expect(stored?.renewedAt).toBe(T0 + 5);
@@ -201,6 +204,7 @@ export function runStoreConformance(name: string, harness: StoreHarness): void {
       const input = {
         now: T0,
         expectedSecretHash: "not-it",
+        previousSecretHash: "not-it",
         secretHash: "x",
         successor: "y",
         graceUntil: T0,
@@ -395,6 +399,8 @@ export function runStoreConformance(name: string, harness: StoreHarness): void {
         return makeRecord({ ...overrides, userId, id: s.newSessionId?.(userId) ?? rid() });
       },
     });
+
+    registerReuseTests({ store: () => store });
 
     // Only backends that can really be cut off register this test (memory cannot).
     if (!harness.outage) return;

@@ -14,6 +14,7 @@ import {
 } from "../../tokens/opaque.js";
 import { openSuccessor, sealSuccessor } from "../seal.js";
 import type { FailureReason } from "../types.js";
+import { isRetired, nextReplaced, previousHash } from "./retired.js";
 
 export interface VerifiedToken {
   record: StoredSession;
@@ -27,7 +28,8 @@ export interface VerifiedToken {
 /**
  * Verifies an opaque `id.secret` token against the store: the session must exist and be live,
  * and the secret's SHA-256 must equal the stored hash (constant-time). A secret replaced by a
- * renewal is honoured only until its grace ends, and then only to hand over its successor.
+ * renewal is honoured only until its grace ends, and then only to hand over its successor;
+ * after it, that secret or an older one the record remembers (`retired.ts`) is `reused`.
  */
 export async function verifyOpaqueToken(
   reader: RecordReader,
@@ -55,16 +57,16 @@ function check(
   if (hashesEqual(hash, record.secretHash)) {
     return { record, secret, current: true, replacement: null };
   }
-  const inGrace =
-    record.previousSecretHash !== null &&
-    record.previousValidUntil !== null &&
-    now < record.previousValidUntil &&
-    hashesEqual(hash, record.previousSecretHash);
+  const previous = previousHash(record.previousSecretHash);
+  const graceOver = record.previousValidUntil === null || now >= record.previousValidUntil;
+  const inGrace = previous !== null && !graceOver && hashesEqual(hash, previous);
   if (!inGrace) {
-    // The replaced secret, presented after its grace: for a refresh token, that is reuse.
-    const replaced =
-      record.previousSecretHash !== null && hashesEqual(hash, record.previousSecretHash);
-    return replaced ? "reused" : "bad_secret";
+    // A replaced secret, presented after its grace: for a refresh token, that is reuse. An
+    // older one inside the last rotation's grace may be a client that lost two races in a row
+    // (its own grace ended no later): refused, but not taken for reuse.
+    const replaced = previous !== null && hashesEqual(hash, previous);
+    const older = graceOver && isRetired(hash, record.previousSecretHash);
+    return replaced || older ? "reused" : "bad_secret";
   }
   const successor = record.successor ? openSuccessor(secret, record.id, record.successor) : null;
   return {
@@ -88,7 +90,9 @@ export type Renewal =
 /**
  * Issues a new secret for the same session in one compare-and-swap. When another request won
  * the race, the winner's successor is read back and returned, so every concurrent request of
- * the same client ends up with the same new token.
+ * the same client ends up with the same new token. `keepRetired`: how many secrets older than
+ * the one replaced the record goes on remembering, to recognise their reuse (0 for `id`,
+ * whose old tokens are refused all the same, so its records stay as small as they were).
  */
 export async function renewOpaqueToken(
   store: SessionStore,
@@ -97,12 +101,15 @@ export async function renewOpaqueToken(
   now: number,
   graceMs: number,
   expiresAt: number,
+  keepRetired = 0,
 ): Promise<Renewal> {
   const { record, secret } = verified;
   const next = generateOpaqueToken(record.id);
+  const current = hashSecret(secret);
   const rotated = await store.rotate(record.id, {
     now,
-    expectedSecretHash: hashSecret(secret),
+    expectedSecretHash: current,
+    previousSecretHash: nextReplaced(current, record.previousSecretHash, keepRetired),
     secretHash: next.secretHash,
     successor: sealSuccessor(secret, record.id, next.secret),
     graceUntil: now + graceMs,

@@ -107,7 +107,7 @@ export function memoryStore(): SessionStore {
     async rotate(id, input: RotateInput) {
       const record = live(id, input.now);
       if (!record || record.secretHash !== input.expectedSecretHash) return null;
-      record.previousSecretHash = record.secretHash;
+      record.previousSecretHash = input.previousSecretHash;
       record.previousValidUntil = input.graceUntil;
       record.secretHash = input.secretHash;
       record.successor = input.successor;

@@ -262,7 +262,7 @@ export function postgresStore(options: PostgresStoreOptions): SessionStore {
     async rotate(id, input) {
       const { rows } = await guard(() =>
         pool.query<Row>(
-          `UPDATE ${S} SET previous_secret_hash = secret_hash, previous_valid_until = $5,
+          `UPDATE ${S} SET previous_secret_hash = $8, previous_valid_until = $5,
              secret_hash = $3, successor = $4, renewed_at = $2,
              expires_at = LEAST(COALESCE($6, expires_at), absolute_expires_at)
            WHERE id = $1 AND expires_at > $2 AND secret_hash = $7 RETURNING *`,
@@ -274,6 +274,7 @@ export function postgresStore(options: PostgresStoreOptions): SessionStore {
             input.graceUntil,
             input.expiresAt ?? null,
             input.expectedSecretHash,
+            input.previousSecretHash,
           ],
         ),
       );

@@ -308,6 +308,7 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
           input.successor,
           input.graceUntil,
           input.expiresAt ?? "",
+          input.previousSecretHash,
         ],
       )) as string | null;
       return raw ? unpack(id, raw) : null;

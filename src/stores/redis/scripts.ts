@@ -105,14 +105,17 @@ redis.call('SET', KEYS[1], out, 'KEEPTTL')
 return {'updated', out}
 `;
 
-/** KEYS: record. ARGV: now, expected hash, new hash, successor, graceUntil, expiresAt or ''. */
+/**
+ * KEYS: record. ARGV: now, expected hash, new hash, successor, graceUntil, expiresAt or '',
+ * the replaced hashes (the expected one first).
+ */
 export const ROTATE = `${TIME}
 local raw = redis.call('GET', KEYS[1])
 if not raw then return false end
 local r = cjson.decode(raw)
 local now = tonumber(ARGV[1])
 if at(r, ${F.expiresAt}) <= now or r[${F.secretHash}] ~= ARGV[2] then return false end
-r[${F.previousSecretHash}] = r[${F.secretHash}]
+r[${F.previousSecretHash}] = ARGV[7]
 setAt(r, ${F.previousValidUntil}, tonumber(ARGV[5]))
 r[${F.secretHash}] = ARGV[3]
 r[${F.successor}] = ARGV[4]

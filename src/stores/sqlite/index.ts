@@ -58,7 +58,7 @@ export function sqliteStore(options: SqliteStoreOptions): SessionStore {
        WHERE id = @id AND expires_at > @now AND version = @expectedVersion RETURNING *`,
     ),
     rotate: db.prepare(
-      `UPDATE sessionkit_sessions SET previous_secret_hash = secret_hash,
+      `UPDATE sessionkit_sessions SET previous_secret_hash = @previousSecretHash,
        previous_valid_until = @graceUntil, secret_hash = @secretHash, successor = @successor,
        renewed_at = @now, expires_at = min(coalesce(@expiresAt, expires_at), absolute_expires_at)
        WHERE id = @id AND expires_at > @now AND secret_hash = @expectedSecretHash RETURNING *`,
@@ -203,6 +203,7 @@ export function sqliteStore(options: SqliteStoreOptions): SessionStore {
             id,
             now: input.now,
             expectedSecretHash: input.expectedSecretHash,
+            previousSecretHash: input.previousSecretHash,
             secretHash: input.secretHash,
             successor: input.successor,
             graceUntil: input.graceUntil,
