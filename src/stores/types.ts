@@ -194,7 +194,10 @@ export interface SessionStore {
   /**
    * How many milliseconds the change feed may be behind: the time since it last confirmed it
    * is current (0 for an in-process feed). Verifiers that rely on the feed fail closed past
-   * their `maxLag`. Optional: a store without it is treated as never lagging.
+   * their `maxLag`. From `subscribe` until the replay of the revocations it promises has been
+   * delivered, the feed is not current: a store that replays asynchronously answers Infinity
+   * meanwhile. Optional: a store without it is treated as never lagging, so it must deliver
+   * its replay within `subscribe` itself (memory).
    */
   feedLag?(): number;
 

@@ -13,6 +13,8 @@ export interface FeedTestContext {
 }
 
 const T0 = 1_800_000_000_000;
+/** Past any `maxLag` a verifier would be configured with: a day. */
+const LAGGING = 86_400_000;
 const rid = () => randomBytes(16).toString("base64url");
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -61,6 +63,38 @@ export function registerFeedTests(ctx: FeedTestContext): void {
         second.stop();
         for (const heard of [first, second])
           expect(Object.fromEntries(heard.counts)).toEqual({ [a.id]: 1, [b.id]: 1 });
+      }
+    } finally {
+      if (instances[1]) await instances[1].close();
+    }
+  });
+
+  it("reports its feed as lagging from the moment one subscribes until the replay has been delivered", async () => {
+    const store = ctx.store();
+    const record = ctx.recordFor(store, {});
+    await store.create(record, { now: T0 });
+    await store.delete(record.id, "revoked");
+    const instances = [store, ...(makePeer ? [await makePeer()] : [])];
+    try {
+      for (const instance of instances) {
+        let heard = false;
+        const stop = instance.subscribe((c) => {
+          if (c.id === record.id) heard = true;
+        });
+        // A verifier may look in the very tick it subscribed, and at any moment after: until
+        // the revocation has reached it, the feed must not pass for current under any maxLag.
+        const deadline = Date.now() + 3000;
+        while (!heard && Date.now() < deadline) {
+          expect(instance.feedLag?.() ?? 0, "feedLag before the replay arrived").toBeGreaterThan(
+            LAGGING,
+          );
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        expect(heard).toBe(true);
+        // Once replayed, the feed is current again (it did not stay stale for good).
+        await until(() => (instance.feedLag?.() ?? 0) < 1000, 3000);
+        expect(instance.feedLag?.() ?? 0).toBeLessThan(1000);
+        stop();
       }
     } finally {
       if (instances[1]) await instances[1].close();

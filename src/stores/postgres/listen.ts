@@ -33,7 +33,9 @@ export function createListener(options: {
   let running = false;
   let client: pg.Client | null = null;
   let connected = false;
-  let disconnectedSince = Date.now();
+  // Since when the feed may have missed revocations: -Infinity until the first replay after
+  // `start` has completed, for a revocation made before this instance started may be unheard.
+  let disconnectedSince = Number.NEGATIVE_INFINITY;
   let retry: NodeJS.Timeout | null = null;
 
   const deliver = (change: Change) => {
@@ -107,7 +109,7 @@ export function createListener(options: {
     start() {
       if (running) return;
       running = true;
-      disconnectedSince = Date.now();
+      disconnectedSince = Number.NEGATIVE_INFINITY;
       void open();
     },
     stop() {
@@ -119,7 +121,10 @@ export function createListener(options: {
       connected = false;
       c?.end().catch(() => {});
     },
-    /** Milliseconds without a live feed connection (0 while connected or not running). */
+    /**
+     * Milliseconds since the feed was last current (0 while connected and replayed, or not
+     * running); Infinity until the first replay after `start` has completed.
+     */
     lag: () => (!running || connected ? 0 : Date.now() - disconnectedSince),
   };
 }

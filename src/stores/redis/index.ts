@@ -156,7 +156,9 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
     let sub: Commands | null = null;
     let poller: NodeJS.Timeout | null = null;
     let lastId: string | null = null;
-    let lastOk = Date.now();
+    // When the log was last read through; -Infinity until the first read after `start` has
+    // replayed it: before that, a revocation made before this instance started may be unheard.
+    let lastOk = Number.NEGATIVE_INFINITY;
     // Entry ids already announced, whichever way they came (log or live); bounded.
     const heard = new Set<string>();
     const deliver = (text: string, streamId?: string) => {
@@ -187,6 +189,8 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
     };
     /** Reads the log from where it left off: the safety net under pub/sub, and the lag meter. */
     const catchUp = async () => {
+      // Current as of when the read was sent: what commits during the round trip may be missed.
+      const asOf = Date.now();
       const entries = await client.xRange(log, lastId ? `(${lastId}` : "-", "+");
       const now = Date.now();
       for (const entry of entries) {
@@ -205,12 +209,13 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
         deliver(text, entry.id);
       }
       if (lastId === null) lastId = entries.at(-1)?.id ?? "0-0";
-      lastOk = Date.now();
+      lastOk = Math.max(lastOk, asOf);
     };
     return {
       start() {
         if (sub) return;
-        lastOk = Date.now();
+        // Stopped, this instance heard nothing: current again only once the log is read.
+        lastOk = Number.NEGATIVE_INFINITY;
         const s = client.duplicate();
         sub = s;
         s.on("error", () => {});
@@ -239,7 +244,10 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
         sub = null;
         if (s?.isOpen) s.destroy();
       },
-      /** Time since the log was last read successfully, beyond its 1 s reading interval. */
+      /**
+       * Time since the log was last read through, beyond its 1 s reading interval; Infinity
+       * until the first read after `start` has replayed it.
+       */
       lag: () => (sub ? Math.max(0, Date.now() - lastOk - 1000) : 0),
     };
   }

@@ -137,9 +137,13 @@ export function sqliteStore(options: SqliteStoreOptions): SessionStore {
   let lastSeq = Number(q.lastSeq.get());
   let poller: NodeJS.Timeout | null = null;
   let lastPollOk = Date.now();
+  // Set by `subscribe`: the next poll first finds where the replay of the log starts.
+  let replayFrom: number | null = null;
   const poll = () => {
     if (feed.size === 0 || !db.open) return;
     try {
+      if (replayFrom !== null) lastSeq = Number(q.firstLiveSeq.get(replayFrom));
+      replayFrom = null;
       for (;;) {
         const rows = q.changesAfter.all(lastSeq) as ChangeRow[];
         for (const c of rows) {
@@ -246,8 +250,9 @@ export function sqliteStore(options: SqliteStoreOptions): SessionStore {
         // Replay what other processes revoked that still matters, then follow from there
         // (the local feed hands the replay to later subscribers too). One writer at a time
         // holds the file, so sequence numbers commit in order and the high-water mark is safe.
-        lastSeq = Number(guard(() => q.firstLiveSeq.get(Date.now() - REVOCATION_MARGIN_MS)));
-        lastPollOk = Date.now();
+        // Until that replay has run (a locked file can delay it), the feed is not current.
+        replayFrom = Date.now() - REVOCATION_MARGIN_MS;
+        lastPollOk = Number.NEGATIVE_INFINITY;
         poll();
         poller = setInterval(poll, Math.max(5, options.pollIntervalMs ?? 50));
         poller.unref();
