@@ -48,6 +48,11 @@ export async function startServer(
   const keys = loadOrCreateKeys(config.keysPath, log);
   const users = await openUsers(config, log);
   const store: SessionStore = await openStore(config.store, config.database);
+  // The port opens once the store's feed has replayed the revocations made before this start:
+  // until then the jwt/hybrid verifiers could only refuse (503), so no request is taken. The
+  // managers created below subscribe while this one holds the feed, and get the replay from it.
+  const holdFeed = store.subscribe(() => {});
+  await feedCurrent(store, config.maxLag, log);
   let app: ReturnType<typeof createApp> | null = null;
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve(
@@ -88,6 +93,7 @@ export async function startServer(
       audience: `${common.issuer}/api/hybrid`,
     }),
   };
+  holdFeed();
   app = createApp({
     managers,
     store,
@@ -115,6 +121,27 @@ export async function startServer(
       users.close();
     },
   };
+}
+
+/** How long a starting server waits for its store's feed before it opens its port anyway. */
+const FEED_WAIT_MS = 5000;
+
+/**
+ * Waits (bounded) until the store's change feed is current. Past the bound, the server starts
+ * all the same: an unreachable store must not keep it down, and the verifiers fail closed
+ * (503 revocation_stale) until the feed catches up.
+ */
+async function feedCurrent(store: SessionStore, maxLag: number, log: (line: string) => void) {
+  const deadline = Date.now() + FEED_WAIT_MS;
+  while ((store.feedLag?.() ?? 0) > maxLag) {
+    if (Date.now() >= deadline) {
+      log(
+        `warning: the store's revocation feed is not current after ${FEED_WAIT_MS / 1000} s; jwt and hybrid requests answer 503 until it is`,
+      );
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 /** The demo's users: a SQLite file (created on first start), or PostgreSQL. */
