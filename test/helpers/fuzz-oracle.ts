@@ -117,6 +117,19 @@ export function sameOriginProof(r: RenderedRequest, target: Target, tokens: Set<
   );
 }
 
+/** The CSRF tokens that prove same-origin for the sessions the request's cookies carry. */
+export function boundCsrf(pool: TokenPool, r: RenderedRequest): Set<string> {
+  const carried = values(r, "cookie").flatMap((h) =>
+    h.split(";").map((p) =>
+      p
+        .slice(p.indexOf("=") + 1)
+        .trim()
+        .replace(/^"(.*)"$/, "$1"),
+    ),
+  );
+  return pool.csrfBoundTo(carried);
+}
+
 export const isUnsafe = (method: string) => !/^(GET|HEAD|OPTIONS|TRACE)$/i.test(method);
 
 /** RFC 9457 with the `code` member the API promises, for every 4xx. */
@@ -191,7 +204,7 @@ export async function endedViolations(
       isUnsafe(r.method) &&
       (strategyOfRequest === "any" || strategyOfRequest === e.strategy) &&
       presentsCredential(pool, target, r, e.strategy) &&
-      (values(r, "authorization").length > 0 || sameOriginProof(r, target, pool.csrfTokens()));
+      (values(r, "authorization").length > 0 || sameOriginProof(r, target, boundCsrf(pool, r)));
     if (!allowed)
       out.push(
         `ended the attacker's ${e.strategy}/${e.sessionId} session without a credential and same-origin proof`,

@@ -166,9 +166,18 @@ export class TokenPool implements TokenSource {
   liveRefreshTokens(): Set<string> {
     return new Set(this.liveSessions().flatMap((e) => (e.refresh ? [e.refresh] : [])));
   }
-  /** CSRF tokens this run minted: each live session's, and the one for "no session". */
-  csrfTokens(): Set<string> {
-    return new Set([this.#anonCsrf, ...this.liveSessions().map((e) => e.csrf)]);
+  /**
+   * The CSRF tokens bound to the sessions whose cookies the request carries (any cookie whose
+   * value is one of their tokens): a token minted for another session, or for none, proves
+   * nothing for these.
+   */
+  csrfBoundTo(cookieValues: string[]): Set<string> {
+    const carried = new Set(cookieValues);
+    return new Set(
+      this.liveSessions()
+        .filter((e) => carried.has(e.token) || (e.refresh !== null && carried.has(e.refresh)))
+        .map((e) => e.csrf),
+    );
   }
   get anonCsrf(): string {
     return this.#anonCsrf;
