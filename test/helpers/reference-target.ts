@@ -49,6 +49,12 @@ export async function referenceApp(
     jwt: createSessionManager({ ...common, strategy: "jwt", audience: audience("jwt") }),
     hybrid: createSessionManager({ ...common, strategy: "hybrid", audience: audience("hybrid") }),
   };
+  // As serve.ts does before it opens its port: until the store's feed has replayed, the
+  // jwt and hybrid verifiers rightly refuse everything (503).
+  for (const deadline = Date.now() + 5000; (store.feedLag?.() ?? 0) > 1000; ) {
+    if (Date.now() > deadline) throw new Error("the store's feed did not become current in 5 s");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
   const logs: string[] = [];
   const app = createApp({
     managers,
