@@ -179,15 +179,15 @@ const cleared = (headers: Headers) =>
     .map((line) => line.slice(0, line.indexOf("=")));
 
 describe("hybrid refresh-token reuse of older generations", () => {
-  /** A cookie session refreshed `times` times, each past the grace: every refresh token, oldest first. */
-  async function rotated(times: number) {
+  /** A cookie session refreshed `times` times, `every` ms apart: every refresh token, oldest first. */
+  async function rotated(times: number, every = 11_000) {
     const ctx = setup();
     const issued = await ctx.manager.create({ userId: "u1" });
     const binding = bindingOf(issued);
     const tokens = [issued.refreshToken ?? ""];
     let access = issued.token;
     for (let i = 0; i < times; i++) {
-      ctx.clock.advance(11_000);
+      ctx.clock.advance(every);
       const next = await ctx.manager.refresh(refreshRequest(tokens.at(-1) ?? "", binding));
       expect(next.failure, `refresh ${i + 1}`).toBeNull();
       tokens.push(next.refreshToken ?? "");
@@ -207,15 +207,36 @@ describe("hybrid refresh-token reuse of older generations", () => {
     expect((await manager.authenticate(withAccess(access))).failure?.reason).toBe("revoked");
   });
 
-  it("an older token within the grace of the last rotation is refused and revokes nothing; after the grace it is reuse", async () => {
+  it("a token whose own grace is over is reuse even right after a newer rotation", async () => {
     const { manager, clock, reuses, issued, binding, tokens } = await rotated(2);
-    // A client that lost two races in a row may still hold the first token for a moment.
-    clock.advance(5_000);
+    clock.advance(1_000); // 1 s after the last rotation, 12 s after the first one
+    const reuse = await manager.refresh(refreshRequest(tokens[0] ?? "", binding));
+    expect(reuse.failure?.reason).toBe("reused");
+    expect(reuses).toEqual([issued.session.id]);
+    expect(await manager.get(issued.session.id)).toBeNull();
+  });
+
+  it("a token two rotations old still inside its own grace (two refreshes within it) is refused and revokes nothing; after it, reuse", async () => {
+    const { manager, clock, reuses, issued, binding, tokens } = await rotated(2, 2_000);
+    // Replaced 3 s ago, then its successor 1 s ago: a tab that lost both races may hold it.
+    clock.advance(1_000);
     const early = await manager.refresh(refreshRequest(tokens[0] ?? "", binding));
     expect(early.failure?.reason).toBe("bad_secret");
     expect(reuses).toEqual([]);
     expect(await manager.get(issued.session.id)).not.toBeNull();
-    clock.advance(6_000);
+    clock.advance(10_000); // past the grace of both rotations
+    expect((await manager.refresh(refreshRequest(tokens[0] ?? "", binding))).failure?.reason).toBe(
+      "reused",
+    );
+    expect(reuses).toEqual([issued.session.id]);
+  });
+
+  it("a token retired inside its grace is reuse once a later rotation came after that grace", async () => {
+    const { manager, clock, reuses, issued, binding, tokens } = await rotated(2, 2_000);
+    clock.advance(11_000);
+    const third = await manager.refresh(refreshRequest(tokens[2] ?? "", binding));
+    expect(third.failure).toBeNull();
+    clock.advance(1_000); // inside the grace of that third rotation
     expect((await manager.refresh(refreshRequest(tokens[0] ?? "", binding))).failure?.reason).toBe(
       "reused",
     );

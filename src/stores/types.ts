@@ -34,8 +34,8 @@ export interface StoredSession {
   /**
    * The secrets replaced by rotations, as the manager wrote them (`RotateInput`): SHA-256 of
    * the one replaced by the last rotation, honoured until `previousValidUntil`, optionally
-   * followed by `.` and short prefixes of older ones (hybrid refresh tokens, to recognise
-   * their reuse). A store keeps the string as it is.
+   * followed by short prefixes of older ones, each after `.` or `~` (hybrid refresh tokens,
+   * to recognise their reuse: `core/strategies/retired.ts`). A store keeps it as it is.
    */
   previousSecretHash: string | null;
   previousValidUntil: number | null;

@@ -50,21 +50,27 @@ export function registerReuseTests(ctx: ReuseTestContext): void {
       manager.refresh(new Request("https://app.example/refresh", { method: "POST" }), {
         refreshToken: token,
       });
-    /** A new session and every refresh token it was given, oldest first. */
-    const rotated = async (times: number) => {
+    /**
+     * A new session refreshed `times` times, `every` ms apart, and every refresh token it was
+     * given, oldest first; the clock then stands `after` ms past the last refresh.
+     */
+    const rotated = async (times: number, every = LATER, after = LATER) => {
       const issued = await manager.create({ userId: `user-${rid()}`, transport: "header" });
       const tokens = [issued.refreshToken ?? ""];
       for (let i = 0; i < times; i++) {
-        now += LATER;
+        now += every;
         const next = await refresh(tokens.at(-1) ?? "");
         expect(next.failure, `refresh ${i + 1}`).toBeNull();
         tokens.push(next.refreshToken ?? "");
       }
-      now += LATER;
+      now += after;
       return { id: issued.session.id, tokens };
     };
     const stored = () => ctx.store().get.bind(ctx.store());
-    return { refresh, rotated, reuses, now: () => now, get: stored() };
+    const advance = (ms: number) => {
+      now += ms;
+    };
+    return { refresh, rotated, reuses, advance, now: () => now, get: stored() };
   };
 
   it.each([2, 3, RECOGNISED])(
@@ -81,6 +87,26 @@ export function registerReuseTests(ctx: ReuseTestContext): void {
       expect((await refresh(tokens.at(-1) ?? "")).failure?.reason).toBe("unknown_session");
     },
   );
+
+  it("a token whose own grace is over is reuse even inside the grace of a newer rotation", async () => {
+    const { refresh, rotated, reuses, get, now } = setup();
+    const { id, tokens } = await rotated(3, LATER, 1_000);
+    expect((await refresh(tokens[0] ?? "")).failure?.reason).toBe("reused");
+    expect(reuses).toEqual([id]);
+    expect(await get(id, now())).toBeNull();
+  });
+
+  it("a token two rotations old still inside its own grace is refused and revokes nothing; after it, reuse", async () => {
+    const { refresh, rotated, reuses, advance, get, now } = setup();
+    // Refreshed twice within one grace: a client that lost both races may still hold the first.
+    const { id, tokens } = await rotated(2, 2_000, 1_000);
+    expect((await refresh(tokens[0] ?? "")).failure?.reason).toBe("bad_secret");
+    expect(reuses).toEqual([]);
+    expect(await get(id, now())).not.toBeNull();
+    advance(GRACE);
+    expect((await refresh(tokens[0] ?? "")).failure?.reason).toBe("reused");
+    expect(reuses).toEqual([id]);
+  });
 
   it("a secret never issued, with the session's real id, is refused and revokes nothing", async () => {
     const { refresh, rotated, reuses, get, now } = setup();
@@ -99,7 +125,7 @@ export function registerReuseTests(ctx: ReuseTestContext): void {
     const { id, tokens } = await rotated(3 * RECOGNISED);
     const record = await get(id, now());
     // The previous secret's full hash, then a short prefix of each older one.
-    expect(record?.previousSecretHash?.split(".")).toHaveLength(RECOGNISED);
+    expect(record?.previousSecretHash?.split(/[.~]/)).toHaveLength(RECOGNISED);
     expect(record?.previousSecretHash?.length).toBeLessThanOrEqual(43 + (RECOGNISED - 1) * 17);
     // Past the bound, an old token is only refused; the oldest one remembered is reuse.
     expect((await refresh(tokens.at(-2 - RECOGNISED) ?? "")).failure?.reason).toBe("bad_secret");

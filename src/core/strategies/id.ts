@@ -62,10 +62,10 @@ function check(
   const inGrace = previous !== null && !graceOver && hashesEqual(hash, previous);
   if (!inGrace) {
     // A replaced secret, presented after its grace: for a refresh token, that is reuse. An
-    // older one inside the last rotation's grace may be a client that lost two races in a row
-    // (its own grace ended no later): refused, but not taken for reuse.
+    // older one that may still be inside its own grace (a client that lost two races in a
+    // row) is refused, but not taken for reuse.
     const replaced = previous !== null && hashesEqual(hash, previous);
-    const older = graceOver && isRetired(hash, record.previousSecretHash);
+    const older = isRetired(hash, record.previousSecretHash, graceOver);
     return replaced || older ? "reused" : "bad_secret";
   }
   const successor = record.successor ? openSuccessor(secret, record.id, record.successor) : null;
@@ -109,7 +109,13 @@ export async function renewOpaqueToken(
   const rotated = await store.rotate(record.id, {
     now,
     expectedSecretHash: current,
-    previousSecretHash: nextReplaced(current, record.previousSecretHash, keepRetired),
+    previousSecretHash: nextReplaced(
+      current,
+      record.previousSecretHash,
+      record.previousValidUntil,
+      now,
+      keepRetired,
+    ),
     secretHash: next.secretHash,
     successor: sealSuccessor(secret, record.id, next.secret),
     graceUntil: now + graceMs,
