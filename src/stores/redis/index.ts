@@ -72,6 +72,13 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
   const indexKey = keys.index;
 
   const guard = async <T>(operation: () => Promise<T>): Promise<T> => {
+    // node-redis retries a connection that fails its handshake (a server that accepts and
+    // drops) without end, and a command sent meanwhile neither fails nor times out: every
+    // call gets its own deadline, so that an outage answers STORE_UNAVAILABLE, never hangs.
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${timeout} ms`)), timeout);
+    });
     try {
       // The first connection is made once and awaited by every caller (isOpen turns true
       // before the client is ready); later drops are node-redis's to reconnect.
@@ -79,8 +86,7 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
         connecting = null;
         throw error;
       });
-      await connecting;
-      return await operation();
+      return await Promise.race([connecting.then(operation), deadline]);
     } catch (error) {
       if (error instanceof SessionError) throw error;
       const name = (error as Error)?.name ?? "";
@@ -90,6 +96,8 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
         `redis store unavailable: ${(error as Error)?.message}`,
         { cause: error },
       );
+    } finally {
+      clearTimeout(timer);
     }
   };
 
@@ -159,6 +167,12 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
     // When the log was last read through; -Infinity until the first read after `start` has
     // replayed it: before that, a revocation made before this instance started may be unheard.
     let lastOk = Number.NEGATIVE_INFINITY;
+    // Whether pub/sub carries news right now (subscribed, connected, and what it missed while
+    // away read from the log since), and if not, since when it has not.
+    let live = false;
+    let downAt = Number.NEGATIVE_INFINITY;
+    // When pub/sub came back after a loss: a log read sent after it makes it live again.
+    let backAt: number | null = null;
     // Entry ids already announced, whichever way they came (log or live); bounded.
     const heard = new Set<string>();
     const deliver = (text: string, streamId?: string) => {
@@ -210,6 +224,10 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
       }
       if (lastId === null) lastId = entries.at(-1)?.id ?? "0-0";
       lastOk = Math.max(lastOk, asOf);
+      if (!live && backAt !== null && asOf >= backAt && sub?.isReady !== false) {
+        live = true;
+        backAt = null;
+      }
     };
     return {
       start() {
@@ -218,7 +236,25 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
         lastOk = Number.NEGATIVE_INFINITY;
         const s = client.duplicate();
         sub = s;
-        s.on("error", () => {});
+        live = false;
+        downAt = Number.NEGATIVE_INFINITY;
+        const lost = () => {
+          if (sub !== s) return;
+          backAt = null;
+          if (!live) return;
+          live = false;
+          downAt = Date.now();
+        };
+        s.on("error", lost);
+        s.on("reconnecting", lost);
+        s.on("end", lost);
+        // node-redis subscribes again on its own after a reconnection; what was published
+        // meanwhile is in the log, read through before pub/sub counts as live again.
+        s.on("ready", () => {
+          if (sub !== s || live || downAt === Number.NEGATIVE_INFINITY) return;
+          backAt = Date.now();
+          guard(catchUp).catch(() => {});
+        });
         guard(catchUp)
           .then(async () => {
             if (sub !== s) return; // stopped meanwhile
@@ -230,6 +266,7 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
             // A live message may repeat one the log delivered; `deliver` drops repeats.
             const listen = (message: string) => deliver(message);
             await (cluster ? s.sSubscribe(channel, listen) : s.subscribe(channel, listen));
+            if (sub === s) live = true;
           })
           .catch(() => {});
         poller = setInterval(() => {
@@ -242,13 +279,21 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
         poller = null;
         const s = sub;
         sub = null;
+        live = false;
         if (s?.isOpen) s.destroy();
       },
       /**
-       * Time since the log was last read through, beyond its 1 s reading interval; Infinity
-       * until the first read after `start` has replayed it.
+       * Infinity until the first read after `start` has replayed the log. While pub/sub is
+       * live, the time since the log was last read through beyond its 1 s reading interval (the
+       * log is the safety net); while it is not, the time since news last certainly arrived,
+       * from either.
        */
-      lag: () => (sub ? Math.max(0, Date.now() - lastOk - 1000) : 0),
+      lag: () => {
+        if (!sub) return 0;
+        const now = Date.now();
+        if (live) return Math.max(0, now - lastOk - 1000);
+        return Math.max(0, now - Math.max(lastOk, downAt));
+      },
     };
   }
 
@@ -382,9 +427,12 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
 /** What the store uses of a node-redis client or cluster (both have these). */
 interface Commands {
   isOpen: boolean;
+  /** Connected and past its handshake (a Cluster client has no such flag: undefined). */
+  isReady?: boolean;
   connect(): Promise<unknown>;
   destroy(): void;
   on(event: "error", listener: (error: unknown) => void): unknown;
+  on(event: "ready" | "reconnecting" | "end", listener: () => void): unknown;
   duplicate(): Commands;
   get(key: string): Promise<string | null>;
   evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
