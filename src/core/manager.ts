@@ -97,7 +97,10 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
       const rt = findAuthCookie(request.headers.get("cookie"), cookies.names.refresh);
       if (rt.status !== "found") return null;
       const verified = await storeCall(() => verifyOpaqueToken(reader, rt.value, now));
-      return typeof verified === "string" ? null : { id: verified.record.id, transport: "cookie" };
+      // A token of another strategy's session in the refresh cookie proves nothing here.
+      return typeof verified === "string" || verified.record.strategy !== o.strategy
+        ? null
+        : { id: verified.record.id, transport: "cookie" };
     }
     const credential = readCredential(request, cookieName, o.transports);
     if (!credential.ok) return null;
