@@ -19,6 +19,8 @@ type Command = fc.AsyncCommand<Model, System>;
 
 /** SESSIONKIT_MODEL_TRACE=1 logs each command as it starts (to see where a run hangs). */
 const TRACE = Boolean(process.env.SESSIONKIT_MODEL_TRACE);
+/** Longer than any bounded wait a command makes (recovery 5 s, revocation bounds 1.5 s each). */
+const HANG_MS = 20_000;
 
 /** A command from its parts: fast-check prints `label` in a counterexample. */
 const command = (
@@ -28,12 +30,22 @@ const command = (
   scheduler?: fc.Scheduler,
 ): Command => ({
   check,
-  run: TRACE
-    ? async (m, sys) => {
-        console.log(`${new Date().toISOString()} ${label}`);
-        await run(m, sys);
-      }
-    : run,
+  async run(m, sys) {
+    if (TRACE) console.log(`${new Date().toISOString()} ${label}`);
+    // Liveness: an operation that never answers is a failure, not a stuck suite.
+    let timer: NodeJS.Timeout | undefined;
+    const hung = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`liveness: ${label} still running after ${HANG_MS} ms`)),
+        HANG_MS,
+      );
+    });
+    try {
+      await Promise.race([run(m, sys), hung]);
+    } finally {
+      clearTimeout(timer);
+    }
+  },
   toString: () => (scheduler ? `${label} ${String(scheduler)}` : label),
 });
 
@@ -382,7 +394,7 @@ const advance = (ms: number) =>
 /** I2 across a restart: a new manager and store on the same backend. */
 const restart = (i: number) =>
   command(`restart(@${i})`, async (_m, sys) => {
-    await sys.restart(i);
+    if (!(await sys.restart(i))) fail("recovery", `restarted @${i} never caught up its feed`);
   });
 
 const cut = (i: number) =>

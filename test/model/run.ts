@@ -10,6 +10,8 @@ import { type Backend, createSystem } from "./system.js";
 const RUNS = Number(process.env.SESSIONKIT_MODEL_RUNS ?? 6);
 const COMMANDS = Number(process.env.SESSIONKIT_MODEL_COMMANDS ?? 30);
 const SEED = process.env.SESSIONKIT_MODEL_SEED;
+/** For the soak: each variant runs for this long instead of a number of runs. */
+const MINUTES = Number(process.env.SESSIONKIT_MODEL_MINUTES ?? 0);
 
 const VARIANTS: Array<{ strategy: StrategyName; cache: boolean }> = [
   { strategy: "id", cache: false },
@@ -38,10 +40,10 @@ export function describeModel(backend: Backend, options: { clusterUrl?: string }
       it.skipIf(!up)(
         `${strategy}${cache ? " with the local cache" : ""} keeps I1-I6`,
         {
-          timeout: 600_000,
+          timeout: 600_000 + MINUTES * 120_000,
         },
         async () => {
-          await fc.assert(
+          const details = await fc.check(
             fc.asyncProperty(
               fc.commands(commandArbitraries(3), { maxCommands: COMMANDS, size: "max" }),
               async (commands) => {
@@ -56,8 +58,22 @@ export function describeModel(backend: Backend, options: { clusterUrl?: string }
                 }
               },
             ),
-            { numRuns: RUNS, ...(SEED ? { seed: Number(SEED) } : {}), endOnFailure: false },
+            {
+              ...(SEED ? { seed: Number(SEED) } : {}),
+              ...(MINUTES > 0
+                ? { numRuns: 1e9, interruptAfterTimeLimit: MINUTES * 60_000 }
+                : { numRuns: RUNS }),
+            },
           );
+          console.log(
+            `model ${backend} ${strategy}${cache ? "+cache" : ""}: ${details.numRuns} runs, ` +
+              `${details.failed ? "FAILED" : "no violation"} (seed ${details.seed})`,
+          );
+          if (details.failed) {
+            throw new Error(
+              `${fc.defaultReportMessage(details)}\nCaused by: ${String(details.errorInstance)}`,
+            );
+          }
         },
       );
     }

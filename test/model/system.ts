@@ -97,12 +97,28 @@ export async function createSystem(variant: Variant, size: number, clusterUrl?: 
       ...(variant.cache ? { cache: { maxAge: CACHE_MAX_AGE } } : {}),
     });
 
+  /**
+   * A new instance serves once its feed has replayed (as the reference server waits before it
+   * listens); until then jwt/hybrid verification fails closed. Without network it cannot.
+   */
+  const ready = async (store: SessionStore, within = 5000) => {
+    const deadline = Date.now() + within;
+    while ((store.feedLag?.() ?? 0) > MAX_LAG / 2) {
+      if (Date.now() > deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    return true;
+  };
+
   const instances: Instance[] = [];
   for (let i = 0; i < size; i++) {
     const store = openStore(i);
     instances.push({ store, manager: openManager(store), cut: false });
     // The first store creates the schema; the others open it once it exists.
     if (i === 0) await store.ping();
+  }
+  for (const x of instances) {
+    if (!(await ready(x.store))) throw new Error(`a ${variant.backend} feed did not start in 5 s`);
   }
 
   const at = (i: number) => instances[i % instances.length] as Instance;
@@ -121,6 +137,7 @@ export async function createSystem(variant: Variant, size: number, clusterUrl?: 
       if (!shared) await old.store.close().catch(() => {});
       const store = openStore(i % size);
       instances[i % size] = { store, manager: openManager(store), cut: old.cut };
+      return old.cut || (await ready(store));
     },
     cut(i: number) {
       const proxy = proxies[i % size];

@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+// `npm run soak -- --minutes N [--store postgres|redis|cluster ...] [--sequential]`
+//
+// The suite's adversarial properties, run for longer: per shared store, the model-based
+// property (every variant, half of the minutes) and then the multi-process history checker
+// (the other half); and once, the request fuzzer with many more runs. Stores run side by side
+// unless --sequential. Prints one line per part and exits 1 if any part found a violation.
+// Redis Cluster needs SESSIONKIT_TEST_REDIS_CLUSTER (see .ci/redis-cluster.sh).
+import { spawn } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+
+const { values } = parseArgs({
+  options: {
+    minutes: { type: "string", default: "30" },
+    store: { type: "string", multiple: true },
+    sequential: { type: "boolean", default: false },
+    "fuzz-runs": { type: "string", default: "5000" },
+  },
+});
+const minutes = Number(values.minutes);
+if (!(minutes > 0)) {
+  console.error("--minutes: a positive number");
+  process.exit(2);
+}
+const cluster = process.env.SESSIONKIT_TEST_REDIS_CLUSTER;
+const stores = values.store ?? ["postgres", "redis", ...(cluster ? ["cluster"] : [])];
+for (const store of stores) {
+  if (!["postgres", "redis", "cluster"].includes(store)) {
+    console.error(`--store: "${store}" is not postgres, redis or cluster`);
+    process.exit(2);
+  }
+  if (store === "cluster" && !cluster) {
+    console.error("--store cluster needs SESSIONKIT_TEST_REDIS_CLUSTER");
+    process.exit(2);
+  }
+}
+
+/** Runs a command, keeps its output, and resolves with its exit code and the output's tail. */
+function run(label, argv, env = {}) {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(argv[0], argv.slice(1), {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    const keep = (d) => {
+      output += d.toString();
+    };
+    child.stdout.on("data", keep);
+    child.stderr.on("data", keep);
+    child.on("close", (code) => {
+      const result = { label, code, seconds: Math.round((Date.now() - started) / 1000), output };
+      console.log(`${code === 0 ? "ok  " : "FAIL"} ${label} (${result.seconds} s)`);
+      resolve(result);
+    });
+  });
+}
+
+const half = minutes / 2;
+async function soakStore(store) {
+  // The model runs four variants one after another: each gets a quarter of its half.
+  const model = await run(
+    `model-based property on ${store}, ${half} min`,
+    ["npx", "vitest", "run", `test/model-${store}.test.ts`],
+    { SESSIONKIT_MODEL_MINUTES: String(half / 4), SESSIONKIT_MODEL_COMMANDS: "40" },
+  );
+  const history = await run(`history checker on ${store}, ${half} min`, [
+    "node",
+    "test/history/soak.js",
+    "--minutes",
+    String(half),
+    "--store",
+    store,
+  ]);
+  return [model, history];
+}
+
+const fuzz = run(
+  `request fuzzing, ${values["fuzz-runs"]} runs per target`,
+  ["npx", "vitest", "run", "test/fuzz-requests.test.ts", "test/fuzz-adapters.test.ts"],
+  { SESSIONKIT_FUZZ_RUNS: values["fuzz-runs"] },
+);
+const parts = [];
+if (values.sequential) for (const store of stores) parts.push(...(await soakStore(store)));
+else parts.push(...(await Promise.all(stores.map(soakStore))).flat());
+parts.push(await fuzz);
+
+// The lines worth keeping: run counts, windows, violations.
+const summary = parts.map((p) => ({
+  label: p.label,
+  ok: p.code === 0,
+  seconds: p.seconds,
+  lines: p.output
+    .split("\n")
+    .filter((l) => /model .*: \d+ runs|p50|p99|violation|window|FAIL|Error|passed|failed/i.test(l))
+    .slice(0, 60),
+}));
+mkdirSync("test-results", { recursive: true });
+const file = `test-results/soak-${new Date().toISOString().replace(/[:.]/g, "-")}.json`;
+writeFileSync(file, JSON.stringify({ minutes, stores, summary }, null, 2));
+for (const part of summary) {
+  console.log(`\n== ${part.label}: ${part.ok ? "no violation" : "FAILED"}`);
+  for (const line of part.lines) console.log(`   ${line}`);
+}
+console.log(`\nfull summary: ${file}`);
+process.exit(parts.every((p) => p.code === 0) ? 0 : 1);
