@@ -1,3 +1,4 @@
+import { RETIRED_KEPT } from "../../src/core/strategies/retired.js";
 import type { Fault, History, Op, Strategy } from "./history.js";
 
 /**
@@ -123,13 +124,17 @@ export function check(history: History, options: CheckerOptions = {}): CheckResu
     if (op.status === 200 && !rotation.has(op.refreshIn)) rotation.set(op.refreshIn, op);
   }
 
-  /** How many rotations had replaced the presented refresh token when it came back. */
-  const generationsBack = (op: Op) => {
-    let n = 0;
-    for (let r = op.refreshIn && rotation.get(op.refreshIn); r && r.end < op.start; n++)
+  /** The rotations that had replaced the presented refresh token when it came back, in order. */
+  const rotationsSince = (op: Op) => {
+    const out: Op[] = [];
+    let r = op.refreshIn ? rotation.get(op.refreshIn) : undefined;
+    while (r && r.end < op.start) {
+      out.push(r);
       r = r.refreshOut ? rotation.get(r.refreshOut) : undefined;
-    return n;
+    }
+    return out;
   };
+  const generationsBack = (op: Op) => rotationsSince(op).length;
 
   for (const op of ops) {
     switch (op.kind) {
@@ -160,7 +165,13 @@ export function check(history: History, options: CheckerOptions = {}): CheckResu
             ...(replaced ? { cause: replaced } : {}),
           });
         }
-        attempt(op.session, op, op.status === 401 && pastGrace);
+        // The library owes a revocation for a token it still recognises (the previous one
+        // and RETIRED_KEPT older ones) presented past every rotation's grace; past its own
+        // grace only, or older than that, it may revoke or merely refuse.
+        const since = rotationsSince(op);
+        const owed =
+          since.length <= RETIRED_KEPT + 1 && op.start > (since.at(-1)?.end ?? 0) + graceMs;
+        attempt(op.session, op, op.status === 401 && pastGrace && owed);
         break;
       }
       case "refresh": {

@@ -17,9 +17,10 @@ export interface Backend {
   /** The `--store` value, given the port to reach the store on (the proxy's, when cut). */
   storeUrl(port: number | null): string;
   /**
-   * How long the feed may go unread before the server's lag starts counting: the Redis store
-   * reads its revocation log once a second and counts lag only past that second; PostgreSQL's
-   * listener counts from the moment its connection drops.
+   * How long the feed may go unread before the server's lag starts counting: PostgreSQL's
+   * listener and the single-node Redis store count from the moment their connection drops;
+   * in a Cluster the Redis store sees no connection events and counts lag only past its
+   * once-a-second log read.
    */
   feedSlackMs: number;
   cleanup(prefix: string): Promise<void>;
@@ -32,7 +33,7 @@ export const BACKENDS: Record<Backend["name"], Backend> = {
     name: "redis",
     target: 6379,
     storeUrl: (port) => `redis://127.0.0.1:${port ?? 6379}`,
-    feedSlackMs: 1000,
+    feedSlackMs: 0,
     async cleanup(prefix) {
       await deleteRedisKeys(prefix);
       await dropPostgresTables(prefix); // the users
