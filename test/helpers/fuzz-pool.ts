@@ -99,7 +99,8 @@ export class TokenPool implements TokenSource {
     }
     if (this.#live.size > 0) this.#revoked = this.#live;
     this.#live = live;
-    this.keySigned = new Set();
+    // Kept across reseeds: a request rendered before this one may still carry such a token
+    // (shrinking renders again), and the server honours it as long as its session lives.
     const first = this.strategies[0];
     this.#anonCsrf = first ? this.manager(first).csrfToken(null).token : "";
   }
