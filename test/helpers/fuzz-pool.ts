@@ -174,9 +174,26 @@ export class TokenPool implements TokenSource {
    */
   csrfBoundTo(cookieValues: string[]): Set<string> {
     const carried = new Set(cookieValues);
+    // A token the test signed with the server's key names its session as well as the one
+    // the server issued (a lapsed one still proves it for sign-out).
+    const named = new Set<string>();
+    for (const value of cookieValues) {
+      if (!this.keySigned.has(value)) continue;
+      try {
+        const claims = JSON.parse(Buffer.from(value.split(".")[1] ?? "", "base64url").toString());
+        if (typeof claims.sid === "string") named.add(claims.sid);
+      } catch {
+        // not a JWT: names nothing
+      }
+    }
     return new Set(
       this.liveSessions()
-        .filter((e) => carried.has(e.token) || (e.refresh !== null && carried.has(e.refresh)))
+        .filter(
+          (e) =>
+            carried.has(e.token) ||
+            (e.refresh !== null && carried.has(e.refresh)) ||
+            named.has(e.sessionId),
+        )
         .map((e) => e.csrf),
     );
   }
