@@ -9,6 +9,7 @@ import {
   refusalOf,
   requestStates,
   signInFrom,
+  signOutFrom,
   unauthorizedRefusal,
 } from "./outcome.js";
 
@@ -79,9 +80,12 @@ export async function signIn<Data extends JsonObject = RegisteredData>(
   return issued.session;
 }
 
-/** Ends the request's session and clears its cookies. Returns whether one was revoked. */
+/**
+ * Ends the request's session and clears its cookies; returns whether one was revoked. A
+ * cross-site sign-out throws `CSRF_FAILED` (403) and changes nothing.
+ */
 export async function signOut(req: Request, res: Response): Promise<boolean> {
-  const { revoked, headers } = await states.get(req).manager.logout(toRequestLike(req));
+  const { revoked, headers } = await signOutFrom(states.get(req).manager, toRequestLike(req));
   applyNodeHeaders(res, headers);
   req.session = null;
   return revoked;

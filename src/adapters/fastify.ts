@@ -11,6 +11,7 @@ import {
   type Refusal,
   requestStates,
   signInFrom,
+  signOutFrom,
   unauthorizedRefusal,
 } from "./outcome.js";
 
@@ -22,7 +23,7 @@ declare module "fastify" {
   interface FastifyReply {
     /** Signs the user in; a cross-site sign-in throws `CSRF_FAILED` (403). */
     signIn(input: Omit<CreateInput<RegisteredData>, "request">): Promise<Session<RegisteredData>>;
-    /** Ends the request's session and clears its cookies. */
+    /** Ends the session and clears its cookies; a cross-site sign-out throws `CSRF_FAILED` (403). */
     signOut(): Promise<boolean>;
     /** `hybrid`: rotates the refresh token and issues a new access token. */
     refreshSession(): Promise<Session<RegisteredData> | null>;
@@ -74,7 +75,7 @@ const plugin: FastifyPluginAsync<SessionkitPluginOptions<JsonObject>> = async (
     return issued.session as Session<RegisteredData>;
   });
   fastify.decorateReply("signOut", async function (this: FastifyReply) {
-    const { revoked, headers } = await manager.logout(toRequestLike(this.request.raw));
+    const { revoked, headers } = await signOutFrom(manager, toRequestLike(this.request.raw));
     writeHeaders(this, headers);
     this.request.session = null;
     return revoked;

@@ -11,6 +11,7 @@ import {
   refusalOf,
   requestStates,
   signInFrom,
+  signOutFrom,
   unauthorizedRefusal,
 } from "./outcome.js";
 
@@ -98,9 +99,12 @@ export async function signIn<Data extends JsonObject = RegisteredData>(
   return issued.session;
 }
 
-/** Ends the request's session and clears its cookies. Returns whether one was revoked. */
+/**
+ * Ends the request's session and clears its cookies; returns whether one was revoked. A
+ * cross-site sign-out throws `CSRF_FAILED` (403) and changes nothing.
+ */
 export async function signOut(c: Context): Promise<boolean> {
-  const { revoked, headers } = await stateOf(c).manager.logout(requestOf(c));
+  const { revoked, headers } = await signOutFrom(stateOf(c).manager, requestOf(c));
   writeHeaders(c, headers);
   c.set("session", null);
   return revoked;

@@ -9,6 +9,7 @@ import {
   type Refusal,
   refusalOf,
   signInFrom,
+  signOutFrom,
 } from "./outcome.js";
 
 /**
@@ -138,13 +139,16 @@ export async function signIn<Data extends JsonObject>(
   return issued.session;
 }
 
-/** Ends the request's session and clears its cookies. Returns whether one was revoked. */
+/**
+ * Ends the request's session and clears its cookies; returns whether one was revoked. A
+ * cross-site sign-out throws `CSRF_FAILED` (403) and changes nothing.
+ */
 export async function signOut<Data extends JsonObject>(
   manager: SessionManager<Data>,
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<boolean> {
-  const { revoked, headers } = await manager.logout(toRequestLike(req));
+  const { revoked, headers } = await signOutFrom(manager, toRequestLike(req));
   applyNodeHeaders(res, headers);
   return revoked;
 }

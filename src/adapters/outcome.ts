@@ -111,6 +111,21 @@ export async function signInFrom<Data extends JsonObject>(
   return manager.create({ ...input, request });
 }
 
+/**
+ * Signs out from a request: a cross-site sign-out is refused with a `CSRF_FAILED` error (403,
+ * nothing changed); otherwise the session the request proves is revoked and the headers clear
+ * every cookie. `revoked` is false when no live session was proven.
+ */
+export async function signOutFrom<Data extends JsonObject>(
+  manager: SessionManager<Data>,
+  request: RequestLike,
+): Promise<{ revoked: boolean; headers: Headers }> {
+  const { revoked, headers, failure } = await manager.logout(request);
+  if (failure?.reason === "csrf")
+    throw new SessionError("CSRF_FAILED", "cross-site sign-out refused");
+  return { revoked, headers };
+}
+
 /** What an adapter remembers of one request between its middleware and its helpers. */
 export interface RequestState {
   manager: SessionManager<JsonObject>;
