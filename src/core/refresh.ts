@@ -57,9 +57,12 @@ export function createRefresher<Data extends JsonObject>(
   };
 
   const fail = (reason: FailureReason, transport: Transport | null): RefreshResult<Data> => {
+    // The binding goes with the refresh cookie: kept, it would go on naming the session to
+    // every path (sign-out accepts it) for the rest of its absolute lifetime.
     const { failure, headers } = ix.failure(reason, transport, [
       cookies.names.refresh,
       cookies.names.access,
+      cookies.names.refreshBinding,
     ]);
     headers.set("cache-control", "no-store");
     return { session: null, failure, headers, accessToken: null, refreshToken: null };
@@ -114,8 +117,11 @@ export function createRefresher<Data extends JsonObject>(
     const verified = await storeCall(() => verifyOpaqueToken(reader, token, now));
     if (verified === "reused") {
       // A replaced refresh token came back after its grace, however many rotations ago (up to
-      // RETIRED_KEPT + 1): someone holds a copy. End it all.
+      // RETIRED_KEPT + 1): someone holds a copy. End it all, if it is a refresh token: an `id`
+      // session remembers its renewed-away secret too, and its old token must not end it here.
       const id = token.slice(0, token.indexOf("."));
+      const owner = await storeCall(() => read(id, now));
+      if (owner && owner.strategy !== "hybrid") return fail("wrong_strategy", transport);
       const gone = await storeCall(() => store.delete(id, "reuse"));
       if (gone) {
         revoked(gone, "reuse");
