@@ -170,24 +170,42 @@ export function createJwtSessions<Data extends JsonObject>(
     type,
     acceptExpired: true,
   });
+  // ...but only for one more of its lifetimes. A Bearer sign-out needs no CSRF proof, and the
+  // Origin rule binds browsers, not whoever copied a token from a log: unbounded, any token
+  // ever issued could end its session until the absolute limit. A client of its own past the
+  // bound gets `expired`, refreshes and signs out with the new token; a browser still has its
+  // binding cookie.
+  const lapseBound = tokenLifetime + VERIFIER_SKEW_S * 1000;
 
-  /**
-   * The session id and transport of a token that verifies but for its expiry, without side
-   * effects: which session a request proves it holds (sign-out, sign-in ending the old one).
-   */
-  function presentedSessionId(request: RequestLike): { id: string; transport: Transport } | null {
+  /** The claims of a token that verifies but for its expiry, and whether it lapsed too long ago. */
+  const lapsed = (request: RequestLike) => {
     const credential = readCredential(request, cookieName, o.transports);
     if (!credential.ok) return null;
     const result = lapsedVerifier.verify(credential.token);
-    return result.ok && typeof result.claims.sid === "string"
-      ? { id: result.claims.sid, transport: credential.transport }
-      : null;
+    if (!result.ok || typeof result.claims.sid !== "string") return null;
+    const exp = result.claims.exp;
+    const tooOld = typeof exp !== "number" || clock() - exp * 1000 > lapseBound;
+    return { id: result.claims.sid, transport: credential.transport, tooOld };
+  };
+
+  /**
+   * The session id and transport of a token that verifies but for an expiry less than its own
+   * lifetime ago, without side effects: which session a request proves it holds (sign-out,
+   * sign-in ending the old one).
+   */
+  function presentedSessionId(request: RequestLike): { id: string; transport: Transport } | null {
+    const found = lapsed(request);
+    return found && !found.tooOld ? { id: found.id, transport: found.transport } : null;
   }
+
+  /** True for a token that would prove its session but lapsed too long ago: `expired`. */
+  const lapsedTooLong = (request: RequestLike) => lapsed(request)?.tooOld === true;
 
   return {
     cookieName,
     authenticate,
     presentedSessionId,
+    lapsedTooLong,
     issue: (record: StoredSession, transport: Transport, now: number) => {
       const token = sign(record, now);
       return { token, headers: tokenHeaders(token, transport, record.absoluteExpiresAt, now) };

@@ -81,7 +81,8 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
 
   /**
    * The session a request proves it holds, and how, verified without `authenticate`'s side
-   * effects. A lapsed access token still counts: this only ever ends a session.
+   * effects. An access token lapsed less than its lifetime ago still counts: this only ever
+   * ends a session.
    */
   const presented = async (
     request: RequestLike,
@@ -202,7 +203,15 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
     // No live session was proven: answered as any unauthenticated request (401), with the
     // cookies cleared all the same.
     const credential = readCredential(request, cookieName, o.transports);
-    const reason = found ? "unknown_session" : credential.ok ? "invalid_token" : credential.reason;
+    // A token past the bound of `presentedSessionId` answers `expired`: its own client then
+    // refreshes and signs out with the new one.
+    const reason = found
+      ? "unknown_session"
+      : !credential.ok
+        ? credential.reason
+        : jwt?.lapsedTooLong(request)
+          ? "expired"
+          : "invalid_token";
     const { failure } = ix.failure(reason, found?.transport ?? credential.transport, []);
     return { revoked: false, headers, failure };
   }
