@@ -74,7 +74,7 @@ describe.each(targets)("%s: signOut without a guard in front", (_name, send) => 
       headers: { cookie, origin: "https://evil.example" },
     });
     expect(out.status).toBe(403);
-    expect((await out.json()).code).toBe("csrf_failed");
+    expect(((await out.json()) as { code: string }).code).toBe("csrf_failed");
     expect(await manager.get(id)).not.toBeNull();
   });
 

@@ -1,10 +1,12 @@
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
-import { createSessionManager } from "../src/index.js";
+import { createSessionManager, type SessionStore } from "../src/index.js";
 import { createApp } from "../src/server/app.js";
 import { sqliteUsers } from "../src/server/users.js";
+import { memoryStore } from "../src/stores/memory/index.js";
 import { sqliteStore } from "../src/stores/sqlite/index.js";
+import { generateKeySet } from "../src/tokens/keys.js";
 import { tempDir } from "./helpers/tmp.js";
 
 const dir = tempDir();
@@ -58,5 +60,41 @@ describe("reference server under a store outage", () => {
       password: "correct horse battery",
     });
     expect(login.status).toBe(200);
+  });
+});
+
+describe("reference server health while the revocation feed is behind", () => {
+  it("answers /healthz 503 feed_behind past maxLag when jwt or hybrid is served, 200 again after", async () => {
+    // The store's own feed reports the lag; this one lets the test say how far behind it is.
+    let lag = 0;
+    const base = memoryStore();
+    const lagging: SessionStore = { ...base, feedLag: () => lag };
+    const keys = generateKeySet();
+    const jwt = createSessionManager({
+      strategy: "jwt",
+      store: lagging,
+      keys,
+      issuer: "http://app.test",
+      audience: "http://app.test/api/jwt",
+      cleanup: false,
+    });
+    const withJwt = createApp({
+      managers: { jwt },
+      store: lagging,
+      users,
+      scryptLog2N: 10,
+      maxLag: 1000,
+    });
+    try {
+      expect((await withJwt.request("http://app.test/healthz")).status).toBe(200);
+      lag = 1500;
+      const behind = await withJwt.request("http://app.test/healthz");
+      expect(behind.status).toBe(503);
+      expect(((await behind.json()) as { code: string }).code).toBe("feed_behind");
+      lag = 0;
+      expect((await withJwt.request("http://app.test/healthz")).status).toBe(200);
+    } finally {
+      jwt.close();
+    }
   });
 });

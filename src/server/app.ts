@@ -56,6 +56,8 @@ export interface AppOptions {
   /** The storage lab's token copy (`--lab`); off unless `true`. */
   lab?: boolean;
   clock?: () => number;
+  /** `revocation.maxLag` of the managers: past it, `/healthz` reports the feed behind. */
+  maxLag?: number;
   log?: (line: string) => void;
 }
 
@@ -109,13 +111,19 @@ export function createApp(options: AppOptions): Hono<Env> {
   });
   app.notFound(() => problem(404, "not_found", "Not found"));
 
+  // jwt and hybrid fail closed while the change feed is behind: a load balancer should know.
+  const feedMatters = managers.jwt !== undefined || managers.hybrid !== undefined;
+  const maxLag = options.maxLag ?? 5000;
   app.get("/healthz", async () => {
     try {
       await store.ping();
-      return json({ status: "ok" });
     } catch {
       return problem(503, "store_unavailable", "Session store unavailable", { "retry-after": "1" });
     }
+    if (feedMatters && (store.feedLag?.() ?? 0) > maxLag) {
+      return problem(503, "feed_behind", "Revocation feed behind", { "retry-after": "1" });
+    }
+    return json({ status: "ok" });
   });
 
   // Registration is an unsafe request like any other: same-origin proof first.

@@ -107,6 +107,7 @@ export async function startServer(
       audiences: [`${common.issuer}/api/jwt`, `${common.issuer}/api/hybrid`],
     },
     lab: config.lab,
+    maxLag: config.maxLag,
     log,
   });
   const where = config.store === "sqlite" ? `sqlite ${config.database}` : describe(config.store);
