@@ -10,14 +10,32 @@ import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 
-const { values } = parseArgs({
-  options: {
-    minutes: { type: "string", default: "30" },
-    store: { type: "string", multiple: true },
-    sequential: { type: "boolean", default: false },
-    "fuzz-runs": { type: "string", default: "5000" },
-  },
-});
+const USAGE =
+  "usage: npm run soak -- [--minutes N] [--store postgres|redis|cluster ...] [--sequential] [--fuzz-runs N]";
+let parsed;
+try {
+  parsed = parseArgs({
+    options: {
+      minutes: { type: "string", default: "30" },
+      store: { type: "string", multiple: true },
+      sequential: { type: "boolean", default: false },
+      "fuzz-runs": { type: "string", default: "5000" },
+      help: { type: "boolean", default: false },
+    },
+  });
+} catch (error) {
+  console.error(`${error.message}\n${USAGE}`);
+  process.exit(2);
+}
+const { values } = parsed;
+if (values.help) {
+  console.log(`${USAGE}
+Per store, half of the minutes for the model-based property and half for the history checker;
+the stores side by side unless --sequential; the request fuzzer once, with --fuzz-runs runs per
+target. Every part's whole output goes to test-results/. Exits 1 on any violation, and when a
+part ran no test (a service that could not be reached counts as a failure, not a skip).`);
+  process.exit(0);
+}
 const minutes = Number(values.minutes);
 if (!(minutes > 0)) {
   console.error("--minutes: a positive number");
@@ -52,12 +70,20 @@ function run(label, argv, env = {}) {
     child.stderr.on("data", keep);
     child.on("close", (code) => {
       const result = { label, code, seconds: Math.round((Date.now() - started) / 1000), output };
-      console.log(`${code === 0 ? "ok  " : "FAIL"} ${label} (${result.seconds} s)`);
+      mkdirSync("test-results", { recursive: true });
+      const log = `test-results/soak-${label.replace(/[^\w]+/g, "-")}.log`;
+      writeFileSync(log, output);
+      console.log(
+        `${code === 0 ? "ok  " : "FAIL"} ${label} (${result.seconds} s), output in ${log}`,
+      );
       resolve(result);
     });
   });
 }
 
+/** A part that skipped its store (service unreachable) proved nothing: count it as failed. */
+const ranNothing = (p) =>
+  /skipping|No test files found/i.test(p.output) || /(^|\D)0 runs/.test(p.output);
 const half = minutes / 2;
 async function soakStore(store) {
   // The model runs four variants one after another: each gets a quarter of its half.
@@ -77,24 +103,35 @@ async function soakStore(store) {
   return [model, history];
 }
 
-const fuzz = run(
-  `request fuzzing, ${values["fuzz-runs"]} runs per target`,
-  ["npx", "vitest", "run", "test/fuzz-requests.test.ts", "test/fuzz-adapters.test.ts"],
-  { SESSIONKIT_FUZZ_RUNS: values["fuzz-runs"] },
-);
+const fuzz = () =>
+  run(
+    `request fuzzing, ${values["fuzz-runs"]} runs per target`,
+    ["npx", "vitest", "run", "test/fuzz-requests.test.ts", "test/fuzz-adapters.test.ts"],
+    { SESSIONKIT_FUZZ_RUNS: values["fuzz-runs"] },
+  );
 const parts = [];
-if (values.sequential) for (const store of stores) parts.push(...(await soakStore(store)));
-else parts.push(...(await Promise.all(stores.map(soakStore))).flat());
-parts.push(await fuzz);
+if (values.sequential) {
+  for (const store of stores) parts.push(...(await soakStore(store)));
+  parts.push(await fuzz());
+} else {
+  const fuzzing = fuzz();
+  parts.push(...(await Promise.all(stores.map(soakStore))).flat());
+  parts.push(await fuzzing);
+}
 
 // The lines worth keeping: run counts, windows, violations.
+for (const p of parts) if (p.code === 0 && ranNothing(p)) p.code = 1;
 const summary = parts.map((p) => ({
   label: p.label,
   ok: p.code === 0,
   seconds: p.seconds,
   lines: p.output
     .split("\n")
-    .filter((l) => /model .*: \d+ runs|p50|p99|violation|window|FAIL|Error|passed|failed/i.test(l))
+    .filter((l) =>
+      /model .*: \d+ runs|counterexample|seed|p50|p99|violation|window|FAIL|Error|passed|failed|skipping/i.test(
+        l,
+      ),
+    )
     .slice(0, 60),
 }));
 mkdirSync("test-results", { recursive: true });
