@@ -226,6 +226,7 @@ describe.skipIf(!available)("the demo in Chromium", () => {
     expect(await cookies("hybrid")).toMatch(
       /__Secure-rt: not sent to this page .*Path=\/api\/hybrid\/refresh/,
     );
+    expect(await cookies("hybrid")).toMatch(/__Host-rtb: \d+ bytes \(HttpOnly; Secure/);
     expect(Number(await page.textContent("#jwt-micros"))).toBeGreaterThan(0);
     await page.screenshot({ path: join(SHOTS, "strategies.png"), fullPage: true });
     for (const s of ["id", "jwt"]) {

@@ -46,6 +46,9 @@ export function mountSideBySide(
         ? [{ name: policy.names.jwt, attributes: policy.auth }]
         : [
             { name: policy.names.access, attributes: policy.auth },
+            // The binding goes to every route with the access cookie; the refresh token only
+            // to the refresh route.
+            { name: policy.names.refreshBinding, attributes: policy.auth },
             { name: policy.names.refresh, attributes: policy.refresh },
           ];
 
