@@ -3,7 +3,7 @@
  * `hybrid` refreshes the access token before it expires and on `401 session_expired`, with one
  * refresh in flight across every tab of the origin (Web Locks, or BroadcastChannel where
  * there are none), so that tabs never present a spent refresh token against each other.
- * Signing out is announced to every tab. No framework, no dependencies; it runs as it is.
+ * Signing out, and a session the server refuses to refresh, is announced to every tab. No framework, no dependencies; it runs as it is.
  */
 export {
   localStorageTokens,
@@ -44,7 +44,10 @@ export interface SessionClient {
    * whole URL is taken as it is; only the trusted origins get the token and the CSRF header.
    */
   fetch(path: string, init?: RequestInit): Promise<Response>;
-  /** Refreshes now (once across tabs); `true` when the session is still good. */
+  /**
+   * Refreshes now (once across tabs); `true` when the session is still good. A refresh the
+   * server refuses (401) for a session this client knew of is announced as a sign-out.
+   */
   refresh(): Promise<boolean>;
   /** Call after signing in: starts the refresh schedule and forgets any old CSRF token. */
   signedIn(tokens?: { accessToken?: string; refreshToken?: string }): void;
@@ -53,7 +56,10 @@ export interface SessionClient {
    * `session_expired`), forgets the tokens, and tells every tab.
    */
   signOut(path: string): Promise<void>;
-  /** Runs when this or another tab signs out. Returns the unsubscribe function. */
+  /**
+   * Runs when this or another tab signs out, or finds its session refused at refresh (revoked,
+   * reused, expired). Returns the unsubscribe function.
+   */
   onSignOut(listener: () => void): () => void;
   close(): void;
 }
@@ -102,6 +108,10 @@ export function createSessionClient(options: ClientOptions = {}): SessionClient 
   const locks = (globalThis as { navigator?: { locks?: Locks } }).navigator?.locks ?? null;
   const listeners = new Set<() => void>();
   let csrf: string | null = null;
+  // Whether this client knows of a session: signed in, refreshed, or told of an expired token.
+  // A refusal is announced only then: a signed-out page probing for a refresh cookie must not
+  // make every tab (its own included) react to a sign-out, again on each reload.
+  let live = false;
   let lastRefresh = 0;
   let inFlight: Promise<boolean> | null = null;
   let timer: ReturnType<typeof setTimeout> | null = null;
@@ -134,6 +144,7 @@ export function createSessionClient(options: ClientOptions = {}): SessionClient 
       waitForOthers();
     } else if (message.type === "refreshed") {
       lastRefresh = Math.max(lastRefresh, message.at);
+      live = true;
       othersRefreshing?.resolve(true);
       othersRefreshing = null;
       schedule();
@@ -143,10 +154,18 @@ export function createSessionClient(options: ClientOptions = {}): SessionClient 
   });
 
   const signedOutHere = () => {
+    live = false;
     csrf = null;
     tokens?.clear();
     if (timer) clearTimeout(timer);
     for (const listener of listeners) listener();
+  };
+  let announced = 0;
+  /** Signed out here and in every tab: a sign-out, or a refresh the server refused. */
+  const announceSignOut = () => {
+    announced++;
+    signedOutHere();
+    channel?.postMessage({ type: "signed-out" } satisfies Message);
   };
 
   const csrfToken = async (): Promise<string> => {
@@ -177,6 +196,9 @@ export function createSessionClient(options: ClientOptions = {}): SessionClient 
           }
         : {}),
     });
+    // 401: the session is over (revoked, reused, expired) and the server cleared its cookies;
+    // a page left showing "signed in" would only fail on every request from now on.
+    if (response.status === 401 && live) announceSignOut();
     if (!response.ok) return false;
     if (tokens) {
       const body = (await response.json()) as { accessToken?: string; refreshToken?: string };
@@ -184,6 +206,7 @@ export function createSessionClient(options: ClientOptions = {}): SessionClient 
       if (body.refreshToken) tokens.set("refresh", body.refreshToken);
     }
     lastRefresh = Date.now();
+    live = true;
     csrf = null; // bound to the session, which stays; fetched again to be safe
     channel?.postMessage({ type: "refreshed", at: lastRefresh } satisfies Message);
     schedule();
@@ -239,7 +262,10 @@ export function createSessionClient(options: ClientOptions = {}): SessionClient 
         .clone()
         .json()
         .catch(() => ({}))) as { code?: string };
-      if (problem.code === "session_expired" && (await refresh())) response = await send(url, init);
+      if (problem.code === "session_expired") {
+        live = true; // the server verified a token of a session, only past its lifetime
+        if (await refresh()) response = await send(url, init);
+      }
     }
     return response;
   };
@@ -249,6 +275,7 @@ export function createSessionClient(options: ClientOptions = {}): SessionClient 
     refresh,
     signedIn(issued) {
       csrf = null;
+      live = true;
       if (issued?.accessToken) tokens?.set("access", issued.accessToken);
       if (issued?.refreshToken) tokens?.set("refresh", issued.refreshToken);
       lastRefresh = Date.now();
@@ -257,9 +284,10 @@ export function createSessionClient(options: ClientOptions = {}): SessionClient 
     async signOut(path) {
       // Through the refresh-and-retry: a server that wants a live access token for sign-out
       // answers session_expired, and an unended session would come back with the next refresh.
+      const before = announced;
       await fetchWithSession(path, { method: "POST" }).catch(() => undefined);
-      signedOutHere();
-      channel?.postMessage({ type: "signed-out" } satisfies Message);
+      // Once: a refresh refused on the way has announced it already.
+      if (announced === before) announceSignOut();
     },
     onSignOut(listener) {
       listeners.add(listener);
