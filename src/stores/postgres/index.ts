@@ -4,6 +4,7 @@ import { configError, SessionError } from "../../errors.js";
 import { LocalFeed, REVOCATION_MARGIN_MS } from "../feed.js";
 import { announceRows, rowToSession, type SessionRow } from "../rows.js";
 import type { RevocationReason, SessionStore, StoredSession, UpdateResult } from "../types.js";
+import { destroyConnection, within } from "./deadline.js";
 import { createListener } from "./listen.js";
 import { migrations, PREFIX_PATTERN } from "./schema.js";
 
@@ -17,6 +18,11 @@ export interface PostgresStoreOptions {
   tablePrefix?: string;
   /** How long a query may wait for a connection before failing with STORE_UNAVAILABLE. */
   connectTimeoutMs?: number;
+  /**
+   * A call that has not answered by then fails with STORE_UNAVAILABLE, and the connection it
+   * waited on is destroyed; also the deadline of the change feed's heartbeat. Default 2000 ms.
+   */
+  commandTimeoutMs?: number;
 }
 
 /** A row as `pg` returns it: jsonb arrives parsed. */
@@ -40,6 +46,9 @@ export function postgresStore(options: PostgresStoreOptions): SessionStore {
     throw configError("postgres: tablePrefix must be a plain lowercase identifier");
   if (!options.pool && !options.connectionString)
     throw configError("postgres: connectionString or pool is required");
+  const timeout = options.commandTimeoutMs ?? 2000;
+  if (!Number.isFinite(timeout) || timeout <= 0)
+    throw configError("postgres: commandTimeoutMs must be a positive number of milliseconds");
   const ownPool = !options.pool;
   const connectionTimeoutMillis = options.connectTimeoutMs ?? 2000;
   const pool =
@@ -56,12 +65,19 @@ export function postgresStore(options: PostgresStoreOptions): SessionStore {
 
   const guard = async <T>(operation: () => Promise<T>): Promise<T> => {
     try {
-      ready ??= migrate().catch((error: unknown) => {
-        ready = null; // retried by the next call once the server is back
-        throw error;
-      });
-      await ready;
-      return await operation();
+      // One deadline for the whole call, schema check included; each connection it used has
+      // its own (`withClient`), which destroys it.
+      return await within(
+        (async () => {
+          ready ??= migrate().catch((error: unknown) => {
+            ready = null; // retried by the next call once the server is back
+            throw error;
+          });
+          await ready;
+          return await operation();
+        })(),
+        timeout,
+      );
     } catch (error) {
       const code = String((error as { code?: unknown }).code ?? "");
       const message = error instanceof Error ? error.message : String(error);
@@ -76,70 +92,93 @@ export function postgresStore(options: PostgresStoreOptions): SessionStore {
     }
   };
 
-  /**
-   * A pooled connection for a transaction. While it is checked out, a dropped connection is
-   * reported through the failing query; the listener keeps the same event from surfacing as
-   * an uncaught error.
-   */
-  const checkout = async () => {
-    const client = await pool.connect();
-    const ignore = () => {};
-    client.on("error", ignore);
-    return {
-      client,
-      release(error?: unknown) {
-        client.off("error", ignore);
-        client.release(error instanceof Error ? error : undefined);
-      },
-    };
-  };
+  // A dropped connection is reported through the failing query; this listener, attached once
+  // per client, keeps the same event from surfacing as an uncaught error, also when the
+  // client emits it after it was released.
+  const quieted = new WeakSet<pg.PoolClient>();
+  const ignore = () => {};
 
-  async function migrate(): Promise<void> {
-    const { client, release } = await checkout();
-    try {
-      await client.query("BEGIN");
-      await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`${prefix}migrate`]);
-      await client.query(`CREATE TABLE IF NOT EXISTS ${prefix}schema (version integer NOT NULL)`);
-      const { rows } = await client.query<{ version: number }>(
-        `SELECT version FROM ${prefix}schema`,
-      );
-      const current = rows[0]?.version ?? 0;
-      const steps = migrations(prefix);
-      if (current > steps.length)
-        throw new Error(`postgres schema ${current} is newer than this sessionkit`);
-      for (let v = current; v < steps.length; v++) await client.query(steps[v] ?? "");
-      await client.query(`DELETE FROM ${prefix}schema`);
-      await client.query(`INSERT INTO ${prefix}schema (version) VALUES ($1)`, [steps.length]);
-      await client.query("COMMIT");
-      release();
-    } catch (error) {
-      await client.query("ROLLBACK").catch(() => {});
-      release(error);
-      throw error;
-    }
+  /**
+   * Runs `work` on one pooled connection within the store's deadline. A connection that misses
+   * it is destroyed and leaves the pool: a blackholed one would otherwise hang every query
+   * sent on it, for as long as the link stays silent. A connection that arrives after the
+   * deadline goes straight back.
+   */
+  const withClient = <T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
+    let client: pg.PoolClient | null = null;
+    let expired = false;
+    const run = pool.connect().then(async (c) => {
+      if (expired) {
+        c.release();
+        throw new Error("connection arrived after the deadline");
+      }
+      client = c;
+      if (!quieted.has(c)) {
+        c.on("error", ignore);
+        quieted.add(c);
+      }
+      try {
+        const result = await work(c);
+        c.release();
+        return result;
+      } catch (error) {
+        // A client whose connection failed is destroyed, not returned to the pool.
+        c.release(error instanceof Error ? error : new Error(String(error)));
+        throw error;
+      }
+    });
+    return within(run, timeout, () => {
+      expired = true;
+      if (client) destroyConnection(client);
+      run.catch(() => {});
+    });
+  };
+  const query = <R extends pg.QueryResultRow>(text: string, values?: unknown[]) =>
+    guard(() => withClient((c) => c.query<R>(text, values)));
+
+  function migrate(): Promise<void> {
+    return withClient(async (client) => {
+      try {
+        await client.query("BEGIN");
+        await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`${prefix}migrate`]);
+        await client.query(`CREATE TABLE IF NOT EXISTS ${prefix}schema (version integer NOT NULL)`);
+        const { rows } = await client.query<{ version: number }>(
+          `SELECT version FROM ${prefix}schema`,
+        );
+        const current = rows[0]?.version ?? 0;
+        const steps = migrations(prefix);
+        if (current > steps.length)
+          throw new Error(`postgres schema ${current} is newer than this sessionkit`);
+        for (let v = current; v < steps.length; v++) await client.query(steps[v] ?? "");
+        await client.query(`DELETE FROM ${prefix}schema`);
+        await client.query(`INSERT INTO ${prefix}schema (version) VALUES ($1)`, [steps.length]);
+        await client.query("COMMIT");
+      } catch (error) {
+        await client.query("ROLLBACK").catch(() => {});
+        throw error;
+      }
+    });
   }
 
   /** Runs `work` in one transaction; optionally serialised per user by an advisory lock. */
   const transaction = <T>(work: (q: pg.PoolClient) => Promise<T>, lockUser?: string) =>
-    guard(async () => {
-      const { client, release } = await checkout();
-      try {
-        await client.query("BEGIN");
-        if (lockUser !== undefined)
-          await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [
-            `${prefix}u:${lockUser}`,
-          ]);
-        const result = await work(client);
-        await client.query("COMMIT");
-        release();
-        return result;
-      } catch (error) {
-        await client.query("ROLLBACK").catch(() => {});
-        // A client whose connection failed is destroyed, not returned to the pool.
-        release(error);
-        throw error;
-      }
-    });
+    guard(() =>
+      withClient(async (client) => {
+        try {
+          await client.query("BEGIN");
+          if (lockUser !== undefined)
+            await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [
+              `${prefix}u:${lockUser}`,
+            ]);
+          const result = await work(client);
+          await client.query("COMMIT");
+          return result;
+        } catch (error) {
+          await client.query("ROLLBACK").catch(() => {});
+          throw error;
+        }
+      }),
+    );
 
   /** Logs revocations and NOTIFYs them, inside the caller's transaction. */
   const logRevocations = async (q: pg.PoolClient, rows: Row[], reason: RevocationReason) => {
@@ -171,10 +210,10 @@ export function postgresStore(options: PostgresStoreOptions): SessionStore {
           : { connectionString: options.connectionString, connectionTimeoutMillis },
       ),
     channel,
-    origin,
     changesTable: C,
     feed,
     ensureSchema: () => guard(async () => {}),
+    timeoutMs: timeout,
   });
 
   const COLUMNS =
@@ -228,31 +267,28 @@ export function postgresStore(options: PostgresStoreOptions): SessionStore {
     },
 
     async get(id, now) {
-      const { rows } = await guard(() =>
-        pool.query<Row>(`SELECT * FROM ${S} WHERE id = $1 AND expires_at > $2`, [id, now]),
-      );
+      const { rows } = await query<Row>(`SELECT * FROM ${S} WHERE id = $1 AND expires_at > $2`, [
+        id,
+        now,
+      ]);
       return rows[0] ? fromRow(rows[0]) : null;
     },
 
     async touch(id, input) {
-      const result = await guard(() =>
-        pool.query(
-          `UPDATE ${S} SET last_active_at = GREATEST(last_active_at, $2),
+      const result = await query(
+        `UPDATE ${S} SET last_active_at = GREATEST(last_active_at, $2),
              expires_at = LEAST(GREATEST(expires_at, $3), absolute_expires_at)
            WHERE id = $1 AND expires_at > $4`,
-          [id, input.lastActiveAt, input.expiresAt, input.now],
-        ),
+        [id, input.lastActiveAt, input.expiresAt, input.now],
       );
       return (result.rowCount ?? 0) > 0;
     },
 
     async update(id, input): Promise<UpdateResult> {
-      const { rows } = await guard(() =>
-        pool.query<Row>(
-          `UPDATE ${S} SET data = $2, version = version + 1
+      const { rows } = await query<Row>(
+        `UPDATE ${S} SET data = $2, version = version + 1
            WHERE id = $1 AND expires_at > $3 AND version = $4 RETURNING *`,
-          [id, JSON.stringify(input.data), input.now, input.expectedVersion],
-        ),
+        [id, JSON.stringify(input.data), input.now, input.expectedVersion],
       );
       if (rows[0]) return { status: "updated", record: fromRow(rows[0]) };
       const current = await this.get(id, input.now);
@@ -260,23 +296,21 @@ export function postgresStore(options: PostgresStoreOptions): SessionStore {
     },
 
     async rotate(id, input) {
-      const { rows } = await guard(() =>
-        pool.query<Row>(
-          `UPDATE ${S} SET previous_secret_hash = $8, previous_valid_until = $5,
+      const { rows } = await query<Row>(
+        `UPDATE ${S} SET previous_secret_hash = $8, previous_valid_until = $5,
              secret_hash = $3, successor = $4, renewed_at = $2,
              expires_at = LEAST(COALESCE($6, expires_at), absolute_expires_at)
            WHERE id = $1 AND expires_at > $2 AND secret_hash = $7 RETURNING *`,
-          [
-            id,
-            input.now,
-            input.secretHash,
-            input.successor,
-            input.graceUntil,
-            input.expiresAt ?? null,
-            input.expectedSecretHash,
-            input.previousSecretHash,
-          ],
-        ),
+        [
+          id,
+          input.now,
+          input.secretHash,
+          input.successor,
+          input.graceUntil,
+          input.expiresAt ?? null,
+          input.expectedSecretHash,
+          input.previousSecretHash,
+        ],
       );
       return rows[0] ? fromRow(rows[0]) : null;
     },
@@ -308,29 +342,23 @@ export function postgresStore(options: PostgresStoreOptions): SessionStore {
     },
 
     async listUser(userId, now) {
-      const { rows } = await guard(() =>
-        pool.query<Row>(
-          `SELECT * FROM ${S} WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at, id`,
-          [userId, now],
-        ),
+      const { rows } = await query<Row>(
+        `SELECT * FROM ${S} WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at, id`,
+        [userId, now],
       );
       return rows.map(fromRow);
     },
 
     async deleteExpired(now, limit) {
       const batch = Math.max(0, Math.floor(limit));
-      const { rows } = await guard(() =>
-        pool.query<Row>(
-          `DELETE FROM ${S} WHERE id IN (SELECT id FROM ${S} WHERE expires_at <= $1 LIMIT $2) RETURNING *`,
-          [now, batch],
-        ),
+      const { rows } = await query<Row>(
+        `DELETE FROM ${S} WHERE id IN (SELECT id FROM ${S} WHERE expires_at <= $1 LIMIT $2) RETURNING *`,
+        [now, batch],
       );
       // Log entries matter only while a token of the session they name could still verify.
-      await guard(() =>
-        pool.query(
-          `DELETE FROM ${C} WHERE seq IN (SELECT seq FROM ${C} WHERE expires_at <= $1 LIMIT $2)`,
-          [now - REVOCATION_MARGIN_MS, batch],
-        ),
+      await query(
+        `DELETE FROM ${C} WHERE seq IN (SELECT seq FROM ${C} WHERE expires_at <= $1 LIMIT $2)`,
+        [now - REVOCATION_MARGIN_MS, batch],
       );
       return rows.map(fromRow);
     },
@@ -347,7 +375,7 @@ export function postgresStore(options: PostgresStoreOptions): SessionStore {
     feedLag: () => listener.lag(),
 
     async ping() {
-      await guard(() => pool.query("SELECT 1"));
+      await query("SELECT 1");
     },
 
     async close() {
