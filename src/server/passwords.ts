@@ -63,38 +63,75 @@ export interface PasswordHashing {
 
 export const DEFAULT_PASSWORD_HASHING: PasswordHashing = { concurrency: 2, queue: 8 };
 
-/** Hashing and verifying through one gate; `null` means the gate is full (answer 503). */
+/**
+ * Hashing and verifying through one gate; `null` means the gate is full, or the clients named
+ * already hold their share of it (answer 503).
+ */
 export interface PasswordHasher {
-  hash(password: string): Promise<string | null>;
-  verify(password: string, stored: string): Promise<boolean | null>;
+  /** `clients`: who the hash is for (a client address, an account), each held to its share. */
+  hash(password: string, clients?: readonly string[]): Promise<string | null>;
+  verify(password: string, stored: string, clients?: readonly string[]): Promise<boolean | null>;
 }
+
+/** Hashes one client may have in the gate: one running and one waiting. */
+const CLIENT_SHARE = 2;
 
 /**
  * scrypt is slow and memory-hard on purpose, so that a flood of sign-ups or sign-ins would
  * otherwise take all memory and every libuv thread (4 by default) and starve the rest of the
  * server. The gate bounds both: memory to `concurrency` hashes, waiting to `queue` requests.
+ * It is also fair: a client never runs two hashes at once nor holds more than its share, so
+ * that one client looping on requests (even successful ones) cannot keep the queue full and
+ * everyone else out; past its share it is turned away without taking a place in the queue.
  */
 export function passwordHasher(log2N: number, limits: PasswordHashing): PasswordHasher {
   let running = 0;
-  const waiting: Array<() => void> = [];
-  const gated = async <T>(task: () => Promise<T>): Promise<T | null> => {
-    if (running >= limits.concurrency) {
-      if (waiting.length >= limits.queue) return null;
-      await new Promise<void>((resolve) => waiting.push(resolve));
-    } else {
-      running++;
+  const waiting: Array<{ clients: readonly string[]; start: () => void }> = [];
+  const held = new Map<string, number>();
+  const active = new Set<string>();
+  const idle = (clients: readonly string[]) => !clients.some((client) => active.has(client));
+  const start = (clients: readonly string[]) => {
+    running++;
+    for (const client of clients) active.add(client);
+  };
+  // The turn passes straight to the first waiter whose clients run nothing, so `running`
+  // never exceeds the bound and a client's second request cannot overtake someone else.
+  const dispatch = () => {
+    for (let i = 0; i < waiting.length && running < limits.concurrency; ) {
+      const next = waiting[i] as (typeof waiting)[number];
+      if (!idle(next.clients)) {
+        i++;
+        continue;
+      }
+      waiting.splice(i, 1);
+      start(next.clients);
+      next.start();
     }
+  };
+  const gated = async <T>(named: readonly string[], task: () => Promise<T>): Promise<T | null> => {
+    const clients = [...new Set(named)];
+    if (clients.some((client) => (held.get(client) ?? 0) >= CLIENT_SHARE)) return null;
+    const now = running < limits.concurrency && idle(clients);
+    if (!now && waiting.length >= limits.queue) return null;
+    for (const client of clients) held.set(client, (held.get(client) ?? 0) + 1);
+    if (now) start(clients);
+    else await new Promise<void>((resolve) => waiting.push({ clients, start: resolve }));
     try {
       return await task();
     } finally {
-      // The turn passes straight to the next waiter, so `running` never exceeds the bound.
-      const next = waiting.shift();
-      if (next) next();
-      else running--;
+      running--;
+      for (const client of clients) {
+        active.delete(client);
+        const left = (held.get(client) ?? 1) - 1;
+        if (left > 0) held.set(client, left);
+        else held.delete(client);
+      }
+      dispatch();
     }
   };
   return {
-    hash: (password) => gated(() => hashPassword(password, log2N)),
-    verify: (password, stored) => gated(() => verifyPassword(password, stored)),
+    hash: (password, clients = []) => gated(clients, () => hashPassword(password, log2N)),
+    verify: (password, stored, clients = []) =>
+      gated(clients, () => verifyPassword(password, stored)),
   };
 }

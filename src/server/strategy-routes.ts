@@ -76,10 +76,14 @@ export function mountStrategyRoutes(
     const ip = clientIp(c);
     const userKey = `u:${usernameKey(username)}`;
     const addressKey = `a:${ip ?? "unknown"}`;
-    const slots: LimitSlot[] = [
-      [limits.perUser, userKey],
-      [limits.perAddress, addressKey],
-    ];
+    // Text that folds to no valid username can be no one's account: it counts against the
+    // address only, so that junk names cannot fill the per-user counters.
+    const slots: LimitSlot[] = isUsername(usernameKey(username))
+      ? [
+          [limits.perUser, userKey],
+          [limits.perAddress, addressKey],
+        ]
+      : [[limits.perAddress, addressKey]];
     // Counted as it starts, before the slow password check: a burst sent in parallel gets no
     // more checks than a sequence would. Only a success, or a check that could not run (hashing
     // busy, user table down), gives it back.
@@ -92,7 +96,10 @@ export function mountStrategyRoutes(
     let valid: boolean | null;
     try {
       user = await users.byUsername(username);
-      valid = await hasher.verify(password, user?.passwordHash ?? (await limits.decoy));
+      valid = await hasher.verify(password, user?.passwordHash ?? (await limits.decoy), [
+        addressKey,
+        userKey,
+      ]);
     } catch (error) {
       release(slots, now); // the user table is down: nothing was checked
       throw error;
