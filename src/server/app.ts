@@ -32,7 +32,7 @@ import {
 import { failureLimiter, type LimitSlot, release, reserve } from "./rate-limit.js";
 import { mountSideBySide, SIDE_BY_SIDE_SCRIPT } from "./side-by-side.js";
 import { mountStrategyRoutes } from "./strategy-routes.js";
-import { isUsername, type UserStore } from "./users.js";
+import { isUsername, type UserStore, usernameKey } from "./users.js";
 
 export interface AppOptions {
   managers: Partial<Record<StrategyName, SessionManager>>;
@@ -145,24 +145,35 @@ export function createApp(options: AppOptions): Hono<Env> {
     if (!passwordAcceptable(password)) {
       return problem(400, "invalid_password", "Passwords are 8 to 1024 bytes of text");
     }
-    // Every attempt counts, taken names too: a 409 tells whether an account exists.
+    // Every attempt counts against its address, taken names too: a 409 tells whether an
+    // account exists. Only accounts created count in all, so that asking about taken names
+    // cannot close registration for everyone.
     const now = clock();
-    const slots: LimitSlot[] = [
-      [signUpsPerAddress, clientIp(c) ?? "unknown"],
-      [signUpsInAll, "all"],
-    ];
-    const wait = reserve(slots, now);
+    const address = clientIp(c) ?? "unknown";
+    const perAddress: LimitSlot = [signUpsPerAddress, address];
+    const inAll: LimitSlot = [signUpsInAll, "all"];
+    const wait = signUpsInAll.retryAfter("all", now) || reserve([perAddress], now);
     if (wait > 0) return tooMany(wait, "Too many sign-ups");
     const taken = () => problem(409, "username_taken", "That username is taken");
     // A taken name costs no hash.
     if (await users.byUsername(username)) return taken();
-    const hash = await hasher.hash(password);
+    // Counted before the hash, with no await since the check, so that a parallel burst cannot
+    // create more accounts than the limit.
+    const waitInAll = reserve([inAll], now);
+    if (waitInAll > 0) {
+      release([perAddress], now);
+      return tooMany(waitInAll, "Too many sign-ups");
+    }
+    const hash = await hasher.hash(password, [`a:${address}`, `u:${usernameKey(username)}`]);
     if (hash === null) {
-      release(slots, now);
+      release([perAddress, inAll], now);
       return busy();
     }
     const user = await users.create(username, hash, clock());
-    if (!user) return taken();
+    if (!user) {
+      release([inAll], now);
+      return taken();
+    }
     return json({ user: publicUser(user) }, 201);
   });
 
