@@ -5,6 +5,7 @@ import { type AppOptions, createApp } from "../src/server/app.js";
 import { ConfigError, resolveServerConfig } from "../src/server/config.js";
 import { clientAddress } from "../src/server/http.js";
 import { passwordHasher } from "../src/server/passwords.js";
+import { failureLimiter } from "../src/server/rate-limit.js";
 import { sqliteUsers } from "../src/server/users.js";
 import { sqliteStore } from "../src/stores/sqlite/index.js";
 import { tempDir } from "./helpers/tmp.js";
@@ -83,6 +84,24 @@ describe("registration limits", () => {
     expect(Number(blocked.headers.get("retry-after"))).toBeGreaterThan(0);
   });
 
+  it("counts only accounts created against the global limit: taken names cannot close registration", async () => {
+    const post = appWith({ registrationLimits: { perAddress: 100, global: 2, windowMs: 60_000 } });
+    const name = unique("taken");
+    expect((await post("/api/users", { username: name, password: PASSWORD })).status).toBe(201);
+    for (let i = 0; i < 5; i++)
+      expect(
+        (await post("/api/users", { username: name, password: PASSWORD }, `203.0.113.${i}`)).status,
+      ).toBe(409);
+    expect(
+      (await post("/api/users", { username: unique("taken"), password: PASSWORD }, "192.0.2.77"))
+        .status,
+    ).toBe(201);
+    expect(
+      (await post("/api/users", { username: unique("taken"), password: PASSWORD }, "192.0.2.78"))
+        .status,
+    ).toBe(429);
+  });
+
   it("does not count a request refused as invalid", async () => {
     const post = appWith({ registrationLimits: { perAddress: 1, global: 100, windowMs: 60_000 } });
     for (const body of [
@@ -151,6 +170,67 @@ describe("password hashing gate", () => {
     expect(await hasher.verify("wrong password", hashes[0] ?? "")).toBe(false);
   });
 
+  it("holds at most one running and one waiting hash per client; others still get their turn", async () => {
+    const hasher = passwordHasher(12, { concurrency: 2, queue: 8 });
+    const flood = Array.from({ length: 8 }, () => hasher.hash(PASSWORD, ["a:192.0.2.9"]));
+    const other = hasher.hash(PASSWORD, ["a:192.0.2.10"]);
+    const results = await Promise.all(flood);
+    expect(results.filter((r) => r !== null)).toHaveLength(2);
+    expect(await other).not.toBeNull();
+    // The same account from two addresses shares one share too.
+    const account = await Promise.all(
+      ["a:1", "a:2", "a:3"].map((a) => hasher.hash(PASSWORD, [a, "u:kim"])),
+    );
+    expect(account.filter((r) => r !== null)).toHaveLength(2);
+  });
+
+  it("one address flooding correct sign-ins to its own account cannot keep another address from signing in or up", async () => {
+    const post = appWith({ scryptLog2N: 14 });
+    // The attacker's own accounts, so that no per-account limit slows the flood.
+    const attackers = Array.from({ length: 6 }, () => unique("mallory"));
+    const alice = unique("alice");
+    for (const attacker of attackers)
+      expect(
+        (await post("/api/users", { username: attacker, password: PASSWORD }, "192.0.2.100"))
+          .status,
+      ).toBe(201);
+    expect(
+      (await post("/api/users", { username: alice, password: PASSWORD }, "192.0.2.101")).status,
+    ).toBe(201);
+    let flooding = true;
+    const seen: number[] = [];
+    const loop = async (_: unknown, i: number) => {
+      while (flooding) {
+        const r = await post(
+          "/api/id/login",
+          { username: attackers[i % attackers.length], password: PASSWORD },
+          "192.0.2.100",
+        );
+        seen.push(r.status);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    };
+    const loops = Array.from({ length: 12 }, loop);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const answers: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      answers.push(
+        (await post("/api/id/login", { username: alice, password: PASSWORD }, "192.0.2.101"))
+          .status,
+      );
+    }
+    const signUp = await post(
+      "/api/users",
+      { username: unique("newcomer"), password: PASSWORD },
+      "192.0.2.102",
+    );
+    flooding = false;
+    await Promise.all(loops);
+    expect(seen).toContain(200); // the flood really ran
+    expect(answers).toEqual([200, 200, 200, 200, 200]);
+    expect(signUp.status).toBe(201);
+  });
+
   it("answers 503 busy with Retry-After when the gate is full", async () => {
     const post = appWith({
       scryptLog2N: 14,
@@ -187,7 +267,6 @@ describe("client address", () => {
     expect(address(2, "10.0.0.1", "6.6.6.6, 203.0.113.5, 10.0.0.2")).toBe("203.0.113.5");
     expect(address(2, "10.0.0.1", "203.0.113.5")).toBe("203.0.113.5");
     expect(address(1, "10.0.0.1")).toBe("10.0.0.1");
-    expect(address(1, "10.0.0.1", "not-an-address")).toBe("10.0.0.1");
   });
 
   it("with proxy addresses, walks left past trusted proxies only", () => {
@@ -196,6 +275,29 @@ describe("client address", () => {
     expect(address(proxies, "2001:db8::1", "203.0.113.5")).toBe("203.0.113.5");
     // Not from a trusted proxy: the header is the client's own word.
     expect(address(proxies, "198.51.100.7", "203.0.113.5")).toBe("198.51.100.7");
+  });
+
+  it("strips a port a trusted proxy appended, and keys an unparsable entry by itself, not by the proxy", () => {
+    expect(address(1, "10.0.0.1", "203.0.113.5:41234")).toBe("203.0.113.5");
+    expect(address(["10.0.0.0/8"], "10.0.0.1", "[2001:db8::5]:443")).toBe("2001:db8::5");
+    expect(address(["10.0.0.0/8"], "10.0.0.1", "6.6.6.6, 203.0.113.5:80, 10.0.0.2:9000")).toBe(
+      "203.0.113.5",
+    );
+    expect(address(1, "10.0.0.1", "client-x")).toBe("client-x");
+  });
+
+  it("behind a proxy that appends ports, each client has its own failure counter", async () => {
+    const post = appWith({
+      trustProxy: ["10.0.0.0/8"],
+      loginLimits: { perUser: 100, perAddress: 3, windowMs: 60_000 },
+    });
+    const from = (client: string) =>
+      post("/api/id/login", { username: unique("port"), password: "wrong password" }, "10.0.0.1", {
+        "x-forwarded-for": client,
+      });
+    for (let i = 0; i < 3; i++) expect((await from(`203.0.113.20:${5000 + i}`)).status).toBe(401);
+    expect((await from("203.0.113.20:6000")).status).toBe(429);
+    expect((await from("203.0.113.21:5000")).status).toBe(401);
   });
 
   it("is configured by --trust-proxy or SESSIONKIT_TRUST_PROXY, off by default, and refuses nonsense", () => {
@@ -215,5 +317,34 @@ describe("client address", () => {
     } catch (error) {
       expect(isSessionError(error, "CONFIG_INVALID")).toBe(true);
     }
+  });
+});
+
+describe("failure limiter memory bound", () => {
+  it("filling the map does not unlock a locked account", () => {
+    const limiter = failureLimiter({ max: 5, windowMs: 60_000, maxKeys: 100 });
+    for (let i = 0; i < 5; i++) limiter.fail("u:alice", 1000);
+    expect(limiter.retryAfter("u:alice", 1000)).toBeGreaterThan(0);
+    for (let i = 0; i < 1000; i++) {
+      if (limiter.retryAfter(`u:junk${i}`, 1001) === 0) limiter.fail(`u:junk${i}`, 1001);
+    }
+    expect(limiter.retryAfter("u:alice", 1002)).toBeGreaterThan(0);
+  });
+
+  it("refuses new keys (fails closed) when every key held is locked, and frees them as windows end", () => {
+    const limiter = failureLimiter({ max: 1, windowMs: 60_000, maxKeys: 3 });
+    for (const key of ["a", "b", "c"]) limiter.fail(key, 0);
+    expect(limiter.retryAfter("d", 10)).toBeGreaterThan(0);
+    expect(limiter.retryAfter("d", 60_000)).toBe(0);
+  });
+
+  it("costs O(1) amortised per new key once full", () => {
+    const limiter = failureLimiter({ max: 5, windowMs: 60_000, maxKeys: 10_000 });
+    const started = performance.now();
+    for (let i = 0; i < 40_000; i++) {
+      const key = `u:k${i}`;
+      if (limiter.retryAfter(key, i) === 0) limiter.fail(key, i);
+    }
+    expect(performance.now() - started).toBeLessThan(1000);
   });
 });

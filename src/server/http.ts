@@ -20,6 +20,20 @@ export type ClientAddress = (c: Context<Env>) => string | null;
 const plain = (address: string) =>
   address.startsWith("::ffff:") && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
 
+/** An entry that is not an address is kept as a name, this long at most (it is stored with sessions). */
+const MAX_ENTRY = 100;
+
+/**
+ * An X-Forwarded-For entry without the port some proxies append (`a.b.c.d:port`,
+ * `[v6]:port`): with it, no entry would read as an address.
+ */
+const withoutPort = (entry: string) => {
+  const v4 = /^([\d.]+):\d{1,5}$/.exec(entry)?.[1];
+  if (v4 && isIP(v4) === 4) return v4;
+  const v6 = /^\[([^\]]+)\](?::\d{1,5})?$/.exec(entry)?.[1];
+  return v6 && isIP(v6) === 6 ? v6 : entry;
+};
+
 /** A proxy given as `address` or `address/prefix`, or null when it is neither. */
 export function proxyEntry(
   entry: string,
@@ -73,12 +87,15 @@ export function clientAddress(trust: TrustProxy = 0): ClientAddress {
     if (!connection) return null;
     const forwarded = (c.req.header("x-forwarded-for") ?? "")
       .split(",")
-      .map((entry) => plain(entry.trim()));
+      .map((entry) => plain(withoutPort(entry.trim())));
     const chain = [...forwarded.filter((entry) => entry !== ""), connection];
     let i = chain.length - 1;
-    // When a trusted proxy's entry is not an address, that proxy stands as the client.
-    while (i > 0 && trusts(chain[i] as string, chain.length - 1 - i) && isIP(chain[i - 1] ?? ""))
+    while (i > 0 && trusts(chain[i] as string, chain.length - 1 - i)) {
       i--;
+      // A trusted proxy vouched for this entry even if it is not an address: it names the
+      // client by itself (keying it by the proxy would put every client on one counter).
+      if (!isIP(chain[i] ?? "")) return (chain[i] as string).slice(0, MAX_ENTRY);
+    }
     return chain[i] ?? connection;
   };
 }
