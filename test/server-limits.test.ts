@@ -142,6 +142,27 @@ describe("sign-in limits", () => {
     ).toBe(429);
   });
 
+  it("a parallel burst of wrong passwords gets no more checks than a sequence: five in all, then 429 even for the right password", async () => {
+    const post = appWith({ scryptLog2N: 12 });
+    const name = unique("burst");
+    expect(
+      (await post("/api/users", { username: name, password: PASSWORD }, "192.0.2.70")).status,
+    ).toBe(201);
+    const login = (password: string) =>
+      post("/api/id/login", { username: name, password }, "192.0.2.70");
+    const burst = await Promise.all(Array.from({ length: 40 }, () => login("wrong password")));
+    const checked = burst.filter((r) => r.status === 401).length;
+    expect(checked).toBeLessThanOrEqual(5);
+    for (const r of burst.filter((a) => a.status !== 401)) {
+      expect([429, 503]).toContain(r.status);
+      expect(Number(r.headers.get("retry-after"))).toBeGreaterThan(0);
+    }
+    let more = 0;
+    while (more < 10 && (await login("wrong password")).status === 401) more++;
+    expect(checked + more).toBe(5);
+    expect((await login(PASSWORD)).status).toBe(429);
+  });
+
   it("a name that is no one's username is refused with 401 and counts against the account it imitates", async () => {
     const post = appWith({ loginLimits: { perUser: 2, perAddress: 100, windowMs: 60_000 } });
     const name = unique("lookalike");
