@@ -35,6 +35,34 @@ describe.skipIf(!up)("Redis store behind a cut network", () => {
     }
   });
 
+  it("goes live after a cut that started before it subscribed (found by the model-based runs)", async () => {
+    const proxy = await tcpProxy(6379);
+    const store = redisStore({
+      url: `redis://127.0.0.1:${proxy.port}`,
+      prefix,
+      commandTimeoutMs: 500,
+    });
+    await store.ping();
+    proxy.cut();
+    const unsubscribe = store.subscribe(() => {});
+    try {
+      await sleep(700); // the first log read fails its deadline meanwhile
+      expect(store.feedLag?.()).toBeGreaterThan(1000);
+      proxy.restore();
+      let current = false;
+      for (let i = 0; i < 400 && !current; i++) {
+        await sleep(10);
+        current = store.feedLag?.() === 0;
+      }
+      expect(current).toBe(true);
+    } finally {
+      unsubscribe();
+      proxy.restore();
+      await store.close().catch(() => {});
+      await proxy.close();
+    }
+  });
+
   it("counts its feed's lag from the cut, not from its last log read, and is current again after", async () => {
     const proxy = await tcpProxy(6379);
     const store = redisStore({

@@ -238,6 +238,7 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
         sub = s;
         live = false;
         downAt = Number.NEGATIVE_INFINITY;
+        let subscribed = false;
         const lost = () => {
           if (sub !== s) return;
           backAt = null;
@@ -245,20 +246,24 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
           live = false;
           downAt = Date.now();
         };
+        /** Pub/sub carries news again once a log read sent from now on has arrived. */
+        const back = () => {
+          backAt = Date.now();
+          guard(catchUp).catch(() => {});
+        };
         s.on("error", lost);
         s.on("reconnecting", lost);
         s.on("end", lost);
         // node-redis subscribes again on its own after a reconnection; what was published
         // meanwhile is in the log, read through before pub/sub counts as live again.
         s.on("ready", () => {
-          if (sub !== s || live || downAt === Number.NEGATIVE_INFINITY) return;
-          backAt = Date.now();
-          guard(catchUp).catch(() => {});
+          if (sub === s && subscribed && !live) back();
         });
-        guard(catchUp)
+        // The first replay, and pub/sub, each on their own: an outage during one must not
+        // keep the other from starting (the poller retries the log, node-redis the connection).
+        guard(catchUp).catch(() => {});
+        s.connect()
           .then(async () => {
-            if (sub !== s) return; // stopped meanwhile
-            await s.connect();
             if (sub !== s) {
               s.destroy();
               return;
@@ -266,7 +271,8 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
             // A live message may repeat one the log delivered; `deliver` drops repeats.
             const listen = (message: string) => deliver(message);
             await (cluster ? s.sSubscribe(channel, listen) : s.subscribe(channel, listen));
-            if (sub === s) live = true;
+            subscribed = true;
+            if (sub === s) back();
           })
           .catch(() => {});
         poller = setInterval(() => {
