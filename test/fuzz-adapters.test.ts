@@ -11,6 +11,7 @@ import {
   type Answer,
   endedViolations,
   fuzzParameters,
+  fuzzTimeout,
   isUnsafe,
   leakViolations,
   presentsLive,
@@ -243,10 +244,15 @@ const pick = <T>(values: T[]) => fc.constantFrom(...values);
 
 describe("request fuzzing: every adapter through its example app, one server per strategy", () => {
   for (const [name, serveWith] of Object.entries(ADAPTERS)) {
-    it(`${name}: never 5xx on bad input, never signed in without a live token, no session ended without proof`, async () => {
-      const signedIn = await fuzzAdapter(serveWith, 200);
-      for (const s of STRATEGIES) expect(signedIn.get(s), `signed in with ${s}`).toBeGreaterThan(0);
-    }, 60_000);
+    it(
+      `${name}: never 5xx on bad input, never signed in without a live token, no session ended without proof`,
+      async () => {
+        const signedIn = await fuzzAdapter(serveWith, 200);
+        for (const s of STRATEGIES)
+          expect(signedIn.get(s), `signed in with ${s}`).toBeGreaterThan(0);
+      },
+      fuzzTimeout(200, 60_000),
+    );
 
     // Found by the fuzzer: examples/users.js turns the credentials into strings with String(),
     // which overflows the stack on a deeply nested array.

@@ -13,6 +13,7 @@ import { dropPostgresTables, POSTGRES_URL } from "./helpers/backends.js";
 import {
   endedViolations,
   fuzzParameters,
+  fuzzTimeout,
   isUnsafe,
   leakViolations,
   problemViolations,
@@ -105,19 +106,23 @@ function expectCoverage(seen: Map<string, number>) {
 }
 
 describe("request fuzzing: the reference server's routes with real and hostile tokens", () => {
-  it("on SQLite (HS256 keys, behind one proxy): never 5xx, problem+json 4xx, no access or state change without a live token and same-origin proof, no secret shown", async () => {
-    const dir = tempDir();
-    const store = sqliteStore({ path: join(dir, "db.sqlite") });
-    const users = sqliteUsers(join(dir, "db.sqlite"));
-    const ref = await referenceApp(store, users, generateKeySet("HS256"), { trustProxy: 1 });
-    try {
-      expectCoverage(await fuzz(ref, 300));
-    } finally {
-      ref.close();
-      await store.close();
-      users.close();
-    }
-  }, 120_000);
+  it(
+    "on SQLite (HS256 keys, behind one proxy): never 5xx, problem+json 4xx, no access or state change without a live token and same-origin proof, no secret shown",
+    async () => {
+      const dir = tempDir();
+      const store = sqliteStore({ path: join(dir, "db.sqlite") });
+      const users = sqliteUsers(join(dir, "db.sqlite"));
+      const ref = await referenceApp(store, users, generateKeySet("HS256"), { trustProxy: 1 });
+      try {
+        expectCoverage(await fuzz(ref, 300));
+      } finally {
+        ref.close();
+        await store.close();
+        users.close();
+      }
+    },
+    fuzzTimeout(300, 120_000),
+  );
 
   it.skipIf(!pgUp)(
     "on PostgreSQL users and sessions (EdDSA keys): the same properties",
@@ -135,7 +140,7 @@ describe("request fuzzing: the reference server's routes with real and hostile t
         await dropPostgresTables(prefix);
       }
     },
-    120_000,
+    fuzzTimeout(200, 120_000),
   );
 });
 

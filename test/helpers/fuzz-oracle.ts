@@ -17,6 +17,10 @@ export interface Answer {
 
 /** Runs per property: a few hundred in CI, more for a soak (`SESSIONKIT_FUZZ_RUNS`). */
 export const FUZZ_RUNS = Number(process.env.SESSIONKIT_FUZZ_RUNS ?? 0) || 0;
+/** A test's time limit for `defaultRuns` runs, scaled to the soak's run count. */
+export const fuzzTimeout = (defaultRuns: number, limit: number) =>
+  Math.max(limit, Math.ceil((limit * (FUZZ_RUNS || defaultRuns)) / defaultRuns));
+
 /** fast-check's parameters: the run count, and a seed (and path) to replay a reported failure. */
 export function fuzzParameters<T = [RequestShape]>(defaultRuns: number): fc.Parameters<T> {
   const seed = process.env.SESSIONKIT_FUZZ_SEED;

@@ -10,6 +10,8 @@ import { type Backend, createSystem } from "./system.js";
 const RUNS = Number(process.env.SESSIONKIT_MODEL_RUNS ?? 6);
 const COMMANDS = Number(process.env.SESSIONKIT_MODEL_COMMANDS ?? 30);
 const SEED = process.env.SESSIONKIT_MODEL_SEED;
+/** With the seed, the path fast-check printed: replays the shrunk counterexample directly. */
+const PATH = process.env.SESSIONKIT_MODEL_PATH;
 /** For the soak: each variant runs for this long instead of a number of runs. */
 const MINUTES = Number(process.env.SESSIONKIT_MODEL_MINUTES ?? 0);
 
@@ -60,6 +62,7 @@ export function describeModel(backend: Backend, options: { clusterUrl?: string }
             ),
             {
               ...(SEED ? { seed: Number(SEED) } : {}),
+              ...(PATH ? { path: PATH } : {}),
               ...(MINUTES > 0
                 ? { numRuns: 1e9, interruptAfterTimeLimit: MINUTES * 60_000 }
                 : { numRuns: RUNS }),
