@@ -4,7 +4,7 @@ import { createSessionManager, type SessionManager, type SessionStore } from "..
 import { memoryStore } from "../src/stores/memory/index.js";
 import { sqliteStore } from "../src/stores/sqlite/index.js";
 import { generateKeySet } from "../src/tokens/index.js";
-import { requestWith } from "./helpers/manager.js";
+import { manualClock, requestWith } from "./helpers/manager.js";
 import { tempDir } from "./helpers/tmp.js";
 
 // After a restart (a new store instance, the same keys), every jwt/hybrid manager must refuse
@@ -84,5 +84,23 @@ describe("revocations across a restart", () => {
       );
     }
     closeAll(second);
+  });
+
+  it("memory: a manager made later in the same process, after an injected clock jumped, accepts the tokens of the first", async () => {
+    // Found by the model-based runs: each manager drew the store's start on its own clock, so
+    // a jump of the injected clock between the two moved the line past live tokens.
+    const clock = manualClock();
+    const store = memoryStore();
+    const first = createSessionManager({ ...common, strategy: "hybrid", store, clock: clock.now });
+    const { token } = await first.create({ userId: "u1", transport: "header" });
+    clock.advance(60_000);
+    const later = createSessionManager({ ...common, strategy: "hybrid", store, clock: clock.now });
+    try {
+      expect((await later.authenticate(bearer(token ?? ""))).session?.userId).toBe("u1");
+    } finally {
+      first.close();
+      later.close();
+      await store.close();
+    }
   });
 });

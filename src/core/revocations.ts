@@ -13,6 +13,9 @@ export const VERIFIER_SKEW_S = 30;
  * `idle`), and the verifier accepts a token up to `VERIFIER_SKEW_S` past its `exp`: so each
  * entry lives until `expiresAt` plus that skew.
  */
+/** Per store, from when its feed knows every revocation, on its first follower's clock. */
+const epochs = new WeakMap<SessionStore, number>();
+
 export class RevocationSet {
   readonly #until = new Map<string, number>();
   #unsubscribe: () => void = () => {};
@@ -21,8 +24,17 @@ export class RevocationSet {
 
   follow(store: SessionStore, clock: () => number): void {
     const since = store.revocationsKnownSince?.();
-    // The store answers on the wall clock; moved once onto the manager's (maybe injected) one.
-    if (since !== undefined) this.#knownSince = clock() - (Date.now() - since);
+    if (since !== undefined) {
+      // The store answers on the wall clock; moved once onto the manager's (maybe injected)
+      // clock, by the first manager that follows the store, so that a manager made later in
+      // the same process, after an injected clock has jumped, draws the same line.
+      let known = epochs.get(store);
+      if (known === undefined) {
+        known = clock() - (Date.now() - since);
+        epochs.set(store, known);
+      }
+      this.#knownSince = known;
+    }
     this.#unsubscribe = store.subscribe((change) =>
       this.add(change.id, change.expiresAt + VERIFIER_SKEW_S * 1000),
     );
