@@ -66,6 +66,31 @@ describe.skipIf(!up)("Redis store behind a cut network", () => {
     }
   });
 
+  it("goes live after a cut that fell as it was subscribing (found by the model-based soak)", async () => {
+    for (const delay of [0, 2, 5, 10, 20]) {
+      const proxy = await tcpProxy(6379);
+      const store = redisStore({
+        url: `redis://127.0.0.1:${proxy.port}`,
+        prefix,
+        commandTimeoutMs: 500,
+      });
+      await store.ping();
+      const unsubscribe = store.subscribe(() => {});
+      try {
+        await sleep(delay);
+        proxy.cut();
+        await sleep(600);
+        proxy.restore();
+        expect(await currentWithin(store, 4000), `cut ${delay} ms after subscribing`).toBe(true);
+      } finally {
+        unsubscribe();
+        proxy.restore();
+        await store.close().catch(() => {});
+        await proxy.close();
+      }
+    }
+  });
+
   it("counts its feed's lag from the cut, not from its last log read, and is current again after", async () => {
     const proxy = await tcpProxy(6379);
     const store = redisStore({

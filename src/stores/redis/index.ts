@@ -240,7 +240,9 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
         downAt = Number.NEGATIVE_INFINITY;
         let subscribed = false;
         const lost = () => {
-          if (sub !== s) return;
+          // node-redis may report an error of a socket it has already replaced: only a
+          // connection that is not ready now is lost.
+          if (sub !== s || s.isReady === true) return;
           backAt = null;
           if (!live) return;
           live = false;
@@ -254,25 +256,36 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
         s.on("error", lost);
         s.on("reconnecting", lost);
         s.on("end", lost);
-        // node-redis subscribes again on its own after a reconnection; what was published
-        // meanwhile is in the log, read through before pub/sub counts as live again.
+        // A live message may repeat one the log delivered; `deliver` drops repeats.
+        const listen = (message: string) => deliver(message);
+        let subscribing = false;
+        const subscribe = async () => {
+          if (subscribing || subscribed) return;
+          subscribing = true;
+          try {
+            await (cluster ? s.sSubscribe(channel, listen) : s.subscribe(channel, listen));
+            subscribed = true;
+            if (sub === s) back();
+          } finally {
+            subscribing = false;
+          }
+        };
+        // On every (re)connection: node-redis subscribes again by itself once a subscription
+        // was made; one that never was (the connection dropped as it was being made) is made
+        // now. What was published meanwhile is in the log, read through before pub/sub counts
+        // as live again.
         s.on("ready", () => {
-          if (sub === s && subscribed && !live) back();
+          if (sub !== s || live) return;
+          if (subscribed) back();
+          else subscribe().catch(() => {});
         });
         // The first replay, and pub/sub, each on their own: an outage during one must not
         // keep the other from starting (the poller retries the log, node-redis the connection).
         guard(catchUp).catch(() => {});
         s.connect()
-          .then(async () => {
-            if (sub !== s) {
-              s.destroy();
-              return;
-            }
-            // A live message may repeat one the log delivered; `deliver` drops repeats.
-            const listen = (message: string) => deliver(message);
-            await (cluster ? s.sSubscribe(channel, listen) : s.subscribe(channel, listen));
-            subscribed = true;
-            if (sub === s) back();
+          .then(() => {
+            if (sub !== s) s.destroy();
+            else return subscribe();
           })
           .catch(() => {});
         poller = setInterval(() => {
