@@ -99,6 +99,9 @@ async function soakStore(store) {
     String(half),
     "--store",
     store,
+    // Every history is kept, so that a violation can be read and judged again offline.
+    "--history-dir",
+    "test-results/histories",
   ]);
   return [model, history];
 }
