@@ -18,104 +18,99 @@ const currentWithin = async (store: SessionStore, ms: number) => {
   return false;
 };
 
+/**
+ * A store behind its own TCP proxy, passed to `use`; the proxy, the subscription and the store
+ * are undone afterwards whatever happens.
+ */
+async function behindProxy(
+  use: (ctx: {
+    store: SessionStore;
+    proxy: Awaited<ReturnType<typeof tcpProxy>>;
+    url: string;
+  }) => Promise<void>,
+) {
+  const proxy = await tcpProxy(6379);
+  const url = `redis://127.0.0.1:${proxy.port}`;
+  const store = redisStore({ url, prefix, commandTimeoutMs: 500 });
+  try {
+    await use({ store, proxy, url });
+  } finally {
+    proxy.restore();
+    await store.close().catch(() => {});
+    await proxy.close();
+  }
+}
+
 // Found by the model-based runs: through a server that accepts connections and drops them,
 // node-redis retried without end and commands neither failed nor timed out.
 describe.skipIf(!up)("Redis store behind a cut network", () => {
-  it("answers STORE_UNAVAILABLE within its command timeout, connected before the cut or not", async () => {
-    const proxy = await tcpProxy(6379);
-    const url = `redis://127.0.0.1:${proxy.port}`;
-    const store = redisStore({ url, prefix, commandTimeoutMs: 500 });
-    await store.ping();
-    proxy.cut();
-    const fresh = redisStore({ url, prefix, commandTimeoutMs: 500 });
-    try {
-      for (const s of [store, store, fresh]) {
-        const started = Date.now();
-        await expect(s.get(ID, Date.now())).rejects.toMatchObject({ code: "STORE_UNAVAILABLE" });
-        expect(Date.now() - started).toBeLessThan(1500);
-        await sleep(400); // into the client's reconnection attempts
+  it("answers STORE_UNAVAILABLE within its command timeout, connected before the cut or not", () =>
+    behindProxy(async ({ store, proxy, url }) => {
+      await store.ping();
+      proxy.cut();
+      const fresh = redisStore({ url, prefix, commandTimeoutMs: 500 });
+      try {
+        for (const s of [store, store, fresh]) {
+          const started = Date.now();
+          await expect(s.get(ID, Date.now())).rejects.toMatchObject({ code: "STORE_UNAVAILABLE" });
+          expect(Date.now() - started).toBeLessThan(1500);
+          await sleep(400); // into the client's reconnection attempts
+        }
+      } finally {
+        await fresh.close().catch(() => {});
       }
-    } finally {
-      proxy.restore();
-      await store.close().catch(() => {});
-      await fresh.close().catch(() => {});
-      await proxy.close();
-    }
-  });
+    }));
 
-  it("goes live after a cut that started before it subscribed (found by the model-based runs)", async () => {
-    const proxy = await tcpProxy(6379);
-    const store = redisStore({
-      url: `redis://127.0.0.1:${proxy.port}`,
-      prefix,
-      commandTimeoutMs: 500,
-    });
-    await store.ping();
-    proxy.cut();
-    const unsubscribe = store.subscribe(() => {});
-    try {
-      await sleep(700); // the first log read fails its deadline meanwhile
-      expect(store.feedLag?.()).toBeGreaterThan(1000);
-      proxy.restore();
-      expect(await currentWithin(store, 4000)).toBe(true);
-    } finally {
-      unsubscribe();
-      proxy.restore();
-      await store.close().catch(() => {});
-      await proxy.close();
-    }
-  });
+  it("goes live after a cut that started before it subscribed (found by the model-based runs)", () =>
+    behindProxy(async ({ store, proxy }) => {
+      await store.ping();
+      proxy.cut();
+      const unsubscribe = store.subscribe(() => {});
+      try {
+        await sleep(700); // the first log read fails its deadline meanwhile
+        expect(store.feedLag?.()).toBeGreaterThan(1000);
+        proxy.restore();
+        expect(await currentWithin(store, 4000)).toBe(true);
+      } finally {
+        unsubscribe();
+      }
+    }));
 
   it("goes live after a cut that fell as it was subscribing (found by the model-based soak)", async () => {
     for (const delay of [0, 2, 5, 10, 20]) {
-      const proxy = await tcpProxy(6379);
-      const store = redisStore({
-        url: `redis://127.0.0.1:${proxy.port}`,
-        prefix,
-        commandTimeoutMs: 500,
+      await behindProxy(async ({ store, proxy }) => {
+        await store.ping();
+        const unsubscribe = store.subscribe(() => {});
+        try {
+          await sleep(delay);
+          proxy.cut();
+          await sleep(600);
+          proxy.restore();
+          expect(await currentWithin(store, 4000), `cut ${delay} ms after subscribing`).toBe(true);
+        } finally {
+          unsubscribe();
+        }
       });
-      await store.ping();
-      const unsubscribe = store.subscribe(() => {});
-      try {
-        await sleep(delay);
-        proxy.cut();
-        await sleep(600);
-        proxy.restore();
-        expect(await currentWithin(store, 4000), `cut ${delay} ms after subscribing`).toBe(true);
-      } finally {
-        unsubscribe();
-        proxy.restore();
-        await store.close().catch(() => {});
-        await proxy.close();
-      }
     }
   });
 
-  it("counts its feed's lag from the cut, not from its last log read, and is current again after", async () => {
-    const proxy = await tcpProxy(6379);
-    const store = redisStore({
-      url: `redis://127.0.0.1:${proxy.port}`,
-      prefix,
-      commandTimeoutMs: 500,
-    });
-    const unsubscribe = store.subscribe(() => {});
-    try {
-      for (let i = 0; i < 200 && (store.feedLag?.() ?? 0) > 0; i++) await sleep(10);
-      await sleep(1200); // past one log read: live pub/sub keeps the lag at 0
-      expect(store.feedLag?.()).toBe(0);
-      proxy.cut();
-      const cutAt = Date.now();
-      await sleep(700);
-      // A verifier with maxLag 1 s must fail closed 1 s after the cut, not 1 s after the
-      // following log read.
-      expect(store.feedLag?.()).toBeGreaterThanOrEqual(Date.now() - cutAt - 50);
-      proxy.restore();
-      expect(await currentWithin(store, 4000)).toBe(true);
-    } finally {
-      unsubscribe();
-      proxy.restore();
-      await store.close().catch(() => {});
-      await proxy.close();
-    }
-  });
+  it("counts its feed's lag from the cut, not from its last log read, and is current again after", () =>
+    behindProxy(async ({ store, proxy }) => {
+      const unsubscribe = store.subscribe(() => {});
+      try {
+        for (let i = 0; i < 200 && (store.feedLag?.() ?? 0) > 0; i++) await sleep(10);
+        await sleep(1200); // past one log read: live pub/sub keeps the lag at 0
+        expect(store.feedLag?.()).toBe(0);
+        proxy.cut();
+        const cutAt = Date.now();
+        await sleep(700);
+        // A verifier with maxLag 1 s must fail closed 1 s after the cut, not 1 s after the
+        // following log read.
+        expect(store.feedLag?.()).toBeGreaterThanOrEqual(Date.now() - cutAt - 50);
+        proxy.restore();
+        expect(await currentWithin(store, 4000)).toBe(true);
+      } finally {
+        unsubscribe();
+      }
+    }));
 });
