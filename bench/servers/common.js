@@ -90,7 +90,8 @@ export async function sessionkitManager(kind) {
       issuer: "https://bench.example",
       audience: "bench",
       cleanup: false,
-      lifetimes: { access: "1h" },
+      // Lives as long as the idle lifetime allows (hybrid refuses more): a server lives one pass.
+      lifetimes: { access: "30m" },
     });
     const { token } = await manager.create({ userId: "u1", userAgent: "bench" });
     return { manager, cookie: `${kind === "jwt" ? "__Host-jwt" : "__Host-at"}=${token}`, token };
