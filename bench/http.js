@@ -1,10 +1,14 @@
-// HTTP throughput: each server runs in its own process on 127.0.0.1; autocannon drives it
-// from this process. Every request is an authenticated GET /me.
-import { spawn } from "node:child_process";
+// HTTP throughput: each server runs in its own process on 127.0.0.1, pinned to one core;
+// autocannon drives it from this process, pinned to the other. Every request is an
+// authenticated GET /me. Passes are interleaved (pass 1 of every server, then pass 2...), each
+// on a fresh server process after a warm-up that is not measured.
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 import { reachable } from "./backends.js";
+import { median, summary } from "./measure.js";
+import { cpuSeconds, ownCpuSeconds, spawnServer } from "./pin.js";
+import { HTTP_RATIOS } from "./targets.js";
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 
@@ -154,10 +158,35 @@ export const SERVERS = [
     script: "servers/express-sessionkit.js",
     args: ["sqlite-cache"],
   },
+  {
+    id: "express-sessionkit-jwt",
+    label: "Express 5 + sessionkit jwt (Bearer)",
+    script: "servers/express-sessionkit-bearer.js",
+    args: ["jwt"],
+  },
+  {
+    id: "express-sessionkit-hybrid",
+    label: "Express 5 + sessionkit hybrid (Bearer)",
+    script: "servers/express-sessionkit-bearer.js",
+    args: ["hybrid"],
+  },
 ];
 
+/**
+ * The servers whose id contains one of `only` (all without it), and those they are compared
+ * with, so that their ratios can be computed.
+ */
+export function selectServers(only = []) {
+  if (only.length === 0) return SERVERS;
+  const chosen = new Set(
+    SERVERS.filter((s) => only.some((o) => s.id.includes(o))).map((s) => s.id),
+  );
+  for (const [, a, b] of HTTP_RATIOS) if (chosen.has(a)) chosen.add(b);
+  return SERVERS.filter((s) => chosen.has(s.id));
+}
+
 async function start(server) {
-  const child = spawn(process.execPath, [here(server.script), ...(server.args ?? [])], {
+  const child = spawnServer([here(server.script), ...(server.args ?? [])], {
     stdio: ["pipe", "pipe", "inherit"],
   });
   const line = await new Promise((resolve, reject) => {
@@ -176,53 +205,115 @@ async function start(server) {
   return { child, base, headers: cookie ? { cookie } : {} };
 }
 
-function load(url, headers, duration, connections) {
+/** Asks a server to stop through stdin (so that it removes what it left in Redis); then forces it. */
+async function stop(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.stdin.end();
+  const timer = setTimeout(() => child.kill(), 3000);
+  await exited;
+  clearTimeout(timer);
+}
+
+function autocannonRun(options) {
   return new Promise((resolve, reject) => {
-    autocannon({ url, headers, duration, connections, pipelining: 1 }, (error, result) =>
-      error ? reject(error) : resolve(result),
-    );
+    autocannon(options, (error, result) => (error ? reject(error) : resolve(result)));
   });
 }
 
-export async function runHttp({ duration = 5, passes = 2, connections = 50 } = {}) {
+/**
+ * `duration` seconds of load at `connections` on `url`; throws unless every request answered
+ * 200. `pid`: the server's process, whose CPU use over the run is reported (the share of one
+ * core it was busy; near 1 means the server, not the load generator, was the limit).
+ */
+export async function load({ url, headers, duration, connections, what, pid }) {
+  const serverBefore = pid ? cpuSeconds(pid) : null;
+  const ownBefore = ownCpuSeconds();
+  const started = performance.now();
+  const result = await autocannonRun({ url, headers, duration, connections, pipelining: 1 });
+  const wall = (performance.now() - started) / 1000;
+  const serverAfter = pid ? cpuSeconds(pid) : null;
+  const statuses = Object.keys(result.statusCodeStats ?? {}).filter((code) => code !== "200");
+  if (result.errors > 0 || result.timeouts > 0 || result.non2xx > 0 || statuses.length > 0) {
+    const codes = Object.entries(result.statusCodeStats ?? {})
+      .map(([code, { count }]) => `${count} × ${code}`)
+      .join(", ");
+    throw new Error(
+      `${what}: not every request answered 200 (${codes}; ${result.errors} errors, ${result.timeouts} timeouts)`,
+    );
+  }
+  if (result.requests.total === 0) throw new Error(`${what}: no request completed`);
+  return {
+    rps: result.requests.total / result.duration,
+    p99ms: result.latency.p99,
+    serverCpu:
+      serverBefore === null || serverAfter === null ? null : (serverAfter - serverBefore) / wall,
+    loaderCpu: (ownCpuSeconds() - ownBefore) / wall,
+  };
+}
+
+/** Per-pass samples of one server or endpoint, summed up for the results file. */
+export function summarize(samples) {
+  const rps = samples.map((x) => x.rps);
+  const cpu = (key) => {
+    const values = samples.map((x) => x[key]).filter((x) => x !== null);
+    return values.length ? +median(values).toFixed(2) : null;
+  };
+  const s = summary(rps);
+  return {
+    rps: s.median,
+    min: s.min,
+    max: s.max,
+    spread: s.spread,
+    passes: rps.map(Math.round), // in the order they ran: pass i of every server side by side
+    p99ms: median(samples.map((x) => x.p99ms)),
+    p99Passes: samples.map((x) => x.p99ms),
+    serverCpu: cpu("serverCpu"),
+    loaderCpu: cpu("loaderCpu"),
+  };
+}
+
+export async function runHttp({
+  duration = 3,
+  passes = 5,
+  connections = 50,
+  warmup = 1,
+  only = [],
+  log = (line) => process.stderr.write(`${line}\n`),
+} = {}) {
   const redis = await reachable(6379);
-  const servers = SERVERS.filter((s) => s.needs !== "redis" || redis);
-  if (!redis) console.error("  Redis unreachable on 127.0.0.1:6379: its servers are left out");
+  const selected = selectServers(only);
+  const servers = selected.filter((s) => s.needs !== "redis" || redis);
+  const leftOut = selected.filter((s) => !servers.includes(s)).map((s) => s.id);
+  if (leftOut.length > 0)
+    log(`  Redis unreachable on 127.0.0.1:6379: left out ${leftOut.join(", ")}`);
   const samples = Object.fromEntries(servers.map((s) => [s.id, []]));
   for (let pass = 0; pass < passes; pass++) {
-    for (const server of servers) {
+    // Every other pass in reverse order: a slow drift of the machine weighs on both ends alike.
+    const order = pass % 2 ? [...servers].reverse() : servers;
+    for (const server of order) {
       const { child, base, headers } = await start(server);
       try {
-        const probe = await fetch(`${base}/me`, { headers });
+        const url = `${base}/me`;
+        const probe = await fetch(url, { headers });
         if (probe.status !== 200) throw new Error(`${server.id}: GET /me answered ${probe.status}`);
-        await load(`${base}/me`, headers, 1, connections); // warm-up
-        const result = await load(`${base}/me`, headers, duration, connections);
-        if (result.non2xx > 0 || result.errors > 0) {
-          throw new Error(`${server.id}: ${result.non2xx} non-2xx, ${result.errors} errors`);
-        }
-        samples[server.id].push({ rps: result.requests.average, p99ms: result.latency.p99 });
-        process.stderr.write(
-          `  pass ${pass + 1}/${passes} ${server.label}: ${Math.round(result.requests.average)} req/s\n`,
+        const what = `${server.id} pass ${pass + 1}`;
+        if (warmup > 0)
+          await load({ url, headers, duration: warmup, connections, what: `${what} warm-up` });
+        const sample = await load({ url, headers, duration, connections, what, pid: child.pid });
+        samples[server.id].push(sample);
+        const cpu =
+          sample.serverCpu === null ? "" : `, server CPU ${Math.round(sample.serverCpu * 100)} %`;
+        log(
+          `  pass ${pass + 1}/${passes} ${server.label}: ${Math.round(sample.rps)} req/s, p99 ${sample.p99ms} ms${cpu}`,
         );
       } finally {
-        // Asked to stop through stdin, so that it removes what it left in Redis; then forced.
-        const exited = new Promise((resolve) => child.once("exit", resolve));
-        child.stdin.end();
-        const timer = setTimeout(() => child.kill(), 3000);
-        await exited;
-        clearTimeout(timer);
+        await stop(child);
       }
     }
   }
-  return servers.map((s) => {
-    const rps = samples[s.id].map((x) => x.rps).sort((a, b) => a - b);
-    const median = rps[Math.floor(rps.length / 2)];
-    return {
-      id: s.id,
-      label: s.label,
-      rps: Math.round(median),
-      passes: rps.map(Math.round),
-      p99ms: Math.max(...samples[s.id].map((x) => x.p99ms)),
-    };
-  });
+  return {
+    servers: servers.map((s) => ({ id: s.id, label: s.label, ...summarize(samples[s.id]) })),
+    leftOut,
+  };
 }
