@@ -1,5 +1,8 @@
 // JWT sign and verify: sessionkit's codec against jose, fast-jwt (with and without its cache)
-// and jsonwebtoken, on the same HS256 key, token and claims checks, in this process.
+// and jsonwebtoken, on the same HS256 key, token and claims checks, in this process. Several
+// interleaved rounds (every case once per round, every other round in reverse order): each
+// row is the median round, and a speed-up is the median of its per-round ratios, so that one
+// noisy moment of the machine does not decide it.
 import { createSigner, createVerifier } from "fast-jwt";
 import * as jose from "jose";
 import jsonwebtoken from "jsonwebtoken";
@@ -9,9 +12,10 @@ import {
   createJwtVerifier,
   generateKeySet,
 } from "../dist/tokens/index.js";
-import { measure } from "./measure.js";
+import { measure, median, pairedRatio, summary } from "./measure.js";
+import { JWT_RATIOS, ratioRow } from "./targets.js";
 
-export async function runJwt() {
+export async function runJwt({ rounds = 7, ms = 300 } = {}) {
   const set = generateKeySet("HS256", "bench");
   const secret = Buffer.from(set.keys[0].k, "base64url");
   const iss = "https://app.example";
@@ -54,34 +58,61 @@ export async function runJwt() {
   fastNoCache(token);
   jsonwebtoken.verify(token, secret, { algorithms: ["HS256"], issuer: iss, audience: aud });
 
-  const rows = [
-    await measure("HS256 verify: sessionkit", () => verifier.verify(token)),
-    await measure("HS256 verify: sessionkit with verified-token cache", () => cached.verify(token)),
-    await measure("HS256 verify: jose.jwtVerify", () =>
-      jose.jwtVerify(token, joseKey, { issuer: iss, audience: aud, algorithms: ["HS256"] }),
-    ),
-    await measure("HS256 verify: fast-jwt (no cache)", () => fastNoCache(token)),
-    await measure("HS256 verify: fast-jwt (cache)", () => fastCache(token)),
-    await measure("HS256 verify: jsonwebtoken", () =>
-      jsonwebtoken.verify(token, secret, { algorithms: ["HS256"], issuer: iss, audience: aud }),
-    ),
-    await measure("HS256 sign: sessionkit", () => ours.sign(claims)),
-    await measure("HS256 sign: fast-jwt", () => fastSigner(claims)),
-    await measure("HS256 sign: jsonwebtoken", () =>
-      jsonwebtoken.sign(claims, secret, { algorithm: "HS256" }),
-    ),
+  const cases = [
+    ["HS256 verify: sessionkit", () => verifier.verify(token)],
+    ["HS256 verify: sessionkit with verified-token cache", () => cached.verify(token)],
+    [
+      "HS256 verify: jose.jwtVerify",
+      () => jose.jwtVerify(token, joseKey, { issuer: iss, audience: aud, algorithms: ["HS256"] }),
+    ],
+    ["HS256 verify: fast-jwt (no cache)", () => fastNoCache(token)],
+    ["HS256 verify: fast-jwt (cache)", () => fastCache(token)],
+    [
+      "HS256 verify: jsonwebtoken",
+      () =>
+        jsonwebtoken.verify(token, secret, { algorithms: ["HS256"], issuer: iss, audience: aud }),
+    ],
+    ["HS256 sign: sessionkit", () => ours.sign(claims)],
+    ["HS256 sign: fast-jwt", () => fastSigner(claims)],
+    ["HS256 sign: jsonwebtoken", () => jsonwebtoken.sign(claims, secret, { algorithm: "HS256" })],
   ];
   for (const alg of ["EdDSA", "ES256", "RS256"]) {
     const s = generateKeySet(alg, `bench-${alg}`);
     const t = createJwtSigner(s).sign(claims);
     const v = createJwtVerifier(s, { issuer: iss, audience: aud });
     const pub = await jose.importJWK({ ...s.keys[0], d: undefined }, alg);
-    rows.push(await measure(`${alg} verify: sessionkit`, () => v.verify(t)));
-    rows.push(
-      await measure(`${alg} verify: jose.jwtVerify`, () =>
-        jose.jwtVerify(t, pub, { issuer: iss, audience: aud }),
-      ),
-    );
+    cases.push([`${alg} verify: sessionkit`, () => v.verify(t)]);
+    cases.push([
+      `${alg} verify: jose.jwtVerify`,
+      () => jose.jwtVerify(t, pub, { issuer: iss, audience: aud }),
+    ]);
   }
-  return rows;
+
+  const times = Object.fromEntries(cases.map(([name]) => [name, []]));
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 ? [...cases].reverse() : cases;
+    // A longer warm-up the first time a case runs; later rounds only settle.
+    for (const [name, fn] of order)
+      times[name].push((await measure(name, fn, ms, round === 0 ? 250 : 50)).usPerOp);
+  }
+  const rows = cases.map(([name]) => {
+    const us = summary(times[name], 2);
+    return {
+      name,
+      opsPerSec: Math.round(1e6 / median(times[name])),
+      usPerOp: us.median,
+      min: us.min,
+      max: us.max,
+      spread: us.spread,
+      rounds: times[name],
+    };
+  });
+  const ratios = JWT_RATIOS.map(([name, peer, oursName, target]) =>
+    ratioRow(name, pairedRatio(times[peer], times[oursName]), target, {
+      peer,
+      ours: oursName,
+      rounds,
+    }),
+  );
+  return { rows, ratios };
 }
