@@ -1,287 +1,278 @@
-// `npm run bench`: token micro-benchmarks, revocation propagation, HTTP throughput and the
-// 1M-session scale run, printed as tables of ratios and written to bench/results/latest.json.
-// Options: --duration S --passes N --sessions N --skip-http --skip-scale.
+// `npm run bench`: token and JWT micro-benchmarks, revocation propagation, HTTP throughput of
+// every framework with and without sessionkit and its peers, the reference server, and the
+// 1M-session scale run; printed as tables and judged against the goals of bench/targets.js.
+// Results go to bench/results/run.json and run.svg (untracked); with --save, to latest.json
+// and latest.svg and docs/benchmarks.md. `npm run bench -- --help` lists the options.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { runHttp } from "./http.js";
+import { runHttp, selectServers } from "./http.js";
 import { runJwt } from "./jwt.js";
+import { readProfile, renderMarkdown, svgPathFor } from "./markdown.js";
+import { pairedRatio } from "./measure.js";
 import { runMicro } from "./micro.js";
+import { describePinning, pinLoadGenerator } from "./pin.js";
+import { printReference, runReference } from "./reference.js";
 import { runRevocations } from "./revocation.js";
 import { printScale, runScale } from "./scale.js";
+import { renderSvg } from "./svg.js";
+import { goalsOf, HTTP_RATIOS, ratioKind, ratioRow } from "./targets.js";
 
-const { values } = parseArgs({
-  options: {
-    duration: { type: "string", default: "5" },
-    passes: { type: "string", default: "2" },
-    "skip-http": { type: "boolean" },
-    "skip-scale": { type: "boolean" },
-    sessions: { type: "string", default: "1000000" },
-  },
+const USAGE = `usage: npm run bench -- [options]
+       node --expose-gc bench/run.js [options]
+
+  --duration S        seconds measured per pass, per server (default 3)
+  --passes N          passes per server, interleaved across servers (default 5)
+  --connections N     autocannon connections for the framework servers (default 50;
+                      the reference server is always measured at 10)
+  --warmup S          seconds of unmeasured load before each measured pass (default 1)
+  --only ID           only the HTTP servers whose id contains ID, with those they are
+                      compared with; repeatable. "reference" selects the reference server
+  --rounds N          interleaved rounds of the JWT benchmarks (default 7)
+  --sessions N        sessions per backend in the scale run (default 1000000)
+  --skip-micro        skip the in-process benchmarks (token and session operations,
+                      JWT sign and verify, revocation propagation)
+  --skip-http         skip the framework servers
+  --skip-reference    skip the reference server (sessionkit serve)
+  --skip-scale        skip the scale run
+  --save              write bench/results/latest.json and latest.svg and regenerate
+                      docs/benchmarks.md (without it: bench/results/run.json, run.svg)
+  -h, --help          this text
+
+The server under test is pinned to one CPU and this process (the load generator) to
+another with taskset; without taskset or a second CPU the run is unpinned and says so.
+A full run with every server takes about 20 minutes on 2 cores.`;
+
+const options = {
+  duration: { type: "string", default: "3" },
+  passes: { type: "string", default: "5" },
+  connections: { type: "string", default: "50" },
+  warmup: { type: "string", default: "1" },
+  only: { type: "string", multiple: true, default: [] },
+  rounds: { type: "string", default: "7" },
+  sessions: { type: "string", default: "1000000" },
+  "skip-micro": { type: "boolean", default: false },
+  "skip-http": { type: "boolean", default: false },
+  "skip-reference": { type: "boolean", default: false },
+  "skip-scale": { type: "boolean", default: false },
+  save: { type: "boolean", default: false },
+  help: { type: "boolean", short: "h", default: false },
+};
+
+function usageError(message) {
+  console.error(`bench: ${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+let values;
+try {
+  ({ values } = parseArgs({ options, strict: true, allowPositionals: false }));
+} catch (error) {
+  usageError(error.message.split("\n")[0]);
+}
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const number = (name, { integer = false, min = 0 } = {}) => {
+  const value = Number(values[name]);
+  if (!Number.isFinite(value) || value < min || (integer && !Number.isInteger(value)))
+    usageError(
+      `--${name}: "${values[name]}" is not ${integer ? "an integer" : "a number"} ≥ ${min}`,
+    );
+  return value;
+};
+const settings = {
+  duration: number("duration", { min: 1, integer: true }),
+  passes: number("passes", { min: 1, integer: true }),
+  connections: number("connections", { min: 1, integer: true }),
+  warmup: number("warmup", { min: 0 }),
+  referenceConnections: 10,
+  jwtRounds: number("rounds", { min: 1, integer: true }),
+  sessions: number("sessions", { min: 1, integer: true }),
+  only: values.only,
+};
+const only = values.only;
+const wantReference =
+  !values["skip-reference"] && (only.length === 0 || only.some((o) => "reference".includes(o)));
+const wantHttp = !values["skip-http"] && (only.length === 0 || selectServers(only).length > 0);
+if (only.length > 0 && !wantReference && selectServers(only).length === 0)
+  usageError(`--only ${only.join(" --only ")}: no server id contains it`);
+
+const pinning = pinLoadGenerator();
+console.error(describePinning(pinning));
+{
+  const servers = wantHttp ? selectServers(only).length : 0;
+  const perPass = settings.duration + settings.warmup + 1.5; // start, probe and stop included
+  const minutes =
+    (servers * settings.passes * perPass +
+      (wantReference ? 4 * (settings.passes * settings.duration + settings.warmup) + 10 : 0)) /
+    60;
+  console.error(
+    `HTTP: ${servers} servers${wantReference ? " + the reference server" : ""}, ${settings.passes} passes of ${settings.duration} s (+ ${settings.warmup} s warm-up), about ${Math.ceil(minutes)} min`,
+  );
+}
+
+const table = (rows) => console.table(Object.fromEntries(rows));
+const ratioCells = (r) => ({
+  ratio: r.value.toFixed(3),
+  "per-pass range": `${r.lo.toFixed(3)}–${r.hi.toFixed(3)}`,
+  target: r.target ? `≥ ${r.target}` : r.target === 0 ? "for scale" : "-",
+  met: r.met === null ? "-" : r.met ? "yes" : "NO",
 });
 
-const micro = await runMicro();
-const revocation = await runRevocations();
-console.log("\nRevocation propagation between two instances on one backend (jwt verification)");
-console.table(Object.fromEntries(revocation.map((r) => [r.store, r])));
-const jwt = await runJwt();
-const us = Object.fromEntries(jwt.map((r) => [r.name, r.usPerOp]));
-const jwtRatios = [
-  [
-    "HS256 verify: jose.jwtVerify / sessionkit",
-    "HS256 verify: jose.jwtVerify",
-    "HS256 verify: sessionkit",
-    6,
-  ],
-  [
-    "HS256 verify: fast-jwt (no cache) / sessionkit",
-    "HS256 verify: fast-jwt (no cache)",
-    "HS256 verify: sessionkit",
-    1.5,
-  ],
-  [
-    "HS256 verify: fast-jwt (cache) / sessionkit with its cache",
-    "HS256 verify: fast-jwt (cache)",
-    "HS256 verify: sessionkit with verified-token cache",
-    1,
-  ],
-].map(([name, peer, ours, target]) => {
-  const value = +(us[peer] / us[ours]).toFixed(2);
-  return { name, value, target, met: value >= target };
-});
-console.log("\nJWT sign and verify (this process; ratio = peer time / our time, higher is better)");
-console.table(
-  Object.fromEntries(jwt.map((m) => [m.name, { "ops/s": m.opsPerSec, "µs/op": m.usPerOp }])),
-);
-console.table(
-  Object.fromEntries(
-    jwtRatios.map((r) => [
-      r.name,
-      { speedup: r.value, target: `≥ ${r.target}`, met: r.met ? "yes" : "NO" },
+let micro = null;
+let revocation = null;
+let jwt = null;
+let jwtRatios = null;
+if (!values["skip-micro"]) {
+  micro = await runMicro();
+  revocation = await runRevocations();
+  console.log("\nRevocation propagation between two instances on one backend (jwt verification)");
+  table(revocation.map((r) => [r.store, r]));
+  ({ rows: jwt, ratios: jwtRatios } = await runJwt({ rounds: settings.jwtRounds }));
+  console.log(
+    `\nJWT sign and verify (this process, median of ${settings.jwtRounds} interleaved rounds)`,
+  );
+  table(
+    jwt.map((m) => [
+      m.name,
+      { "µs/op": m.usPerOp, "min–max": `${m.min}–${m.max}`, "ops/s": m.opsPerSec },
     ]),
-  ),
-);
-console.log("\nToken operations (this process)");
-console.table(
-  Object.fromEntries(micro.map((m) => [m.name, { "ops/s": m.opsPerSec, "µs/op": m.usPerOp }])),
-);
+  );
+  console.log("speed-up = peer time / our time, median of the per-round ratios; higher is better");
+  table(jwtRatios.map((r) => [r.name, ratioCells(r)]));
+  console.log("\nToken and session operations (this process)");
+  table(micro.map((m) => [m.name, { "ops/s": m.opsPerSec, "µs/op": m.usPerOp }]));
+}
 
 let http = [];
+let leftOut = [];
 const ratios = [];
-if (!values["skip-http"]) {
-  console.error("HTTP throughput (autocannon, 50 connections, 127.0.0.1):");
-  http = await runHttp({ duration: Number(values.duration), passes: Number(values.passes) });
-  const rps = Object.fromEntries(http.map((h) => [h.id, h.rps]));
-  // [what, numerator, denominator, target (0: shown for scale only)]
-  const RATIOS = [
-    [
-      "node:http + sessionkit id (memory) / node:http bare",
-      "node-sessionkit-memory",
-      "node-bare",
-      0.8,
-    ],
-    [
-      "node:http + sessionkit id (SQLite) / node:http bare",
-      "node-sessionkit-sqlite",
-      "node-bare",
-      0.8,
-    ],
-    [
-      "node:http + sessionkit id (SQLite + cache) / node:http bare",
-      "node-sessionkit-sqlite-cache",
-      "node-bare",
-      0.8,
-    ],
-    [
-      "Express + sessionkit id (memory) / Express bare",
-      "express-sessionkit-memory",
-      "express-bare",
-      0.8,
-    ],
-    [
-      "Express + sessionkit id (SQLite) / Express bare",
-      "express-sessionkit-sqlite",
-      "express-bare",
-      0.8,
-    ],
-    [
-      "Express + sessionkit id (SQLite + cache) / Express bare",
-      "express-sessionkit-sqlite-cache",
-      "express-bare",
-      0.8,
-    ],
-    [
-      "Express + sessionkit id (memory) / Express + express-session",
-      "express-sessionkit-memory",
-      "express-session",
-      1.5,
-    ],
-    [
-      "Express + sessionkit id (SQLite) / Express + express-session",
-      "express-sessionkit-sqlite",
-      "express-session",
-      1.5,
-    ],
-    [
-      "Express + sessionkit id (SQLite + cache) / Express + express-session",
-      "express-sessionkit-sqlite-cache",
-      "express-session",
-      1.5,
-    ],
-    [
-      "Express + express-session / Express bare (the peer, for scale)",
-      "express-session",
-      "express-bare",
-      0,
-    ],
-    ["node:http + sessionkit id (Redis) / node:http bare", "node-sessionkit-redis", "node-bare", 0],
-    [
-      "node:http + sessionkit id (Redis + cache) / node:http bare",
-      "node-sessionkit-redis-cache",
-      "node-bare",
-      0.8,
-    ],
-    [
-      "Express + sessionkit id (Redis + cache) / Express bare",
-      "express-sessionkit-redis-cache",
-      "express-bare",
-      0.8,
-    ],
-    [
-      "Express + sessionkit id (Redis) / Express + express-session (connect-redis)",
-      "express-sessionkit-redis",
-      "express-session-redis",
-      1.5,
-    ],
-    [
-      "Express + sessionkit id (Redis + cache) / Express + express-session (connect-redis)",
-      "express-sessionkit-redis-cache",
-      "express-session-redis",
-      1.5,
-    ],
-    [
-      "Express + express-session (connect-redis) / Express bare (the peer, for scale)",
-      "express-session-redis",
-      "express-bare",
-      0,
-    ],
-    [
-      "Fastify + sessionkit id (memory) / Fastify bare",
-      "fastify-sessionkit-memory",
-      "fastify-bare",
-      0.8,
-    ],
-    [
-      "Fastify + sessionkit id (SQLite) / Fastify bare",
-      "fastify-sessionkit-sqlite",
-      "fastify-bare",
-      0.8,
-    ],
-    [
-      "Fastify + sessionkit id (SQLite + cache) / Fastify bare",
-      "fastify-sessionkit-sqlite-cache",
-      "fastify-bare",
-      0.8,
-    ],
-    ["Fastify + sessionkit jwt / Fastify bare", "fastify-sessionkit-jwt", "fastify-bare", 0.9],
-    [
-      "Fastify + sessionkit hybrid / Fastify bare",
-      "fastify-sessionkit-hybrid",
-      "fastify-bare",
-      0.9,
-    ],
-    [
-      "Fastify + sessionkit id (memory) / Fastify + @fastify/session",
-      "fastify-sessionkit-memory",
-      "fastify-session",
-      1.5,
-    ],
-    [
-      "Fastify + sessionkit id (SQLite + cache) / Fastify + @fastify/session",
-      "fastify-sessionkit-sqlite-cache",
-      "fastify-session",
-      1.5,
-    ],
-    [
-      "Fastify + sessionkit jwt / Fastify + @fastify/secure-session",
-      "fastify-sessionkit-jwt",
-      "fastify-secure-session",
-      1.5,
-    ],
-    [
-      "Fastify + sessionkit hybrid / Fastify + @fastify/secure-session",
-      "fastify-sessionkit-hybrid",
-      "fastify-secure-session",
-      1.5,
-    ],
-    [
-      "Fastify + @fastify/session / Fastify bare (the peer, for scale)",
-      "fastify-session",
-      "fastify-bare",
-      0,
-    ],
-    [
-      "Fastify + @fastify/secure-session / Fastify bare (the peer, for scale)",
-      "fastify-secure-session",
-      "fastify-bare",
-      0,
-    ],
-    ["node:http + sessionkit jwt / node:http bare", "node-sessionkit-jwt", "node-bare", 0.9],
-    ["node:http + sessionkit hybrid / node:http bare", "node-sessionkit-hybrid", "node-bare", 0.9],
-    ["Hono + sessionkit jwt / Hono bare", "hono-sessionkit-jwt", "hono-bare", 0.9],
-    ["Hono + sessionkit hybrid / Hono bare", "hono-sessionkit-hybrid", "hono-bare", 0.9],
-    ["Hono + sessionkit jwt / Hono + hono/jwt", "hono-sessionkit-jwt", "hono-jwt", 1.5],
-    ["Hono + hono/jwt / Hono bare (the peer, for scale)", "hono-jwt", "hono-bare", 0],
-  ];
-  for (const [name, a, b, target] of RATIOS) {
-    if (rps[a] === undefined || rps[b] === undefined) continue; // a backend that was not here
-    const value = +(rps[a] / rps[b]).toFixed(2);
-    ratios.push({ name, value, target, met: value >= target });
+if (wantHttp) {
+  console.error(
+    `HTTP throughput (autocannon, ${settings.connections} connections, 127.0.0.1, ${settings.passes} interleaved passes):`,
+  );
+  ({ servers: http, leftOut } = await runHttp({
+    duration: settings.duration,
+    passes: settings.passes,
+    connections: settings.connections,
+    warmup: settings.warmup,
+    only,
+  }));
+  const byId = Object.fromEntries(http.map((h) => [h.id, h]));
+  for (const [name, a, b, target] of HTTP_RATIOS) {
+    if (!byId[a] || !byId[b]) continue; // a server that was not in this run
+    ratios.push(
+      ratioRow(name, pairedRatio(byId[a].passes, byId[b].passes), target, {
+        numerator: a,
+        denominator: b,
+        kind: ratioKind(b, target),
+      }),
+    );
   }
   console.log("\nAuthenticated GET /me, requests per second (median of passes)");
-  console.table(
-    Object.fromEntries(
-      http.map((h) => [h.label, { "req/s": h.rps, passes: h.passes.join(" "), "p99 ms": h.p99ms }]),
-    ),
+  table(
+    http.map((h) => [
+      h.label,
+      {
+        "req/s": h.rps,
+        "min–max": `${h.min}–${h.max}`,
+        spread: `${(h.spread * 100).toFixed(1)} %`,
+        "p99 ms": h.p99ms,
+        "server CPU": h.serverCpu === null ? "-" : `${Math.round(h.serverCpu * 100)} %`,
+      },
+    ]),
   );
-  console.log("\nRatios (same run)");
-  console.table(
-    Object.fromEntries(
-      ratios.map((r) => [
-        r.name,
-        {
-          ratio: r.value,
-          target: r.target ? `≥ ${r.target}` : "-",
-          met: r.target ? (r.met ? "yes" : "NO") : "-",
-        },
-      ]),
-    ),
+  if (ratios.length > 0) {
+    console.log("\nRatios (median of the per-pass ratios, same run)");
+    table(ratios.map((r) => [r.name, ratioCells(r)]));
+  }
+}
+
+let reference = null;
+if (wantReference) {
+  console.error(
+    `Reference server (sessionkit serve, ${settings.referenceConnections} connections):`,
   );
+  reference = await runReference({
+    duration: settings.duration,
+    passes: settings.passes,
+    connections: settings.referenceConnections,
+    warmup: settings.warmup,
+  });
+  printReference(reference);
 }
 
 let scale = null;
 if (!values["skip-scale"]) {
-  scale = await runScale({ sessions: Number(values.sessions) });
+  scale = await runScale({ sessions: settings.sessions });
   printScale(scale);
+  if (typeof globalThis.gc !== "function")
+    console.log("(no memory store row: run with node --expose-gc, as npm run bench does)");
 }
+
+// Where the load generator, not the server, may have set the pace.
+const warnings = [];
+for (const h of [...http, ...(reference?.endpoints ?? [])]) {
+  if (h.serverCpu !== null && h.serverCpu < 0.85)
+    warnings.push(
+      `${h.label}: the server used ${Math.round(h.serverCpu * 100)} % of its core (load generator ${Math.round((h.loaderCpu ?? 0) * 100)} %): it may not have been the limit`,
+    );
+}
+if (!pinning.pinned) warnings.push(`not pinned: ${pinning.reason}`);
+if (leftOut.length > 0) warnings.push(`left out (Redis unreachable): ${leftOut.join(", ")}`);
 
 const result = {
   date: new Date().toISOString(),
   node: process.version,
   cpus: cpus().length,
   cpu: cpus()[0]?.model,
-  settings: { duration: Number(values.duration), passes: Number(values.passes), connections: 50 },
+  pinning,
+  settings,
   micro,
   revocation,
   jwt,
   jwtRatios,
   http,
   ratios,
+  reference,
   scale,
+  leftOut,
+  warnings,
 };
-mkdirSync(new URL("./results/", import.meta.url), { recursive: true });
-writeFileSync(
-  new URL("./results/latest.json", import.meta.url),
-  `${JSON.stringify(result, null, 2)}\n`,
-);
-console.log("\nwritten to bench/results/latest.json");
+
+const goals = goalsOf(result);
+console.log(`\nGoals: ${goals.filter((g) => g.met).length} of ${goals.length} met`);
+if (goals.length > 0)
+  table(
+    goals.map((g) => [
+      g.name,
+      {
+        measured: g.unit === "B" ? `${g.value} B` : g.value.toFixed(3),
+        range: g.lo !== undefined ? `${g.lo.toFixed(3)}–${g.hi.toFixed(3)}` : "-",
+        target: `${g.op === "<=" ? "≤" : "≥"} ${g.target}${g.unit === "B" ? " B" : ""}`,
+        met: g.met ? "yes" : "NO",
+      },
+    ]),
+  );
+for (const warning of warnings) console.log(`warning: ${warning}`);
+
+const name = values.save ? "latest" : "run";
+const dir = new URL("./results/", import.meta.url);
+mkdirSync(dir, { recursive: true });
+const jsonPath = fileURLToPath(new URL(`${name}.json`, dir));
+const svgPath = fileURLToPath(new URL(`${name}.svg`, dir));
+writeFileSync(jsonPath, `${JSON.stringify(result, null, 2)}\n`);
+writeFileSync(svgPath, renderSvg(result));
+console.log(`\nwritten to bench/results/${name}.json and bench/results/${name}.svg`);
+if (values.save) {
+  const docs = fileURLToPath(new URL("../docs/benchmarks.md", import.meta.url));
+  writeFileSync(
+    docs,
+    renderMarkdown(result, { svg: svgPathFor(jsonPath), profile: readProfile() }),
+  );
+  console.log("docs/benchmarks.md regenerated");
+}
+process.exit(0);
