@@ -34,11 +34,19 @@ export async function runRevocation({
   const storeB = await makeStore();
   const a = createSessionManager({ ...options, store: storeA });
   const b = createSessionManager({ ...options, store: storeB });
+  // As the reference server does before it listens: both feeds current (a feed that has not
+  // caught up yet makes the jwt verifier fail closed, which is not what is timed here).
+  await feedsCurrent([storeA, storeB], backend);
   const delays = [];
   for (let i = 0; i < count; i++) {
     const { token, session } = await a.create({ userId: `u${i % 20}` });
     const request = { method: "GET", headers: new Headers({ authorization: `Bearer ${token}` }) };
-    if (!(await b.authenticate(request)).session) throw new Error("not accepted before revocation");
+    const before = await b.authenticate(request);
+    if (!before.session) {
+      throw new Error(
+        `${backend}: token ${i} not accepted before its revocation (${before.failure?.reason})`,
+      );
+    }
     // Revoke at a random moment of the poll cycle, not in step with it.
     await new Promise((resolve) => setTimeout(resolve, Math.random() * pollIntervalMs));
     const start = performance.now();
@@ -62,6 +70,16 @@ export async function runRevocation({
     p99ms: at(0.99),
     maxms: +(delays.at(-1) ?? 0).toFixed(1),
   };
+}
+
+/** Waits (at most 10 s) until each store's change feed is within the managers' max lag. */
+async function feedsCurrent(stores, backend, maxLagMs = 5000) {
+  const deadline = Date.now() + 10_000;
+  while (stores.some((store) => (store.feedLag?.() ?? 0) > maxLagMs)) {
+    if (Date.now() > deadline)
+      throw new Error(`${backend}: the change feed is not current after 10 s`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 /** SQLite always; PostgreSQL, Redis and a Redis Cluster (SESSIONKIT_TEST_REDIS_CLUSTER) when reachable. */
