@@ -109,15 +109,16 @@ console.error(describePinning(pinning));
     (servers * settings.passes * perPass +
       (wantReference ? 4 * (settings.passes * settings.duration + settings.warmup) + 10 : 0)) /
     60;
-  console.error(
-    `HTTP: ${servers} servers${wantReference ? " + the reference server" : ""}, ${settings.passes} passes of ${settings.duration} s (+ ${settings.warmup} s warm-up), about ${Math.ceil(minutes)} min`,
-  );
+  if (servers > 0 || wantReference)
+    console.error(
+      `HTTP: ${servers} servers${wantReference ? " + the reference server" : ""}, ${settings.passes} passes of ${settings.duration} s (+ ${settings.warmup} s warm-up), about ${Math.ceil(minutes)} min`,
+    );
 }
 
 const table = (rows) => console.table(Object.fromEntries(rows));
-const ratioCells = (r) => ({
+const ratioCells = (r, over = "pass") => ({
   ratio: r.value.toFixed(3),
-  "per-pass range": `${r.lo.toFixed(3)}–${r.hi.toFixed(3)}`,
+  [`per-${over} range`]: `${r.lo.toFixed(3)}–${r.hi.toFixed(3)}`,
   target: r.target ? `≥ ${r.target}` : r.target === 0 ? "for scale" : "-",
   met: r.met === null ? "-" : r.met ? "yes" : "NO",
 });
@@ -142,7 +143,7 @@ if (!values["skip-micro"]) {
     ]),
   );
   console.log("speed-up = peer time / our time, median of the per-round ratios; higher is better");
-  table(jwtRatios.map((r) => [r.name, ratioCells(r)]));
+  table(jwtRatios.map((r) => [r.name, ratioCells(r, "round")]));
   console.log("\nToken and session operations (this process)");
   table(micro.map((m) => [m.name, { "ops/s": m.opsPerSec, "µs/op": m.usPerOp }]));
 }
