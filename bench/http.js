@@ -189,20 +189,26 @@ async function start(server) {
   const child = spawnServer([here(server.script), ...(server.args ?? [])], {
     stdio: ["pipe", "pipe", "inherit"],
   });
-  const line = await new Promise((resolve, reject) => {
-    const rl = createInterface({ input: child.stdout });
-    rl.once("line", resolve);
-    child.once("exit", (code) => reject(new Error(`${server.id} exited with ${code}`)));
-  });
-  const info = JSON.parse(line);
-  const base = `http://127.0.0.1:${info.port}`;
-  let cookie = info.cookie;
-  if (info.headers) return { child, base, headers: info.headers };
-  if (info.login) {
-    const r = await fetch(base + info.login, { method: "POST" });
-    cookie = r.headers.getSetCookie()[0]?.split(";")[0];
+  try {
+    const line = await new Promise((resolve, reject) => {
+      const rl = createInterface({ input: child.stdout });
+      rl.once("line", resolve);
+      child.once("exit", (code) => reject(new Error(`${server.id} exited with ${code}`)));
+    });
+    const info = JSON.parse(line);
+    const base = `http://127.0.0.1:${info.port}`;
+    let cookie = info.cookie;
+    if (info.headers) return { child, base, headers: info.headers };
+    if (info.login) {
+      const r = await fetch(base + info.login, { method: "POST" });
+      await r.text();
+      cookie = r.headers.getSetCookie()[0]?.split(";")[0];
+    }
+    return { child, base, headers: cookie ? { cookie } : {} };
+  } catch (error) {
+    await stop(child);
+    throw error;
   }
-  return { child, base, headers: cookie ? { cookie } : {} };
 }
 
 /** Asks a server to stop through stdin (so that it removes what it left in Redis); then forces it. */
@@ -252,7 +258,7 @@ export async function load({ url, headers, duration, connections, what, pid }) {
   };
 }
 
-/** Per-pass samples of one server or endpoint, summed up for the results file. */
+/** The per-pass samples of one server or endpoint, as the results file keeps them. */
 export function summarize(samples) {
   const rps = samples.map((x) => x.rps);
   const cpu = (key) => {
@@ -296,7 +302,9 @@ export async function runHttp({
       try {
         const url = `${base}/me`;
         const probe = await fetch(url, { headers });
-        if (probe.status !== 200) throw new Error(`${server.id}: GET /me answered ${probe.status}`);
+        const body = await probe.text();
+        if (probe.status !== 200)
+          throw new Error(`${server.id}: GET /me answered ${probe.status}: ${body.slice(0, 200)}`);
         const what = `${server.id} pass ${pass + 1}`;
         if (warmup > 0)
           await load({ url, headers, duration: warmup, connections, what: `${what} warm-up` });
