@@ -11,9 +11,9 @@ const MISSED = "#c62828";
 const INK = "#222";
 const MUTED = "#666";
 
-const WIDTH = 1180;
+const WIDTH = 1200;
 const LABEL_X = 12;
-const BAR_X = 620;
+const BAR_X = 560;
 const BAR_W = 300;
 const VALUE_X = BAR_X + BAR_W + 12;
 const ROW = 22;
