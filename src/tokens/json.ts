@@ -15,58 +15,60 @@ export function parseStrictJsonObject(bytes: Buffer): Record<string, unknown> | 
     return null;
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) return null;
-  return hasDuplicateMembers(text) ? null : (value as Record<string, unknown>);
+  return hasDuplicateMembers(text, value) ? null : (value as Record<string, unknown>);
+}
+
+/**
+ * Whether valid JSON `text` repeats a member name in some object, given `value`, its parse.
+ * `JSON.parse` keeps one member per distinct name (after unescaping, so `"a"` and `"\u0061"`
+ * are one name): the text names more members than the value holds exactly when a name was
+ * repeated. Each member is one `:` outside strings.
+ */
+export function hasDuplicateMembers(text: string, value: unknown = JSON.parse(text)): boolean {
+  return colonsOutsideStrings(text) !== membersOf(value);
 }
 
 const QUOTE = 34;
 const BACKSLASH = 92;
-const OPEN_OBJECT = 123;
-const CLOSE_OBJECT = 125;
-const OPEN_ARRAY = 91;
-const CLOSE_ARRAY = 93;
-const COMMA = 44;
+const COLON = 58;
 
-/**
- * Walks already-valid JSON text and reports whether an object repeats a member name. Names
- * are compared after unescaping (`"a"` and `"\u0061"` are the same name).
- */
-export function hasDuplicateMembers(text: string): boolean {
-  const stack: Array<Set<string> | null> = []; // a Set per open object, null per open array
-  let expectName = false;
-  for (let i = 0; i < text.length; i++) {
+function colonsOutsideStrings(text: string): number {
+  let count = 0;
+  let i = 0;
+  const length = text.length;
+  while (i < length) {
     const ch = text.charCodeAt(i);
-    if (ch === QUOTE) {
+    if (ch === COLON) {
+      count++;
+      i++;
+    } else if (ch === QUOTE) {
+      // To the closing quote: one not preceded by an odd number of backslashes.
       let end = text.indexOf('"', i + 1);
-      let escaped = false;
-      // A quote preceded by an odd number of backslashes is part of the string.
       for (;;) {
+        if (end < 0) return -1; // not JSON after all: counts as a mismatch, never loops
         let slashes = 0;
         while (text.charCodeAt(end - 1 - slashes) === BACKSLASH) slashes++;
         if (slashes % 2 === 0) break;
-        escaped = true;
         end = text.indexOf('"', end + 1);
       }
-      if (expectName) {
-        const raw = text.slice(i + 1, end);
-        const name = escaped || raw.includes("\\") ? (JSON.parse(`"${raw}"`) as string) : raw;
-        const members = stack[stack.length - 1];
-        if (members?.has(name)) return true;
-        members?.add(name);
-        expectName = false;
-      }
-      i = end;
-    } else if (ch === OPEN_OBJECT) {
-      stack.push(new Set());
-      expectName = true;
-    } else if (ch === OPEN_ARRAY) {
-      stack.push(null);
-      expectName = false;
-    } else if (ch === CLOSE_OBJECT || ch === CLOSE_ARRAY) {
-      stack.pop();
-      expectName = false;
-    } else if (ch === COMMA) {
-      expectName = stack[stack.length - 1] instanceof Set;
+      i = end + 1;
+    } else {
+      i++;
     }
   }
-  return false;
+  return count;
+}
+
+function membersOf(value: unknown): number {
+  if (typeof value !== "object" || value === null) return 0;
+  let count = 0;
+  if (Array.isArray(value)) {
+    for (const item of value) count += membersOf(item);
+    return count;
+  }
+  for (const key in value) {
+    // Own members only: what the parse made, whatever else a prototype may carry.
+    if (Object.hasOwn(value, key)) count += 1 + membersOf((value as Record<string, unknown>)[key]);
+  }
+  return count;
 }

@@ -1,10 +1,4 @@
-import {
-  constants,
-  createHmac,
-  sign as cryptoSign,
-  verify as cryptoVerify,
-  timingSafeEqual,
-} from "node:crypto";
+import { constants, createHmac, sign as cryptoSign, verify as cryptoVerify } from "node:crypto";
 import { decodeBase64url, encodeBase64url, isCanonicalBase64url } from "./base64url.js";
 import { parseStrictJsonObject } from "./json.js";
 import type { ImportedKey, JwsAlgorithm } from "./keys.js";
@@ -79,40 +73,53 @@ function signBytes(key: ImportedKey, data: Buffer): Buffer {
   return cryptoSign("sha256", data, key.privateKey);
 }
 
-/** `data` is the signing input, ASCII by construction (base64url and a dot). */
-function verifyBytes(key: ImportedKey, data: string, signature: Buffer): boolean {
+/**
+ * Whether `signature` (canonical base64url, already checked) is the signature of `data`, the
+ * signing input: ASCII by construction (base64url and a dot).
+ */
+function verifyBytes(key: ImportedKey, data: string, signature: string): boolean {
   const alg = key.alg;
   if (key.secret) {
-    const expected = createHmac(HASH[alg], key.secret).update(data, "latin1").digest();
-    return expected.length === signature.length && timingSafeEqual(expected, signature);
+    // Compared as base64url text: the canonical spelling of the expected MAC is one string,
+    // so equal text is equal bytes, without decoding the presented one.
+    const expected = createHmac(HASH[alg], key.secret).update(data, "latin1").digest("base64url");
+    return constantTimeEqual(expected, signature);
   }
   const publicKey = key.publicKey;
   if (!publicKey) return false;
   const input = Buffer.from(data, "latin1");
+  const bytes = Buffer.from(signature, "base64url");
   try {
-    if (alg === "EdDSA")
-      return signature.length === 64 && cryptoVerify(null, input, publicKey, signature);
+    if (alg === "EdDSA") return bytes.length === 64 && cryptoVerify(null, input, publicKey, bytes);
     // Raw R‖S only: a DER signature (or any other length) is refused, not converted.
     if (alg === "ES256") {
       return (
-        signature.length === 64 &&
-        cryptoVerify("sha256", input, { key: publicKey, dsaEncoding: "ieee-p1363" }, signature)
+        bytes.length === 64 &&
+        cryptoVerify("sha256", input, { key: publicKey, dsaEncoding: "ieee-p1363" }, bytes)
       );
     }
     const modulusBytes = (publicKey.asymmetricKeyDetails?.modulusLength ?? 0) / 8;
-    if (signature.length !== modulusBytes) return false;
+    if (bytes.length !== modulusBytes) return false;
     if (alg === "PS256") {
       return cryptoVerify(
         "sha256",
         input,
         { key: publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 },
-        signature,
+        bytes,
       );
     }
-    return cryptoVerify("sha256", input, publicKey, signature);
+    return cryptoVerify("sha256", input, publicKey, bytes);
   } catch {
     return false;
   }
+}
+
+/** Equal strings, in time that depends only on their length (the MAC is the secret part). */
+function constantTimeEqual(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
 }
 
 /** Signs a compact JWS. The header's `alg` and `kid` always come from the key. */
@@ -133,6 +140,44 @@ export function signJwsInput(signingInput: string, key: ImportedKey): string {
   return encodeBase64url(signBytes(key, Buffer.from(signingInput, "ascii")));
 }
 
+/** A header that passed every check, with the one key it names. */
+interface Resolved {
+  header: Readonly<Record<string, unknown>>;
+  key: ImportedKey;
+}
+
+// Per key set: the outcome of the header checks for each distinct encoded header that passed
+// them, so that a token whose header was seen before costs one map lookup before its MAC.
+const resolvedByKeys = new WeakMap<ReadonlyMap<string, ImportedKey>, Map<string, Resolved>>();
+
+function resolveHeader(
+  encoded: string,
+  keys: ReadonlyMap<string, ImportedKey>,
+): Resolved | JwsFailure {
+  let resolved = resolvedByKeys.get(keys);
+  const known = resolved?.get(encoded);
+  if (known) return known;
+  const header = parseHeader(encoded);
+  if (typeof header === "string") return header;
+  const alg = header.alg;
+  if (typeof alg !== "string") return "bad_header";
+  if (alg.toLowerCase() === "none") return "alg_none";
+  for (const name of FORBIDDEN_HEADERS) if (name in header) return "forbidden_header";
+  const kid = header.kid;
+  // Map lookups only: a kid is never a path, a query or anything but a name.
+  const key = typeof kid === "string" ? keys.get(kid) : undefined;
+  if (!key) return "unknown_kid";
+  if (key.alg !== alg) return "alg_mismatch";
+  if (!resolved) {
+    resolved = new Map();
+    resolvedByKeys.set(keys, resolved);
+  }
+  if (resolved.size >= MAX_HEADERS) resolved.clear();
+  const result = { header, key };
+  resolved.set(encoded, result);
+  return result;
+}
+
 /**
  * Verifies a compact JWS strictly: at most 8 KiB; exactly three segments of canonical
  * base64url; a header that is a JSON object without duplicate members, `none` or any of
@@ -149,31 +194,22 @@ export function verifyJws(token: unknown, keys: ReadonlyMap<string, ImportedKey>
     return { ok: false, reason: token.split(".").length === 5 ? "jwe" : "malformed" };
   }
   const payloadText = token.slice(first + 1, second);
-  const signature = decodeBase64url(token.slice(second + 1));
-  if (!signature || !isCanonicalBase64url(payloadText)) return { ok: false, reason: "malformed" };
-  const header = parseHeader(token.slice(0, first));
-  if (typeof header === "string") return { ok: false, reason: header };
-  const alg = header.alg;
-  if (typeof alg !== "string") return { ok: false, reason: "bad_header" };
-  if (alg.toLowerCase() === "none") return { ok: false, reason: "alg_none" };
-  if (FORBIDDEN_HEADERS.some((name) => name in header))
-    return { ok: false, reason: "forbidden_header" };
-  const kid = header.kid;
-  // Map lookups only: a kid is never a path, a query or anything but a name.
-  const key = typeof kid === "string" ? keys.get(kid) : undefined;
-  if (!key) return { ok: false, reason: "unknown_kid" };
-  if (key.alg !== alg) return { ok: false, reason: "alg_mismatch" };
-  if (!verifyBytes(key, token.slice(0, second), signature)) {
+  const signature = token.slice(second + 1);
+  if (!isCanonicalBase64url(signature) || !isCanonicalBase64url(payloadText))
+    return { ok: false, reason: "malformed" };
+  const resolved = resolveHeader(token.slice(0, first), keys);
+  if (typeof resolved === "string") return { ok: false, reason: resolved };
+  if (!verifyBytes(resolved.key, token.slice(0, second), signature)) {
     return { ok: false, reason: "bad_signature" };
   }
   const payload = parseStrictJsonObject(Buffer.from(payloadText, "base64url"));
   if (!payload) return { ok: false, reason: "bad_payload" };
-  return { ok: true, header, payload };
+  return { ok: true, header: resolved.header, payload };
 }
 
 /** Signature check alone, for known-answer vectors whose payload is not a JSON object. */
 export function verifyJwsSignature(token: string, key: ImportedKey): boolean {
   const dot = token.lastIndexOf(".");
-  const signature = decodeBase64url(token.slice(dot + 1));
-  return signature !== null && verifyBytes(key, token.slice(0, dot), signature);
+  const signature = token.slice(dot + 1);
+  return isCanonicalBase64url(signature) && verifyBytes(key, token.slice(0, dot), signature);
 }

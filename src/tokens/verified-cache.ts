@@ -1,10 +1,21 @@
 import type { JwtResult, JwtVerifier } from "./jwt.js";
 
+interface Entry {
+  token: string;
+  result: JwtResult & { ok: true };
+  expiresAt: number;
+  /** Used since it was cached or last spared: spared once more when its turn to go comes. */
+  used: boolean;
+}
+
 /**
- * Remembers successful verifications, keyed by the whole token string, so that a token seen
- * again skips the signature check. Bounded (least recently used goes first) and each entry
- * dies at the token's `exp`. It caches only what the codec decides; whether the session is
- * still alive (revocation) is checked by the caller on every hit.
+ * Remembers successful verifications so that a token seen again skips the signature check.
+ * Entries are found by the token's signature segment (a short key, cheap to hash) and count
+ * only when the whole token is the one that was verified. Bounded: when full, the oldest entry
+ * goes, unless it was used since it was cached, in which case it is spared once (a second
+ * chance, close to least-recently-used without reordering on every hit). Each entry dies at
+ * the token's `exp`. It caches only what the codec decides; whether the session is still
+ * alive (revocation) is checked by the caller on every hit.
  */
 export function cachedVerifier(
   verifier: JwtVerifier,
@@ -12,26 +23,37 @@ export function cachedVerifier(
 ): JwtVerifier {
   const max = options.max ?? 10_000;
   const clock = options.clock ?? Date.now;
-  const entries = new Map<string, { result: JwtResult & { ok: true }; expiresAt: number }>();
+  const entries = new Map<string, Entry>();
+
+  const evict = () => {
+    for (const [key, entry] of entries) {
+      if (entries.size <= max) return;
+      entries.delete(key);
+      if (entry.used) {
+        entry.used = false;
+        entries.set(key, entry);
+      }
+    }
+  };
+
   return {
     verify(token) {
       if (typeof token !== "string") return verifier.verify(token);
-      const hit = entries.get(token);
-      const now = clock();
-      if (hit) {
-        entries.delete(token);
-        if (now < hit.expiresAt) {
-          entries.set(token, hit); // most recently used goes last
+      const key = token.slice(token.lastIndexOf(".") + 1);
+      const hit = entries.get(key);
+      if (hit !== undefined && hit.token === token) {
+        if (clock() < hit.expiresAt) {
+          hit.used = true;
           return hit.result;
         }
+        entries.delete(key);
       }
       const result = verifier.verify(token);
       if (result.ok) {
-        entries.set(token, { result, expiresAt: (result.claims.exp as number) * 1000 });
-        if (entries.size > max) {
-          const oldest = entries.keys().next().value;
-          if (oldest !== undefined) entries.delete(oldest);
-        }
+        const expiresAt = (result.claims.exp as number) * 1000;
+        entries.delete(key);
+        entries.set(key, { token, result, expiresAt, used: false });
+        if (entries.size > max) evict();
       }
       return result;
     },
