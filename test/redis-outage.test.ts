@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
-import type { SessionStore } from "../src/index.js";
+import type { SessionStore, StoredSession } from "../src/index.js";
 import { redisStore } from "../src/stores/redis/index.js";
+import { newSessionId } from "../src/tokens/opaque.js";
 import { deleteRedisKeys } from "./helpers/backends.js";
 import { tcpProxy } from "./helpers/proxy.js";
 import { serviceAvailable } from "./helpers/services.js";
@@ -10,6 +11,25 @@ const prefix = `ro${process.pid}:`;
 afterAll(() => (up ? deleteRedisKeys(prefix) : undefined));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const ID = "AAAAAAAAAAAAAAAAAAAAAA";
+const sessionRecord = (store: SessionStore, userId: string, now: number): StoredSession => ({
+  id: store.newSessionId?.(userId) ?? newSessionId(),
+  userId,
+  strategy: "id",
+  secretHash: "x".repeat(43),
+  previousSecretHash: null,
+  previousValidUntil: null,
+  successor: null,
+  createdAt: now,
+  lastActiveAt: now,
+  renewedAt: now,
+  authTime: now,
+  expiresAt: now + 60_000,
+  absoluteExpiresAt: now + 60_000,
+  ip: null,
+  userAgent: null,
+  data: {},
+  version: 0,
+});
 /** Whether the store's feed reports itself current (lag 0) within `ms`. */
 const currentWithin = async (store: SessionStore, ms: number) => {
   for (const deadline = Date.now() + ms; Date.now() < deadline; await sleep(10)) {
@@ -58,6 +78,37 @@ describe.skipIf(!up)("Redis store behind a cut network", () => {
         }
       } finally {
         await fresh.close().catch(() => {});
+      }
+    }));
+
+  it("never runs a call that answered STORE_UNAVAILABLE once the network is back (found by the model-based soak)", () =>
+    behindProxy(async ({ store, proxy }) => {
+      // The store has made no connection yet: its first call waits for one, gives up at its
+      // deadline, and must not run when the connection is finally made.
+      proxy.cut();
+      await expect(store.deleteUser("bob", { reason: "revoked-user" })).rejects.toMatchObject({
+        code: "STORE_UNAVAILABLE",
+      });
+      const direct = redisStore({ url: "redis://127.0.0.1:6379", prefix, commandTimeoutMs: 500 });
+      try {
+        const now = Date.now();
+        const record = sessionRecord(direct, "bob", now);
+        await direct.create(record, { now });
+        proxy.restore();
+        await expect
+          .poll(
+            () =>
+              store.ping().then(
+                () => true,
+                () => false,
+              ),
+            { timeout: 4000 },
+          )
+          .toBe(true);
+        await sleep(200);
+        expect(await direct.get(record.id, Date.now())).not.toBeNull();
+      } finally {
+        await direct.close();
       }
     }));
 

@@ -12,6 +12,7 @@ const COMMANDS = Number(process.env.SESSIONKIT_MODEL_COMMANDS ?? 30);
 const SEED = process.env.SESSIONKIT_MODEL_SEED;
 /** With the seed, the path fast-check printed: replays the shrunk counterexample directly. */
 const PATH = process.env.SESSIONKIT_MODEL_PATH;
+const REPLAY = process.env.SESSIONKIT_MODEL_REPLAY;
 /** For the soak: each variant runs for this long instead of a number of runs. */
 const MINUTES = Number(process.env.SESSIONKIT_MODEL_MINUTES ?? 0);
 
@@ -47,7 +48,13 @@ export function describeModel(backend: Backend, options: { clusterUrl?: string }
         async () => {
           const details = await fc.check(
             fc.asyncProperty(
-              fc.commands(commandArbitraries(3), { maxCommands: COMMANDS, size: "max" }),
+              fc.commands(commandArbitraries(3), {
+                maxCommands: COMMANDS,
+                size: "max",
+                // The counterexample's `replayPath` comment: with the seed and path, the exact
+                // shrunk command list.
+                ...(REPLAY ? { replayPath: REPLAY } : {}),
+              }),
               async (commands) => {
                 const sys = await createSystem({ backend, strategy, cache }, 3, options.clusterUrl);
                 try {

@@ -64,6 +64,7 @@ export function postgresStore(options: PostgresStoreOptions): SessionStore {
   let ready: Promise<void> | null = null;
 
   const guard = async <T>(operation: () => Promise<T>): Promise<T> => {
+    let late = false;
     try {
       // One deadline for the whole call, schema check included; each connection it used has
       // its own (`withClient`), which destroys it.
@@ -74,9 +75,15 @@ export function postgresStore(options: PostgresStoreOptions): SessionStore {
             throw error;
           });
           await ready;
+          // A call that has answered STORE_UNAVAILABLE already must not start afterwards: a
+          // revocation reported as failed would land after what followed it.
+          if (late) throw new Error("gave up before the schema was ready");
           return await operation();
         })(),
         timeout,
+        () => {
+          late = true;
+        },
       );
     } catch (error) {
       const code = String((error as { code?: unknown }).code ?? "");

@@ -76,8 +76,12 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
     // drops) without end, and a command sent meanwhile neither fails nor times out: every
     // call gets its own deadline, so that an outage answers STORE_UNAVAILABLE, never hangs.
     let timer: NodeJS.Timeout | undefined;
+    let late = false;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${timeout} ms`)), timeout);
+      timer = setTimeout(() => {
+        late = true;
+        reject(new Error(`no answer within ${timeout} ms`));
+      }, timeout);
     });
     try {
       // The first connection is made once and awaited by every caller (isOpen turns true
@@ -86,7 +90,14 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
         connecting = null;
         throw error;
       });
-      return await Promise.race([connecting.then(operation), deadline]);
+      // A call that has already answered STORE_UNAVAILABLE must never run when the connection
+      // comes up later: a revocation reported as failed would land after the sign-ins that
+      // followed it, and end them (found by the model-based soak).
+      const once = connecting.then(() => {
+        if (late) throw new Error("gave up before the connection was made");
+        return operation();
+      });
+      return await Promise.race([once, deadline]);
     } catch (error) {
       if (error instanceof SessionError) throw error;
       const name = (error as Error)?.name ?? "";
