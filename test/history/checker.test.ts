@@ -119,6 +119,27 @@ describe("history checker", () => {
     expect(result.violations.map((v) => [v.kind, v.op.session])).toEqual([["I1", "S1"]]);
   });
 
+  it("I2: a revoke-all left without an answer may still end a session signed in soon after (found by the soak)", () => {
+    // The client's connection was reset while the server went on: its revocation may land
+    // until the server's own deadline, after sign-ins that followed the reset.
+    const lost = op({ kind: "revoke-all", status: null, code: "ECONNRESET" }, 200, 50); // ..250
+    const kill: Fault = { type: "fault", kind: "kill", instance: 0, start: 100, end: 250 };
+    const soon = history(
+      kill,
+      lost,
+      login("S2", 400),
+      op({ kind: "me", session: "S2", status: 401 }, 900),
+    );
+    expect(kinds(soon)).toEqual([]);
+    const late = history(
+      kill,
+      lost,
+      login("S2", 4000),
+      op({ kind: "me", session: "S2", status: 401 }, 4500),
+    );
+    expect(kinds(late)).toEqual(["I2"]);
+  });
+
   it("I1: a refresh token replaced past the grace and accepted again", () => {
     const rotate = op(
       { kind: "refresh", strategy: "hybrid", session: "H1", refreshIn: "r1", refreshOut: "r2" },

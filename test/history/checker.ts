@@ -28,6 +28,12 @@ export interface CheckerOptions {
   recoveryMs?: number;
   /** No answer or 503 from a restarted instance is excused this long after it listens. Default 1000. */
   restartMs?: number;
+  /**
+   * How long a request left without an answer may still run on the server: the client's
+   * connection was reset, not the server's work, which goes on until the store's own deadline
+   * (2 s by default). Default 3000.
+   */
+  inFlightMs?: number;
 }
 
 export type ViolationKind = "I1" | "I2" | "5xx" | "unavailable" | "no-answer" | "reuse-accepted";
@@ -87,6 +93,9 @@ export function boundsFor(history: History, options: CheckerOptions = {}) {
 export function check(history: History, options: CheckerOptions = {}): CheckResult {
   const recoveryMs = options.recoveryMs ?? 3000;
   const restartMs = options.restartMs ?? 1000;
+  const inFlightMs = options.inFlightMs ?? 3000;
+  /** Until when an operation may take effect: its answer, or for no answer the server's deadline. */
+  const effectEnd = (op: Op) => (op.status === null ? op.end + inFlightMs : op.end);
   const bounds = boundsFor(history, options);
   const { graceMs } = history.meta;
   const ops = history.entries.filter((e): e is Op => e.type === "op");
@@ -148,7 +157,7 @@ export function check(history: History, options: CheckerOptions = {}): CheckResu
         if (is4xx(op)) break;
         for (const [id, s] of families.get(`${op.user}/${op.strategy}`) ?? []) {
           if (op.exceptCurrent && id === op.session) continue;
-          if (s.login.start >= op.end) continue; // signed in after it: untouched
+          if (s.login.start >= effectEnd(op)) continue; // signed in after it: untouched
           // Sessions whose sign-in overlaps the revoke-all may or may not be revoked.
           attempt(id, op, op.status === 200 && s.login.end < op.start);
         }

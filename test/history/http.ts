@@ -8,6 +8,8 @@ export interface Answer {
   /** The problem `code` of an error body, or the network error's code. */
   code?: string;
   headers: Record<string, string | string[] | undefined>;
+  /** No answer: whether the request went down a keep-alive socket used before. */
+  reused?: boolean;
 }
 
 /**
@@ -33,7 +35,24 @@ export class Endpoint {
     this.#agent.destroy();
   }
 
-  send(method: string, path: string, options: { token?: string; body?: unknown } = {}) {
+  /**
+   * A GET that fails with ECONNRESET on a reused keep-alive socket is sent again once, on a
+   * new one, as browsers do: the server may close an idle socket just as a request goes down
+   * it (a race of the transport, not an answer of the server). Nothing else is retried.
+   */
+  async send(
+    method: string,
+    path: string,
+    options: { token?: string; body?: unknown } = {},
+  ): Promise<Answer> {
+    const first = await this.#sendOnce(method, path, options);
+    if (method === "GET" && first.status === null && first.code === "ECONNRESET" && first.reused) {
+      return this.#sendOnce(method, path, options);
+    }
+    return first;
+  }
+
+  #sendOnce(method: string, path: string, options: { token?: string; body?: unknown }) {
     const headers: Record<string, string> = { origin: this.origin };
     if (options.token) headers.authorization = `Bearer ${options.token}`;
     const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
@@ -66,7 +85,7 @@ export class Endpoint {
       req.on("timeout", () =>
         req.destroy(Object.assign(new Error("timeout"), { code: "TIMEOUT" })),
       );
-      req.on("error", (e) => resolve(failed(e)));
+      req.on("error", (e) => resolve({ ...failed(e), reused: req.reusedSocket }));
       req.end(payload);
     });
   }
