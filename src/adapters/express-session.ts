@@ -118,7 +118,7 @@ export default function session(options: ExpressSessionCompatOptions): RequestHa
 
   return (req, res, next) => {
     const request = toRequestLike(req);
-    authenticateOutcome(manager, request).then(async (outcome) => {
+    Promise.resolve(authenticateOutcome(manager, request)).then(async (outcome) => {
       if (outcome.error) return next(outcome.error);
       applyNodeHeaders(res, outcome.headers);
       if (outcome.refusal?.status === 403) return sendRefusal(res, outcome.refusal);

@@ -5,6 +5,7 @@ import type { JsonObject } from "../stores/types.js";
 import { applyNodeHeaders, markAuthenticated, sendRefusal, toRequestLike } from "./node.js";
 import {
   authenticateOutcome,
+  type Outcome,
   type RequestState,
   refusalOf,
   requestStates,
@@ -37,16 +38,25 @@ const states = requestStates<Request>("express: app.use(sessionkit(manager)) mus
 export function sessionkit<Data extends JsonObject = RegisteredData>(
   manager: SessionManager<Data>,
 ): RequestHandler {
+  const signedIn = states.signedIn(manager);
   return (req, res, next) => {
-    authenticateOutcome(manager, toRequestLike(req)).then((outcome) => {
-      states.set(req, manager, outcome.refusal);
+    const answer = (outcome: Outcome<Data>) => {
+      states.set(req, outcome.refusal ? { ...signedIn, refusal: outcome.refusal } : signedIn);
       req.session = outcome.session as Session<RegisteredData> | null;
       if (outcome.error) return next(outcome.error);
       applyNodeHeaders(res, outcome.headers);
       if (outcome.session) markAuthenticated(res);
       if (outcome.refusal?.status === 403) return sendRefusal(res, outcome.refusal);
       next();
-    }, next);
+    };
+    let pending: Outcome<Data> | Promise<Outcome<Data>>;
+    try {
+      pending = authenticateOutcome(manager, toRequestLike(req));
+    } catch (error) {
+      return next(error);
+    }
+    if (pending instanceof Promise) pending.then(answer, next);
+    else answer(pending);
   };
 }
 

@@ -40,7 +40,8 @@ const states = requestStates<FastifyRequest>(
 const stateOf = (request: FastifyRequest) => states.get(request);
 
 /** Fastify appends repeated `set-cookie` values; other headers are set. */
-function writeHeaders(reply: FastifyReply, headers: Headers): void {
+function writeHeaders(reply: FastifyReply, headers: Headers | null): void {
+  if (headers === null) return;
   for (const cookie of headers.getSetCookie()) reply.header("set-cookie", cookie);
   headers.forEach((value, name) => {
     if (name !== "set-cookie") reply.header(name, value);
@@ -85,9 +86,11 @@ const plugin: FastifyPluginAsync<SessionkitPluginOptions<JsonObject>> = async (
     writeHeaders(this, result.headers);
     return result.session as Session<RegisteredData> | null;
   });
+  const signedIn = states.signedIn(manager);
   fastify.addHook("onRequest", async (request, reply) => {
-    const outcome = await authenticateOutcome(manager, toRequestLike(request.raw));
-    states.set(request, manager, outcome.refusal);
+    const pending = authenticateOutcome(manager, toRequestLike(request.raw));
+    const outcome = pending instanceof Promise ? await pending : pending;
+    states.set(request, outcome.refusal ? { ...signedIn, refusal: outcome.refusal } : signedIn);
     writeHeaders(reply, outcome.headers);
     if (outcome.session && !reply.hasHeader("cache-control")) {
       reply.header("cache-control", AUTHENTICATED_CACHE_CONTROL); // a route may set its own

@@ -34,7 +34,8 @@ export function failureResponse(failure: AuthFailure, headers: Headers = new Hea
 }
 
 /** Copies session headers (`Set-Cookie`, `Cache-Control`, renewed tokens) onto a response. */
-export function applyHeaders(response: Response, headers: Headers): Response {
+export function applyHeaders(response: Response, headers: Headers | null): Response {
+  if (headers === null) return response;
   const setCookies = headers.getSetCookie();
   headers.forEach((value, name) => {
     if (name === "set-cookie") return;
@@ -71,9 +72,13 @@ export function requireSession<Data extends JsonObject>(
   handler: FetchHandler<Data>,
 ): (request: Request) => Promise<Response> {
   return async (request) => {
-    const outcome = await authenticateOutcome(manager, request);
+    const pending = authenticateOutcome(manager, request);
+    const outcome = pending instanceof Promise ? await pending : pending;
     if (!outcome.session) {
-      return refusalResponse(outcome.refusal ?? unauthorizedRefusal(), outcome.headers);
+      return refusalResponse(
+        outcome.refusal ?? unauthorizedRefusal(),
+        outcome.headers ?? undefined,
+      );
     }
     const response = await handler(request, outcome.session);
     try {
@@ -86,7 +91,7 @@ export function requireSession<Data extends JsonObject>(
 }
 
 /** The session's headers, and `no-store` unless the handler chose its own `Cache-Control`. */
-function authenticatedHeaders(response: Response, headers: Headers): Response {
+function authenticatedHeaders(response: Response, headers: Headers | null): Response {
   applyHeaders(response, headers);
   if (!response.headers.has("cache-control")) {
     response.headers.set("cache-control", AUTHENTICATED_CACHE_CONTROL);

@@ -35,7 +35,8 @@ function requestOf(c: Context): RequestLike {
 }
 
 /** Headers set now reach whatever response the handler returns (Hono merges them). */
-function writeHeaders(c: Context, headers: Headers): void {
+function writeHeaders(c: Context, headers: Headers | null): void {
+  if (headers === null) return;
   for (const cookie of headers.getSetCookie()) c.header("set-cookie", cookie, { append: true });
   headers.forEach((value, name) => {
     if (name !== "set-cookie") c.header(name, value);
@@ -52,11 +53,13 @@ function writeHeaders(c: Context, headers: Headers): void {
 export function sessionkit<Data extends JsonObject = RegisteredData>(
   manager: SessionManager<Data>,
 ): MiddlewareHandler<SessionEnv<Data>> {
+  const signedIn = states.signedIn(manager);
   return async (c, next) => {
-    const outcome = await authenticateOutcome(manager, requestOf(c));
-    states.set(c.req.raw, manager, outcome.refusal);
+    const pending = authenticateOutcome(manager, requestOf(c));
+    const outcome = pending instanceof Promise ? await pending : pending;
+    states.set(c.req.raw, outcome.refusal ? { ...signedIn, refusal: outcome.refusal } : signedIn);
     if (outcome.refusal && outcome.refusal.status !== 401) {
-      return refusalResponse(outcome.refusal, outcome.headers);
+      return refusalResponse(outcome.refusal, outcome.headers ?? undefined);
     }
     writeHeaders(c, outcome.headers);
     c.set("session", outcome.session);

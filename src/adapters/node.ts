@@ -12,29 +12,35 @@ import {
   signOutFrom,
 } from "./outcome.js";
 
+/** The headers of a Node request as the core reads them: in place, nothing copied. */
+class NodeHeaders {
+  readonly #raw: IncomingMessage["headers"];
+  constructor(raw: IncomingMessage["headers"]) {
+    this.#raw = raw;
+  }
+  get(name: string): string | null {
+    const key = name.toLowerCase();
+    const value = this.#raw[key];
+    if (value === undefined) return null;
+    return Array.isArray(value) ? value.join(key === "cookie" ? "; " : ", ") : value;
+  }
+}
+
 /**
  * A `RequestLike` view of a Node request without copying its headers into a `Headers` object:
  * the manager only reads a few of them.
  */
 export function toRequestLike(req: IncomingMessage): RequestLike {
-  const raw = req.headers;
   return {
     method: req.method ?? "GET",
     url: req.url ?? "/",
-    headers: {
-      get(name) {
-        const value = raw[name.toLowerCase()];
-        if (value === undefined) return null;
-        return Array.isArray(value)
-          ? value.join(name.toLowerCase() === "cookie" ? "; " : ", ")
-          : value;
-      },
-    },
+    headers: new NodeHeaders(req.headers),
   };
 }
 
 /** Writes session headers onto a Node response, appending to any `Set-Cookie` already there. */
-export function applyNodeHeaders(res: ServerResponse, headers: Headers): void {
+export function applyNodeHeaders(res: ServerResponse, headers: Headers | null): void {
+  if (headers === null) return;
   const cookies = headers.getSetCookie();
   if (cookies.length > 0) {
     const existing = res.getHeader("set-cookie");
@@ -81,7 +87,8 @@ export async function authenticateNode<Data extends JsonObject>(
   res: ServerResponse,
   options: NodeAuthOptions = {},
 ): Promise<Session<Data> | null> {
-  const outcome = await authenticateOutcome(manager, toRequestLike(req));
+  const pending = authenticateOutcome(manager, toRequestLike(req));
+  const outcome = pending instanceof Promise ? await pending : pending;
   applyNodeHeaders(res, outcome.headers);
   if (outcome.session) {
     markAuthenticated(res);

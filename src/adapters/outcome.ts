@@ -1,4 +1,5 @@
 import { failureAnswer } from "../core/failure.js";
+import { type RawAuthResult, rawAuthenticate } from "../core/hot-path.js";
 import type { SessionManager } from "../core/manager.js";
 import type {
   AuthFailure,
@@ -25,8 +26,11 @@ export interface Refusal {
 
 export interface Outcome<Data extends JsonObject> {
   session: Session<Data> | null;
-  /** For the response in any case: renewed cookies, sliding expiry, clearing a dead cookie. */
-  headers: Headers;
+  /**
+   * For the response in any case: renewed cookies, sliding expiry, clearing a dead cookie.
+   * `null` when there is nothing to set (most requests).
+   */
+  headers: Headers | null;
   /** Why there is no session, as a guard answers it; `null` when there is one. */
   refusal: Refusal | null;
   /** The store could not be asked: the error to hand to the framework (status 503). */
@@ -41,26 +45,34 @@ export interface Outcome<Data extends JsonObject> {
  */
 export const AUTHENTICATED_CACHE_CONTROL = "no-store";
 
-/** `manager.authenticate`, with a store outage as an outcome instead of a rejection. */
-export async function authenticateOutcome<Data extends JsonObject>(
+/**
+ * `manager.authenticate`, with a store outage as an outcome instead of a rejection.
+ * Synchronous when the manager answered without I/O (a `jwt` or `hybrid` token seen before):
+ * `const o = authenticateOutcome(m, r); const outcome = o instanceof Promise ? await o : o;`
+ */
+export function authenticateOutcome<Data extends JsonObject>(
   manager: SessionManager<Data>,
   request: RequestLike,
-): Promise<Outcome<Data>> {
-  try {
-    const result = await manager.authenticate(request);
-    if (result.session) {
-      return { session: result.session, headers: result.headers, refusal: null, error: null };
-    }
-    return {
-      session: null,
-      headers: result.headers,
-      refusal: refusalFor(result.failure),
-      error: null,
-    };
-  } catch (error) {
-    if (!isSessionError(error, "STORE_UNAVAILABLE")) throw error;
-    return { session: null, headers: new Headers(), refusal: storeRefusal(), error };
+): Outcome<Data> | Promise<Outcome<Data>> {
+  const result = rawAuthenticate(manager, request);
+  return result instanceof Promise ? result.then(toOutcome, storeOutcome) : toOutcome(result);
+}
+
+function toOutcome<Data extends JsonObject>(result: RawAuthResult<Data>): Outcome<Data> {
+  if (result.session) {
+    return { session: result.session, headers: result.headers, refusal: null, error: null };
   }
+  return {
+    session: null,
+    headers: result.headers,
+    refusal: refusalFor(result.failure),
+    error: null,
+  };
+}
+
+function storeOutcome(error: unknown): Outcome<never> {
+  if (!isSessionError(error, "STORE_UNAVAILABLE")) throw error;
+  return { session: null, headers: null, refusal: storeRefusal(), error };
 }
 
 /**
@@ -133,17 +145,23 @@ export interface RequestState {
 }
 
 /**
- * Per-request state keyed by the framework's request object (it lives exactly as long as
- * the request). `get` throws a configuration error naming the missing middleware.
+ * Per-request state, kept on the framework's request object itself under a symbol of its
+ * own (it lives exactly as long as the request, and costs less than a `WeakMap` entry on
+ * every request). `get` throws a configuration error naming the missing middleware.
  */
 export function requestStates<Key extends object>(missing: string) {
-  const states = new WeakMap<Key, RequestState>();
+  const slot = Symbol("sessionkit.requestState");
+  type Holder = { [slot]?: RequestState };
   return {
-    set<Data extends JsonObject>(key: Key, manager: SessionManager<Data>, refusal: Refusal | null) {
-      states.set(key, { manager: manager as unknown as SessionManager<JsonObject>, refusal });
+    /** The state of a request that has a session: made once per middleware, not per request. */
+    signedIn<Data extends JsonObject>(manager: SessionManager<Data>): RequestState {
+      return { manager: manager as unknown as SessionManager<JsonObject>, refusal: null };
+    },
+    set(key: Key, state: RequestState) {
+      (key as Holder)[slot] = state;
     },
     get(key: Key): RequestState {
-      const state = states.get(key);
+      const state = (key as Holder)[slot];
       if (!state) throw configError(missing);
       return state;
     },

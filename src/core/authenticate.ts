@@ -2,9 +2,10 @@ import { isSafeMethod, originAllowed } from "../csrf/origin.js";
 import { verifyCsrfToken } from "../csrf/token.js";
 import type { JsonObject, StoredSession } from "../stores/types.js";
 import { readCredential } from "./credentials.js";
+import type { RawAuthResult } from "./hot-path.js";
 import { asStoreError, type Internals } from "./internals.js";
 import { renewOpaqueToken, type VerifiedToken, verifyOpaqueToken } from "./strategies/id.js";
-import type { AuthResult, FailureReason, RequestLike, Session, Transport } from "./types.js";
+import type { FailureReason, RequestLike, Session, Transport } from "./types.js";
 
 /** Header that carries a renewed token back to header-transport clients. */
 export const RENEWED_TOKEN_HEADER = "x-session-token";
@@ -88,7 +89,7 @@ export function createAuthenticator<Data extends JsonObject>(ix: Internals<Data>
     return { record, replacement, refused: null };
   };
 
-  async function authenticate(request: RequestLike): Promise<AuthResult<Data>> {
+  async function authenticate(request: RequestLike): Promise<RawAuthResult<Data>> {
     const now = clock();
     const credential = readCredential(request, cookieName, o.transports);
     if (!credential.ok) return fail(credential.reason, credential.transport);
@@ -110,20 +111,26 @@ export function createAuthenticator<Data extends JsonObject>(ix: Internals<Data>
 
     let record = verified.record;
     let replacement = verified.replacement;
-    try {
-      const kept = await housekeeping(verified, now);
-      if (kept.refused) return fail(kept.refused, transport);
-      ({ record, replacement } = kept);
-    } catch (error) {
-      // The request itself is authenticated; a failed housekeeping write denies it only when
-      // the operator chose to fail closed on store errors.
-      if (o.onStoreError === "fail-closed") throw error;
+    // Most requests neither renew nor slide: they skip the housekeeping call altogether.
+    const due =
+      (verified.current && now - record.renewedAt >= lifetimes.renewal) ||
+      now - record.lastActiveAt >= o.touchEvery;
+    if (due) {
+      try {
+        const kept = await housekeeping(verified, now);
+        if (kept.refused) return fail(kept.refused, transport);
+        ({ record, replacement } = kept);
+      } catch (error) {
+        // The request itself is authenticated; a failed housekeeping write denies it only
+        // when the operator chose to fail closed on store errors.
+        if (o.onStoreError === "fail-closed") throw error;
+      }
+      if (record !== verified.record) session = toSession(record, transport, data);
     }
-    if (record !== verified.record) session = toSession(record, transport, data);
     return {
       session,
       failure: null,
-      headers: replacement ? tokenHeaders(replacement, transport, record, now) : new Headers(),
+      headers: replacement ? tokenHeaders(replacement, transport, record, now) : null,
       renewedToken: transport === "header" ? replacement : null,
     };
   }

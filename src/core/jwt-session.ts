@@ -8,11 +8,14 @@ import { createJwtSigner, createJwtVerifier } from "../tokens/jwt.js";
 import { importKeySet } from "../tokens/keys.js";
 import { cachedVerifier } from "../tokens/verified-cache.js";
 import { readCredential } from "./credentials.js";
+import type { RawAuthResult } from "./hot-path.js";
 import { asStoreError, type Internals } from "./internals.js";
 import { RevocationSet, VERIFIER_SKEW_S } from "./revocations.js";
-import type { AuthResult, FailureReason, RequestLike, Session, Transport } from "./types.js";
+import type { FailureReason, RequestLike, Session, Transport } from "./types.js";
 
 const seconds = (ms: number) => Math.floor(ms / 1000);
+/** A claim this manager always signs as a number; `NaN` (an invalid date) for any other. */
+const numeric = (value: unknown) => (typeof value === "number" ? value : Number.NaN);
 
 /**
  * Signed session tokens verified with no store read: the `jwt` strategy's one token, or the
@@ -65,7 +68,7 @@ export function createJwtSessions<Data extends JsonObject>(
       data: record.data,
     });
 
-  const fail = (reason: FailureReason, transport: Transport | null): AuthResult<Data> => ({
+  const fail = (reason: FailureReason, transport: Transport | null): RawAuthResult<Data> => ({
     session: null,
     ...ix.failure(reason, transport, [cookieName]),
     renewedToken: null,
@@ -84,7 +87,8 @@ export function createJwtSessions<Data extends JsonObject>(
     return headers;
   };
 
-  async function authenticate(request: RequestLike): Promise<AuthResult<Data>> {
+  /** Synchronous unless the token is due to be re-issued (the one step that reads the store). */
+  function authenticate(request: RequestLike): RawAuthResult<Data> | Promise<RawAuthResult<Data>> {
     const now = clock();
     const credential = readCredential(request, cookieName, o.transports);
     if (!credential.ok) return fail(credential.reason, credential.transport);
@@ -93,47 +97,57 @@ export function createJwtSessions<Data extends JsonObject>(
     if (!result.ok)
       return fail(result.reason === "expired" ? "expired" : "invalid_token", transport);
     const c = result.claims;
-    if (typeof c.sid !== "string" || typeof c.sub !== "string" || typeof c.aexp !== "number") {
+    const { sid, sub, iat, exp, aexp } = c;
+    if (
+      typeof sid !== "string" ||
+      typeof sub !== "string" ||
+      typeof aexp !== "number" ||
+      typeof exp !== "number"
+    ) {
       return fail("invalid_token", transport);
     }
     // Without recent news from the feed, a revocation could be missing here: fail closed.
-    if ((store.feedLag?.() ?? 0) > o.maxLag) return fail("revocation_stale", transport);
-    if (revocations.refuses(c.sid, c.iat, now)) return fail("revoked", transport);
-    const data = (c.data ?? {}) as Data;
-    let session: Session<Data> = {
-      id: c.sid,
-      userId: c.sub,
+    if (store.feedLag !== undefined && store.feedLag() > o.maxLag)
+      return fail("revocation_stale", transport);
+    if (revocations.refuses(sid, iat, now)) return fail("revoked", transport);
+    // `refuses` let only a numeric `iat` through.
+    const issuedAt = (iat as number) * 1000;
+    const session: Session<Data> = {
+      id: sid,
+      userId: sub,
       strategy: mode,
-      data,
-      createdAt: new Date((c.created as number) * 1000),
-      lastActiveAt: new Date((c.iat as number) * 1000),
-      expiresAt: new Date((c.exp as number) * 1000),
-      absoluteExpiresAt: new Date(c.aexp * 1000),
-      authTime: new Date((c.auth_time as number) * 1000),
+      data: (c.data ?? {}) as Data,
+      createdAt: new Date(numeric(c.created) * 1000),
+      lastActiveAt: new Date(issuedAt),
+      expiresAt: new Date(exp * 1000),
+      absoluteExpiresAt: new Date(aexp * 1000),
+      authTime: new Date(numeric(c.auth_time) * 1000),
       ip: null,
       userAgent: null,
       version: 0,
       transport,
     };
-    if (transport === "cookie" && !isSafeMethod(request.method)) {
-      const csrfOk =
-        originAllowed(request.headers, o.origins) ||
-        verifyCsrfToken(o.csrfKey, session.id, request.headers.get("x-csrf-token"));
-      if (!csrfOk) return fail("csrf", transport);
+    if (
+      transport === "cookie" &&
+      !isSafeMethod(request.method) &&
+      !originAllowed(request.headers, o.origins) &&
+      !verifyCsrfToken(o.csrfKey, sid, request.headers.get("x-csrf-token"))
+    ) {
+      return fail("csrf", transport);
     }
     // Sliding: past half its life, the token is re-issued (never beyond the absolute limit).
-    // Re-issue is the one step that reads the store; verification itself never does.
-    const age = now - (c.iat as number) * 1000;
-    if (
-      mode === "hybrid" ||
-      age < lifetimes.idle / 2 ||
-      (c.exp as number) * 1000 >= c.aexp * 1000
-    ) {
-      return { session, failure: null, headers: new Headers(), renewedToken: null };
+    if (mode === "hybrid" || now - issuedAt < lifetimes.idle / 2 || exp >= aexp) {
+      return { session, failure: null, headers: null, renewedToken: null };
     }
+    return reissue(session, now);
+  }
+
+  /** Re-issue: the one step of `jwt` authentication that reads the store. */
+  async function reissue(session: Session<Data>, now: number): Promise<RawAuthResult<Data>> {
+    const { transport } = session;
     let record: StoredSession | null;
     try {
-      record = await store.get(c.sid, now);
+      record = await store.get(session.id, now);
       if (record) {
         const expiresAt = Math.min(now + lifetimes.idle, record.absoluteExpiresAt);
         // A revocation that lands between the read and the touch took the record's older
@@ -143,18 +157,17 @@ export function createJwtSessions<Data extends JsonObject>(
       }
     } catch (error) {
       if (o.onStoreError === "fail-closed") throw asStoreError(error, store.name);
-      return { session, failure: null, headers: new Headers(), renewedToken: null };
+      return { session, failure: null, headers: null, renewedToken: null };
     }
     if (!record) return fail("revoked", transport);
     const token = sign(record, now);
-    session = {
-      ...session,
-      data: record.data as Data,
-      expiresAt: new Date(record.expiresAt),
-      lastActiveAt: new Date(now),
-    };
     return {
-      session,
+      session: {
+        ...session,
+        data: record.data as Data,
+        expiresAt: new Date(record.expiresAt),
+        lastActiveAt: new Date(now),
+      },
       failure: null,
       headers: tokenHeaders(token, transport, record.absoluteExpiresAt, now),
       renewedToken: transport === "header" ? token : null,

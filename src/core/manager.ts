@@ -7,6 +7,7 @@ import { generateOpaqueToken, isSessionId } from "../tokens/opaque.js";
 import { createAuthenticator } from "./authenticate.js";
 import { readCredential } from "./credentials.js";
 import { type Duration, parseDuration } from "./duration.js";
+import { RAW_AUTHENTICATE, type RawAuthenticate, withHeaders } from "./hot-path.js";
 import { createInternals } from "./internals.js";
 import { createJwtSessions } from "./jwt-session.js";
 import { type NormalizedOptions, normalizeOptions } from "./options.js";
@@ -75,7 +76,8 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
   const opaque = createAuthenticator(ix);
   const jwt = o.strategy === "id" ? null : createJwtSessions(ix, o.strategy);
   const refresher = o.strategy === "hybrid" && jwt ? createRefresher(ix, jwt) : null;
-  const authenticate = jwt ? jwt.authenticate : opaque.authenticate;
+  const authenticateRaw: RawAuthenticate<Data> = jwt ? jwt.authenticate : opaque.authenticate;
+  const authenticate = async (request: RequestLike) => withHeaders(await authenticateRaw(request));
   const { checkCsrf } = opaque;
   const cookieName = jwt ? jwt.cookieName : cookies.names.session;
 
@@ -243,7 +245,7 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
     throw new SessionError("UPDATE_CONFLICT", "session data kept changing; update abandoned");
   }
 
-  return {
+  const manager: SessionManager<Data> = {
     strategy: o.strategy,
     cookieNames: cookies.names,
     authenticate,
@@ -320,4 +322,6 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
       jwt?.close();
     },
   };
+  Object.defineProperty(manager, RAW_AUTHENTICATE, { value: authenticateRaw });
+  return manager;
 }

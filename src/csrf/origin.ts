@@ -2,7 +2,9 @@
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
 
 export function isSafeMethod(method: string | undefined): boolean {
-  return SAFE_METHODS.has((method ?? "GET").toUpperCase());
+  // Servers hand methods over upper-cased: the common answer needs no new string.
+  if (method === undefined || method === "GET" || method === "HEAD") return true;
+  return SAFE_METHODS.has(method.toUpperCase());
 }
 
 export interface HeaderSource {
