@@ -20,7 +20,7 @@ export const USAGE = `usage: sessionkit <command> [options]
 commands:
   serve [--port N] [--host H] [--database PATH|postgres://…] [--keys FILE]
         [--store sqlite|memory|postgres://…|redis://…|redis-cluster://H:P,…] [--origin URL[,URL]] [--idle D] [--absolute D] [--renewal D] [--access D]
-        [--refresh-grace D] [--max-lag D] [--trust-proxy N|IP[,IP]] [--lab]
+        [--refresh-grace D] [--max-lag D] [--id-cache D|off] [--trust-proxy N|IP[,IP]] [--lab]
                                                  start the reference server
   migrate [--database PATH|postgres://…]         create or upgrade the schema
   sessions list --user ID [--database PATH|URL] [--store URL] [--json]

@@ -17,6 +17,12 @@ export interface ServerConfig {
   origins: string[];
   lifetimes: { idle: number; absolute: number; renewal: number; access: number; grace: number };
   maxLag: number;
+  /**
+   * The `id` strategy's local read cache: at most this long between store reads of a session
+   * (`--id-cache`, default 1s; `0` or `off` turns it off). Revocations made elsewhere reach it
+   * through the change feed; this bounds what a lost feed message could cost.
+   */
+  idCache: number;
   scryptLog2N: number;
   /** Proxies whose X-Forwarded-For is believed: 0 (none), a count of hops, or addresses. */
   trustProxy: number | string[];
@@ -42,6 +48,7 @@ export const SERVER_FLAGS = {
   access: "SESSIONKIT_ACCESS",
   "refresh-grace": "SESSIONKIT_REFRESH_GRACE",
   "max-lag": "SESSIONKIT_MAX_LAG",
+  "id-cache": "SESSIONKIT_ID_CACHE",
   "trust-proxy": "SESSIONKIT_TRUST_PROXY",
 } as const;
 
@@ -119,6 +126,12 @@ export function resolveServerConfig(
     if (!normalizeOrigin(origin))
       throw new ConfigError(`--origin: "${origin}" is not an origin like https://app.example`);
   }
+  const maxLag = duration("max-lag", "5s");
+  const rawCache = (get("id-cache") ?? "1s").trim();
+  const idCache = rawCache === "off" || rawCache === "0" ? 0 : duration("id-cache", "1s");
+  if (idCache > Math.min(maxLag, 60_000)) {
+    throw new ConfigError("--id-cache must not exceed --max-lag (nor 1m)");
+  }
   const log2N = Number(env.SESSIONKIT_SCRYPT_LOG2N ?? OWASP_LOG2N);
   if (!Number.isInteger(log2N) || log2N < 10 || log2N > 20) {
     throw new ConfigError("SESSIONKIT_SCRYPT_LOG2N must be an integer from 10 to 20");
@@ -132,7 +145,8 @@ export function resolveServerConfig(
     // Empty means "the server's own URL", which is known once it listens.
     origins: origins.map((o) => normalizeOrigin(o) ?? o),
     lifetimes,
-    maxLag: duration("max-lag", "5s"),
+    maxLag,
+    idCache,
     scryptLog2N: log2N,
     trustProxy: trustProxy(get("trust-proxy")),
     lab: on("lab"),

@@ -110,7 +110,7 @@ export const busy = () =>
     "retry-after": "1",
   });
 
-export const json = (body: unknown, status = 200, headers?: Headers) => {
+export const json = (body: unknown, status = 200, headers?: Headers | null) => {
   const response = Response.json(body, { status });
   return headers ? applyHeaders(response, headers) : response;
 };

@@ -12,6 +12,7 @@ import {
 import { createApp } from "./app.js";
 import { ConfigError, isPostgresUrl, type ServerConfig } from "./config.js";
 import { loadDriver, openStore } from "./stores.js";
+import { cachedUsers } from "./user-cache.js";
 import { sqliteUsers, type UserStore } from "./users.js";
 import { postgresUsers } from "./users-postgres.js";
 
@@ -46,7 +47,7 @@ export async function startServer(
   log: (line: string) => void,
 ): Promise<RunningServer> {
   const keys = loadOrCreateKeys(config.keysPath, log);
-  const users = await openUsers(config, log);
+  const users = cachedUsers(await openUsers(config, log));
   const store: SessionStore = await openStore(config.store, config.database);
   // The port opens once the store's feed has replayed the revocations made before this start:
   // until then the jwt/hybrid verifiers could only refuse (503), so no request is taken. The
@@ -85,7 +86,11 @@ export async function startServer(
     revocation: { maxLag: config.maxLag },
   };
   const managers = {
-    id: createSessionManager({ ...common, strategy: "id" }),
+    id: createSessionManager({
+      ...common,
+      strategy: "id",
+      ...(config.idCache > 0 ? { cache: { maxAge: config.idCache } } : {}),
+    }),
     jwt: createSessionManager({ ...common, strategy: "jwt", audience: `${common.issuer}/api/jwt` }),
     hybrid: createSessionManager({
       ...common,

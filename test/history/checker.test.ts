@@ -140,6 +140,19 @@ describe("history checker", () => {
     expect(kinds(late)).toEqual(["I2"]);
   });
 
+  it("I1 with the id read cache: accepted within its age after a revocation, not past it", () => {
+    const cached = (...entries: Entry[]): History => ({
+      meta: { ...META, idCacheMs: 1000 },
+      entries,
+    });
+    const base = [login("S1", 0), op({ kind: "logout", instance: 1, status: 204 }, 100)]; // ..110
+    const within = check(cached(...base, op({ kind: "probe", instance: 2 }, 700)));
+    expect(within.violations).toEqual([]);
+    expect(within.windows.id).toMatchObject({ count: 1, max: 590, boundMs: 1250 });
+    const past = check(cached(...base, op({ kind: "probe", instance: 2 }, 1500)));
+    expect(past.violations.map((v) => v.kind)).toEqual(["I1"]);
+  });
+
   it("I1: a refresh token replaced past the grace and accepted again", () => {
     const rotate = op(
       { kind: "refresh", strategy: "hybrid", session: "H1", refreshIn: "r1", refreshOut: "r2" },

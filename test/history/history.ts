@@ -85,6 +85,8 @@ export interface HistoryMeta {
   graceMs: number;
   /** How long the store's feed may go unread before its lag starts counting (see backend). */
   feedSlackMs: number;
+  /** The servers' `--id-cache` (0: off). Absent in histories made before it existed: off. */
+  idCacheMs?: number;
   durationMs: number;
   clients: number;
 }

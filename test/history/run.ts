@@ -16,6 +16,8 @@ export interface RunOptions {
   seed?: number;
   maxLagMs?: number;
   graceMs?: number;
+  /** The servers' `--id-cache` in ms, 0 for off. Default 1000 (the server's default). */
+  idCacheMs?: number;
   pauseMs?: number;
   log?: (line: string) => void;
 }
@@ -43,11 +45,17 @@ export async function runHistory(options: RunOptions): Promise<RunResult> {
   const random = seeded(seed);
   const maxLagMs = options.maxLagMs ?? 1000;
   const graceMs = options.graceMs ?? 1000;
+  // The reference server's default: the id strategy reads through its local cache.
+  const idCacheMs = options.idCacheMs ?? 1000;
   const clientCount = options.clients ?? 6;
   const prefix = `skh_${randomBytes(4).toString("hex")}_`;
   const dir = mkdtempSync(join(tmpdir(), "sessionkit-history-"));
   const entries: Entry[] = [];
-  const instances = await Instances.start(backend, dir, prefix, { maxLagMs, graceMs });
+  const instances = await Instances.start(backend, dir, prefix, {
+    maxLagMs,
+    graceMs,
+    idCacheMs,
+  });
   try {
     const users = Array.from({ length: Math.ceil(clientCount / 2) }, (_, i) => `user${i}`);
     for (const username of users) {
@@ -125,6 +133,7 @@ export async function runHistory(options: RunOptions): Promise<RunResult> {
         maxLagMs,
         graceMs,
         feedSlackMs: backend.feedSlackMs,
+        idCacheMs,
         durationMs,
         clients: clientCount,
       },

@@ -65,6 +65,7 @@ export const clusterConfigured = () => Boolean(clusterNodes);
 export interface ServerSettings {
   maxLagMs: number;
   graceMs: number;
+  idCacheMs: number;
 }
 
 /**
@@ -96,6 +97,7 @@ export class Instances {
       ...["--database", POSTGRES_URL, "--store", store, "--keys", join(dir, "keys.json")],
       ...["--origin", ORIGIN, "--max-lag", `${settings.maxLagMs}ms`],
       ...["--refresh-grace", `${settings.graceMs}ms`],
+      ...["--id-cache", settings.idCacheMs > 0 ? `${settings.idCacheMs}ms` : "off"],
     ];
     this.#env = { SESSIONKIT_SCRYPT_LOG2N: "10", SESSIONKIT_TABLE_PREFIX: prefix };
   }
