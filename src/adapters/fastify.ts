@@ -7,6 +7,7 @@ import { toRequestLike } from "./node.js";
 import {
   AUTHENTICATED_CACHE_CONTROL,
   authenticateOutcome,
+  type Outcome,
   problemBody,
   type Refusal,
   requestStates,
@@ -87,9 +88,12 @@ const plugin: FastifyPluginAsync<SessionkitPluginOptions<JsonObject>> = async (
     return result.session as Session<RegisteredData> | null;
   });
   const signedIn = states.signedIn(manager);
-  fastify.addHook("onRequest", async (request, reply) => {
-    const pending = authenticateOutcome(manager, toRequestLike(request.raw));
-    const outcome = pending instanceof Promise ? await pending : pending;
+  /** Applies the outcome; `false` when it answered the request itself (403, 503). */
+  const settle = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    outcome: Outcome<JsonObject>,
+  ): boolean => {
     states.set(request, outcome.refusal ? { ...signedIn, refusal: outcome.refusal } : signedIn);
     writeHeaders(reply, outcome.headers);
     if (outcome.session && !reply.hasHeader("cache-control")) {
@@ -97,7 +101,32 @@ const plugin: FastifyPluginAsync<SessionkitPluginOptions<JsonObject>> = async (
     }
     request.session = outcome.session as Session<RegisteredData> | null;
     // A cross-site request riding a session cookie (403) or an unreachable store (503).
-    if (outcome.refusal && outcome.refusal.status !== 401) return refuse(reply, outcome.refusal);
+    if (outcome.refusal && outcome.refusal.status !== 401) {
+      refuse(reply, outcome.refusal);
+      return false;
+    }
+    return true;
+  };
+  // A callback hook rather than an async one: a token answered from memory (jwt, hybrid) goes
+  // on without a promise at all.
+  fastify.addHook("onRequest", (request, reply, done) => {
+    let pending: Outcome<JsonObject> | Promise<Outcome<JsonObject>>;
+    try {
+      pending = authenticateOutcome(manager, toRequestLike(request.raw));
+    } catch (error) {
+      done(error as Error);
+      return;
+    }
+    if (pending instanceof Promise) {
+      pending.then(
+        (outcome) => {
+          if (settle(request, reply, outcome)) done();
+        },
+        (error: Error) => done(error),
+      );
+    } else if (settle(request, reply, pending)) {
+      done();
+    }
   });
 };
 

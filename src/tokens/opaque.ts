@@ -21,7 +21,8 @@ export interface OpaqueToken {
 // Canonical base64url of exactly 16 and 32 bytes: the last character may carry only the
 // bits that exist (2 of 6 for 16 bytes, 4 of 6 for 32), so each value has one spelling.
 const ID_PATTERN = /^[A-Za-z0-9_-]{21}[AQgw]$/;
-const SECRET_PATTERN = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
+/** Both at once, with the dot between them: one pass over a presented token. */
+const TOKEN_PATTERN = /^[A-Za-z0-9_-]{21}[AQgw]\.[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
 
 // `crypto.hash` (Node 20.12+) is a one-shot digest without a Hash object per call.
 const sha256: (data: string) => string =
@@ -53,11 +54,8 @@ export function hashSecret(secret: string): string {
  * canonical base64url yields `null`: a malformed token never reaches the store.
  */
 export function parseOpaqueToken(token: string): { id: string; secret: string } | null {
-  if (token.length !== ID_LENGTH + 1 + SECRET_LENGTH) return null;
-  const id = token.slice(0, ID_LENGTH);
-  const secret = token.slice(ID_LENGTH + 1);
-  if (token[ID_LENGTH] !== "." || !ID_PATTERN.test(id) || !SECRET_PATTERN.test(secret)) return null;
-  return { id, secret };
+  if (token.length !== ID_LENGTH + 1 + SECRET_LENGTH || !TOKEN_PATTERN.test(token)) return null;
+  return { id: token.slice(0, ID_LENGTH), secret: token.slice(ID_LENGTH + 1) };
 }
 
 export function isSessionId(value: string): boolean {
