@@ -1,60 +1,80 @@
 /**
  * A min-heap of (expiresAt, id) so that expired records are found without scanning the live
  * ones. Entries are never updated in place: a slid or deleted record leaves a stale entry
- * behind, which the caller recognises (its record's expiry differs) and skips.
+ * behind, which the caller recognises (its record is gone or has another expiry) and skips.
+ * Two parallel arrays keep an entry at 16 bytes: the expiries as unboxed doubles, and the ids
+ * (the strings the records hold).
  */
 export class ExpiryHeap {
   #at: number[] = [];
   #ids: string[] = [];
+  /** The most entries held since the arrays were last copied to their size. */
+  #peak = 0;
 
   get size(): number {
     return this.#at.length;
   }
 
+  /** The earliest expiry in the heap (`Infinity` when it is empty). */
+  get nextAt(): number {
+    return this.#at.length > 0 ? (this.#at[0] ?? 0) : Number.POSITIVE_INFINITY;
+  }
+
   push(expiresAt: number, id: string): void {
-    this.#at.push(expiresAt);
-    this.#ids.push(id);
-    let i = this.#at.length - 1;
+    const at = this.#at;
+    const ids = this.#ids;
+    let i = at.length;
+    at.push(expiresAt);
+    ids.push(id);
+    if (i >= this.#peak) this.#peak = i + 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if ((this.#at[parent] ?? 0) <= expiresAt) break;
-      this.#swap(i, parent);
+      const parentAt = at[parent] ?? 0;
+      if (parentAt <= expiresAt) break;
+      at[i] = parentAt;
+      ids[i] = ids[parent] ?? "";
       i = parent;
     }
+    at[i] = expiresAt;
+    ids[i] = id;
   }
 
-  /** The earliest entry, if it is due at `now`, removed from the heap. */
-  popDue(now: number): { expiresAt: number; id: string } | undefined {
-    const top = this.#at[0];
-    if (top === undefined || top > now) return undefined;
-    const id = this.#ids[0] ?? "";
-    const lastAt = this.#at.pop() ?? 0;
-    const lastId = this.#ids.pop() ?? "";
-    if (this.#at.length > 0) {
-      this.#at[0] = lastAt;
-      this.#ids[0] = lastId;
-      this.#siftDown(0);
+  /** Removes the earliest entry and returns its id (`""` if the heap is empty). */
+  pop(): string {
+    const at = this.#at;
+    const ids = this.#ids;
+    if (at.length === 0) return "";
+    const top = ids[0] ?? "";
+    const lastAt = at.pop() ?? 0;
+    const lastId = ids.pop() ?? "";
+    const n = at.length;
+    if (n > 0) {
+      // Sift the last entry down from the root.
+      let i = 0;
+      for (;;) {
+        const left = 2 * i + 1;
+        if (left >= n) break;
+        const right = left + 1;
+        let child = left;
+        let childAt = at[left] ?? 0;
+        if (right < n && (at[right] ?? 0) < childAt) {
+          child = right;
+          childAt = at[right] ?? 0;
+        }
+        if (!(childAt < lastAt)) break;
+        at[i] = childAt;
+        ids[i] = ids[child] ?? "";
+        i = child;
+      }
+      at[i] = lastAt;
+      ids[i] = lastId;
     }
-    return { expiresAt: top, id };
-  }
-
-  #siftDown(start: number): void {
-    const n = this.#at.length;
-    let i = start;
-    for (;;) {
-      const left = 2 * i + 1;
-      const right = left + 1;
-      let least = i;
-      if (left < n && (this.#at[left] ?? 0) < (this.#at[least] ?? 0)) least = left;
-      if (right < n && (this.#at[right] ?? 0) < (this.#at[least] ?? 0)) least = right;
-      if (least === i) return;
-      this.#swap(i, least);
-      i = least;
+    // Popping never shrinks an array's storage: past a peak, copy the arrays to their size.
+    if (this.#peak > 4096 && n < this.#peak >> 2) {
+      this.#at = at.slice();
+      this.#ids = ids.slice();
+      this.#peak = n;
     }
-  }
-
-  #swap(a: number, b: number): void {
-    [this.#at[a], this.#at[b]] = [this.#at[b] ?? 0, this.#at[a] ?? 0];
-    [this.#ids[a], this.#ids[b]] = [this.#ids[b] ?? "", this.#ids[a] ?? ""];
+    return top;
   }
 }

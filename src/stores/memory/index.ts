@@ -1,4 +1,3 @@
-import { cloneJson } from "../../util/json.js";
 import { LocalFeed } from "../feed.js";
 import type {
   CreateOptions,
@@ -10,144 +9,145 @@ import type {
   UpdateResult,
 } from "../types.js";
 import { ExpiryHeap } from "./expiry-heap.js";
+import { SessionTable } from "./table.js";
 
 export type { SessionStore } from "../types.js";
 
 /**
  * In-process store for tests and single-process apps. Every method runs to completion without
  * awaiting, so each one is atomic with respect to the others by JavaScript's run-to-completion.
+ * Records live in a compact table (`table.ts`, about 300 bytes of heap a session) whose slots
+ * are valid until the next removal: across removals, records are found again by id.
  */
 export function memoryStore(): SessionStore {
-  const records = new Map<string, StoredSession>();
-  const byUser = new Map<string, Set<string>>();
+  const table = new SessionTable();
   const feed = new LocalFeed();
   const expiries = new ExpiryHeap();
   // Its revocations die with the process: only tokens issued since can be checked against them.
   const startedAt = Date.now();
 
-  const live = (id: string, now: number) => {
-    const record = records.get(id);
-    return record && record.expiresAt > now ? record : undefined;
+  /** The slot of the live record `id`, or -1. */
+  const live = (id: string, now: number): number => {
+    const slot = table.slotOf(id);
+    return slot >= 0 && table.expiresAt(slot) > now ? slot : -1;
   };
-  const remove = (record: StoredSession, reason: RevocationReason | null) => {
-    records.delete(record.id);
-    const ids = byUser.get(record.userId);
-    ids?.delete(record.id);
-    if (ids?.size === 0) byUser.delete(record.userId);
-    if (reason) {
-      const { id, userId, strategy, expiresAt } = record;
-      feed.emit({ type: "revoked", id, userId, strategy, expiresAt, reason });
-    }
+  const remove = (slot: number, reason: RevocationReason | null) => {
+    const id = table.id(slot);
+    const userId = table.userId(slot);
+    const strategy = table.strategy(slot);
+    const expiresAt = table.expiresAt(slot);
+    table.remove(slot);
+    if (reason) feed.emit({ type: "revoked", id, userId, strategy, expiresAt, reason });
   };
-  const userRecords = (userId: string, strategy?: StrategyName) => {
-    const out: StoredSession[] = [];
-    for (const id of byUser.get(userId) ?? []) {
-      const record = records.get(id);
-      if (record && (strategy === undefined || record.strategy === strategy)) out.push(record);
-    }
-    return out.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
+  /** Removes the record `id` if it is still there (a listener may have deleted it). */
+  const removeId = (id: string, reason: RevocationReason | null) => {
+    const slot = table.slotOf(id);
+    if (slot >= 0) remove(slot, reason);
   };
-  const copy = (record: StoredSession): StoredSession => ({
-    ...record,
-    data: cloneJson(record.data),
-  });
+  /** The user's slots (of one strategy, if given), oldest first. */
+  const userSlots = (userId: string, strategy?: StrategyName) =>
+    table
+      .userSlots(userId)
+      .filter((s) => strategy === undefined || table.strategy(s) === strategy)
+      .sort(
+        (a, b) => table.createdAt(a) - table.createdAt(b) || (table.id(a) < table.id(b) ? -1 : 1),
+      );
 
   return {
     name: "memory",
 
     async create(record: StoredSession, options: CreateOptions) {
-      if (records.has(record.id)) throw new Error(`session id collision: ${record.id}`);
-      records.set(record.id, copy(record));
+      if (table.slotOf(record.id) >= 0) throw new Error(`session id collision: ${record.id}`);
+      table.insert(record);
       expiries.push(record.expiresAt, record.id);
-      const ids = byUser.get(record.userId) ?? new Set<string>();
-      byUser.set(record.userId, ids);
-      ids.add(record.id);
       const evicted: StoredSession[] = [];
       const cap = options.maxSessionsPerUser;
       if (cap !== undefined) {
-        const mine = userRecords(record.userId, record.strategy);
-        for (const old of mine.filter((r) => r.expiresAt <= options.now)) remove(old, null);
-        const alive = mine.filter((r) => r.expiresAt > options.now);
-        for (const old of alive.slice(0, Math.max(0, alive.length - cap))) {
-          remove(old, "evicted");
-          evicted.push(copy(old));
+        const now = options.now;
+        const mine = userSlots(record.userId, record.strategy);
+        const expired = mine.filter((s) => table.expiresAt(s) <= now).map((s) => table.id(s));
+        const alive = mine.filter((s) => table.expiresAt(s) > now).map((s) => table.id(s));
+        for (const id of expired) removeId(id, null);
+        for (const id of alive.slice(0, Math.max(0, alive.length - cap))) {
+          const slot = table.slotOf(id);
+          if (slot < 0) continue;
+          evicted.push(table.read(slot));
+          remove(slot, "evicted");
         }
       }
       return { evicted };
     },
 
     async get(id, now) {
-      const record = live(id, now);
-      return record ? copy(record) : null;
+      const slot = live(id, now);
+      return slot >= 0 ? table.read(slot) : null;
     },
 
     async touch(id, input) {
-      const record = live(id, input.now);
-      if (!record) return false;
-      record.lastActiveAt = Math.max(record.lastActiveAt, input.lastActiveAt);
-      const expiresAt = Math.min(
-        Math.max(record.expiresAt, input.expiresAt),
-        record.absoluteExpiresAt,
-      );
-      if (expiresAt !== record.expiresAt) expiries.push(expiresAt, id);
-      record.expiresAt = expiresAt;
+      const slot = live(id, input.now);
+      if (slot < 0) return false;
+      table.setLastActiveAt(slot, Math.max(table.lastActiveAt(slot), input.lastActiveAt));
+      const current = table.expiresAt(slot);
+      const expiresAt = Math.min(Math.max(current, input.expiresAt), table.absoluteExpiresAt(slot));
+      // The record's own id string: the caller's copy (from a cookie) need not stay alive.
+      if (expiresAt !== current) expiries.push(expiresAt, table.id(slot));
+      table.setExpiresAt(slot, expiresAt);
       return true;
     },
 
     async update(id, input): Promise<UpdateResult> {
-      const record = live(id, input.now);
-      if (!record) return { status: "missing" };
-      if (record.version !== input.expectedVersion)
-        return { status: "conflict", record: copy(record) };
-      record.data = cloneJson(input.data);
-      record.version++;
-      return { status: "updated", record: copy(record) };
+      const slot = live(id, input.now);
+      if (slot < 0) return { status: "missing" };
+      if (table.version(slot) !== input.expectedVersion)
+        return { status: "conflict", record: table.read(slot) };
+      table.update(slot, input.data);
+      return { status: "updated", record: table.read(slot) };
     },
 
     async rotate(id, input: RotateInput) {
-      const record = live(id, input.now);
-      if (!record || record.secretHash !== input.expectedSecretHash) return null;
-      record.previousSecretHash = input.previousSecretHash;
-      record.previousValidUntil = input.graceUntil;
-      record.secretHash = input.secretHash;
-      record.successor = input.successor;
-      record.renewedAt = input.now;
+      const slot = live(id, input.now);
+      if (slot < 0 || table.secretHash(slot) !== input.expectedSecretHash) return null;
+      table.rotate(slot, input);
       if (input.expiresAt !== undefined) {
-        record.expiresAt = Math.min(input.expiresAt, record.absoluteExpiresAt);
-        expiries.push(record.expiresAt, id);
+        const expiresAt = Math.min(input.expiresAt, table.absoluteExpiresAt(slot));
+        table.setExpiresAt(slot, expiresAt);
+        expiries.push(expiresAt, table.id(slot));
       }
-      return copy(record);
+      return table.read(slot);
     },
 
     async delete(id, reason) {
-      const record = records.get(id);
-      if (!record) return null;
-      remove(record, reason);
-      return copy(record);
+      const slot = table.slotOf(id);
+      if (slot < 0) return null;
+      const record = table.read(slot);
+      remove(slot, reason);
+      return record;
     },
 
     async deleteUser(userId, options) {
-      const doomed = userRecords(userId, options.strategy).filter((r) => r.id !== options.except);
-      for (const record of doomed) remove(record, options.reason);
-      return doomed.map(copy);
+      const doomed = userSlots(userId, options.strategy)
+        .filter((s) => table.id(s) !== options.except)
+        .map((s) => table.read(s));
+      for (const record of doomed) removeId(record.id, options.reason);
+      return doomed;
     },
 
     async listUser(userId, now) {
-      return userRecords(userId)
-        .filter((r) => r.expiresAt > now)
-        .map(copy);
+      return userSlots(userId)
+        .filter((s) => table.expiresAt(s) > now)
+        .map((s) => table.read(s));
     },
 
     async deleteExpired(now, limit) {
       const deleted: StoredSession[] = [];
-      while (deleted.length < limit) {
-        const due = expiries.popDue(now);
-        if (!due) break;
-        const record = records.get(due.id);
+      while (deleted.length < limit && expiries.size > 0) {
+        const at = expiries.nextAt;
+        if (at > now) break;
+        const slot = table.slotOf(expiries.pop());
         // Stale entry: the record is gone or has slid to a later expiry since it was pushed.
-        if (!record || record.expiresAt !== due.expiresAt) continue;
-        remove(record, null);
-        deleted.push(record);
+        if (slot < 0 || table.expiresAt(slot) !== at) continue;
+        deleted.push(table.read(slot));
+        remove(slot, null);
       }
       return deleted;
     },
