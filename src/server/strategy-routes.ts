@@ -1,3 +1,4 @@
+import type { IncomingMessage } from "node:http";
 import type { Context, Hono } from "hono";
 import { applyHeaders, failureResponse, problem } from "../adapters/fetch.js";
 import { toRequestLike } from "../adapters/node.js";
@@ -49,7 +50,10 @@ export function mountStrategyRoutes(
    */
   const signedIn = async (c: Context<Env>) => {
     const incoming = c.env?.incoming;
-    const pending = rawAuthenticate(manager, incoming ? toRequestLike(incoming) : c.req.raw);
+    const pending = rawAuthenticate(
+      manager,
+      incoming?.headers ? toRequestLike(incoming as IncomingMessage) : c.req.raw,
+    );
     const result = pending instanceof Promise ? await pending : pending;
     if (!result.session)
       return { response: failureResponse(result.failure, result.headers ?? undefined) } as const;
