@@ -14,16 +14,33 @@ import {
 
 /** The headers of a Node request as the core reads them: in place, nothing copied. */
 class NodeHeaders {
-  readonly #raw: IncomingMessage["headers"];
-  constructor(raw: IncomingMessage["headers"]) {
-    this.#raw = raw;
+  readonly #req: IncomingMessage;
+  constructor(req: IncomingMessage) {
+    this.#req = req;
   }
   get(name: string): string | null {
     const key = name.toLowerCase();
-    const value = this.#raw[key];
+    const value = this.#req.headers[key];
     if (value === undefined) return null;
-    return Array.isArray(value) ? value.join(key === "cookie" ? "; " : ", ") : value;
+    if (Array.isArray(value)) return value.join(key === "cookie" ? "; " : ", ");
+    // Node keeps the first of repeated Authorization lines and drops the others: all of them,
+    // joined, make the credential ambiguous, which is refused, as a Fetch request has it.
+    return key === "authorization" ? allLines(this.#req.rawHeaders ?? [], key, value) : value;
   }
+}
+
+/** Every line of header `key` (lower case) in the raw list, joined; `first` when only one. */
+function allLines(raw: readonly string[], key: string, first: string): string {
+  let lines: string[] | null = null;
+  let seen = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.length !== key.length || name.toLowerCase() !== key) continue;
+    seen++;
+    if (seen === 2) lines = [first];
+    if (lines && seen >= 2) lines.push(raw[i + 1] as string);
+  }
+  return lines ? lines.join(", ") : first;
 }
 
 /**
@@ -34,7 +51,7 @@ export function toRequestLike(req: IncomingMessage): RequestLike {
   return {
     method: req.method ?? "GET",
     url: req.url ?? "/",
-    headers: new NodeHeaders(req.headers),
+    headers: new NodeHeaders(req),
   };
 }
 

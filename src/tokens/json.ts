@@ -59,16 +59,23 @@ function colonsOutsideStrings(text: string): number {
   return count;
 }
 
+/** Members of every object in `value`, walked with a stack of its own (no recursion). */
 function membersOf(value: unknown): number {
-  if (typeof value !== "object" || value === null) return 0;
   let count = 0;
-  if (Array.isArray(value)) {
-    for (const item of value) count += membersOf(item);
-    return count;
-  }
-  for (const key in value) {
-    // Own members only: what the parse made, whatever else a prototype may carry.
-    if (Object.hasOwn(value, key)) count += 1 + membersOf((value as Record<string, unknown>)[key]);
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const item = pending.pop();
+    if (typeof item !== "object" || item === null) continue;
+    if (Array.isArray(item)) {
+      for (const element of item) pending.push(element);
+      continue;
+    }
+    for (const key in item) {
+      // Own members only: what the parse made, whatever else a prototype may carry.
+      if (!Object.hasOwn(item, key)) continue;
+      count++;
+      pending.push((item as Record<string, unknown>)[key]);
+    }
   }
   return count;
 }

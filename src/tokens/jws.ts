@@ -143,6 +143,7 @@ export function signJwsInput(signingInput: string, key: ImportedKey): string {
 /** A header that passed every check, with the one key it names. */
 interface Resolved {
   header: Readonly<Record<string, unknown>>;
+  kid: string;
   key: ImportedKey;
 }
 
@@ -156,7 +157,9 @@ function resolveHeader(
 ): Resolved | JwsFailure {
   let resolved = resolvedByKeys.get(keys);
   const known = resolved?.get(encoded);
-  if (known) return known;
+  // Only while the caller's map still holds that very key under that kid: a key removed or
+  // replaced in place (rotation after a leak) must stop verifying at once.
+  if (known && keys.get(known.kid) === known.key) return known;
   const header = parseHeader(encoded);
   if (typeof header === "string") return header;
   const alg = header.alg;
@@ -173,7 +176,7 @@ function resolveHeader(
     resolvedByKeys.set(keys, resolved);
   }
   if (resolved.size >= MAX_HEADERS) resolved.clear();
-  const result = { header, key };
+  const result = { header, kid: kid as string, key };
   resolved.set(encoded, result);
   return result;
 }

@@ -63,7 +63,10 @@ export function postgresStore(options: PostgresStoreOptions): SessionStore {
   const feed = new LocalFeed();
   let ready: Promise<void> | null = null;
 
-  const guard = async <T>(operation: () => Promise<T>): Promise<T> => {
+  const guard = async <T>(operation: (deadlineAt: number) => Promise<T>): Promise<T> => {
+    // One deadline for the whole call: a connection taken for it is destroyed when the call
+    // answers, so a transaction cannot commit after its caller was told STORE_UNAVAILABLE.
+    const deadlineAt = Date.now() + timeout;
     let late = false;
     try {
       // One deadline for the whole call, schema check included; each connection it used has
@@ -78,7 +81,7 @@ export function postgresStore(options: PostgresStoreOptions): SessionStore {
           // A call that has answered STORE_UNAVAILABLE already must not start afterwards: a
           // revocation reported as failed would land after what followed it.
           if (late) throw new Error("gave up before the schema was ready");
-          return await operation();
+          return await operation(deadlineAt);
         })(),
         timeout,
         () => {
@@ -111,7 +114,12 @@ export function postgresStore(options: PostgresStoreOptions): SessionStore {
    * sent on it, for as long as the link stays silent. A connection that arrives after the
    * deadline goes straight back.
    */
-  const withClient = <T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
+  const withClient = <T>(
+    work: (client: pg.PoolClient) => Promise<T>,
+    deadlineAt = Date.now() + timeout,
+  ): Promise<T> => {
+    const left = deadlineAt - Date.now();
+    if (left <= 0) return Promise.reject(new Error(`no answer within ${timeout} ms`));
     let client: pg.PoolClient | null = null;
     let expired = false;
     const run = pool.connect().then(async (c) => {
@@ -134,14 +142,14 @@ export function postgresStore(options: PostgresStoreOptions): SessionStore {
         throw error;
       }
     });
-    return within(run, timeout, () => {
+    return within(run, left, () => {
       expired = true;
       if (client) destroyConnection(client);
       run.catch(() => {});
     });
   };
   const query = <R extends pg.QueryResultRow>(text: string, values?: unknown[]) =>
-    guard(() => withClient((c) => c.query<R>(text, values)));
+    guard((deadlineAt) => withClient((c) => c.query<R>(text, values), deadlineAt));
 
   function migrate(): Promise<void> {
     return withClient(async (client) => {
@@ -169,7 +177,7 @@ export function postgresStore(options: PostgresStoreOptions): SessionStore {
 
   /** Runs `work` in one transaction; optionally serialised per user by an advisory lock. */
   const transaction = <T>(work: (q: pg.PoolClient) => Promise<T>, lockUser?: string) =>
-    guard(() =>
+    guard((deadlineAt) =>
       withClient(async (client) => {
         try {
           await client.query("BEGIN");
@@ -184,7 +192,7 @@ export function postgresStore(options: PostgresStoreOptions): SessionStore {
           await client.query("ROLLBACK").catch(() => {});
           throw error;
         }
-      }),
+      }, deadlineAt),
     );
 
   /** Logs revocations and NOTIFYs them, inside the caller's transaction. */
