@@ -7,7 +7,14 @@ import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 import { reachable } from "./backends.js";
 import { median, summary } from "./measure.js";
-import { cpuSeconds, ownCpuSeconds, spawnServer } from "./pin.js";
+import {
+  coreTimes,
+  cpuSeconds,
+  foreignShare,
+  ownCpuSeconds,
+  pinLoadGenerator,
+  spawnServer,
+} from "./pin.js";
 import { HTTP_RATIOS } from "./targets.js";
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
@@ -229,16 +236,22 @@ function autocannonRun(options) {
 
 /**
  * `duration` seconds of load at `connections` on `url`; throws unless every request answered
- * 200. `pid`: the server's process, whose CPU use over the run is reported (the share of one
- * core it was busy; near 1 means the server, not the load generator, was the limit).
+ * 200. `pid`: the server's process, whose CPU use over the run is reported: `serverCpu`, the
+ * share of its core it was busy (near 1: the server, not the load generator, set the pace);
+ * `loaderCpu`, the same for this process; `foreignCpu`, the most the rest of the machine (other
+ * processes, the kernel) took from either core meanwhile, when pinned.
  */
 export async function load({ url, headers, duration, connections, what, pid }) {
+  const pin = pinLoadGenerator();
   const serverBefore = pid ? cpuSeconds(pid) : null;
   const ownBefore = ownCpuSeconds();
+  const coresBefore = pid && pin.pinned ? coreTimes() : null;
   const started = performance.now();
   const result = await autocannonRun({ url, headers, duration, connections, pipelining: 1 });
   const wall = (performance.now() - started) / 1000;
   const serverAfter = pid ? cpuSeconds(pid) : null;
+  const ownAfter = ownCpuSeconds();
+  const coresAfter = coresBefore ? coreTimes() : null;
   const statuses = Object.keys(result.statusCodeStats ?? {}).filter((code) => code !== "200");
   if (result.errors > 0 || result.timeouts > 0 || result.non2xx > 0 || statuses.length > 0) {
     const codes = Object.entries(result.statusCodeStats ?? {})
@@ -249,13 +262,34 @@ export async function load({ url, headers, duration, connections, what, pid }) {
     );
   }
   if (result.requests.total === 0) throw new Error(`${what}: no request completed`);
+  const serverCpu =
+    serverBefore === null || serverAfter === null ? null : (serverAfter - serverBefore) / wall;
+  const loaderCpu = (ownAfter - ownBefore) / wall;
+  let foreignCpu = null;
+  if (coresBefore && coresAfter) {
+    const shares = [
+      foreignShare(coresBefore, coresAfter, pin.server, serverCpu),
+      foreignShare(coresBefore, coresAfter, pin.loader, loaderCpu),
+    ];
+    if (!shares.includes(null)) foreignCpu = Math.max(...shares);
+  }
   return {
     rps: result.requests.total / result.duration,
     p99ms: result.latency.p99,
-    serverCpu:
-      serverBefore === null || serverAfter === null ? null : (serverAfter - serverBefore) / wall,
-    loaderCpu: (ownCpuSeconds() - ownBefore) / wall,
+    serverCpu,
+    loaderCpu,
+    foreignCpu,
   };
+}
+
+/** ", server CPU 97 %, load generator 60 %, others 3 %" for a progress line. */
+export function cpuNote(sample) {
+  const pct = (x) => `${Math.round(x * 100)} %`;
+  let note = "";
+  if (sample.serverCpu !== null) note += `, server CPU ${pct(sample.serverCpu)}`;
+  note += `, load generator ${pct(sample.loaderCpu)}`;
+  if (sample.foreignCpu !== null) note += `, others ${pct(sample.foreignCpu)}`;
+  return note;
 }
 
 /** The per-pass samples of one server or endpoint, as the results file keeps them. */
@@ -276,6 +310,7 @@ export function summarize(samples) {
     p99Passes: samples.map((x) => x.p99ms),
     serverCpu: cpu("serverCpu"),
     loaderCpu: cpu("loaderCpu"),
+    foreignCpu: cpu("foreignCpu"),
   };
 }
 
@@ -310,8 +345,7 @@ export async function runHttp({
           await load({ url, headers, duration: warmup, connections, what: `${what} warm-up` });
         const sample = await load({ url, headers, duration, connections, what, pid: child.pid });
         samples[server.id].push(sample);
-        const cpu =
-          sample.serverCpu === null ? "" : `, server CPU ${Math.round(sample.serverCpu * 100)} %`;
+        const cpu = cpuNote(sample);
         log(
           `  pass ${pass + 1}/${passes} ${server.label}: ${Math.round(sample.rps)} req/s, p99 ${sample.p99ms} ms${cpu}`,
         );

@@ -17,6 +17,8 @@ const range = (x) => (x.lo !== undefined ? `${ratio(x.lo)}–${ratio(x.hi)}` : "
 const target = (x) => (hasTarget(x) ? `≥ ${x.target}` : x.target === 0 ? "for scale" : "-");
 const met = (x) => (hasTarget(x) ? (x.met ? "yes" : "**no**") : "");
 const cpu = (x) => (typeof x === "number" ? `${Math.round(x * 100)} %` : "-");
+const CPU_HEAD = ["server CPU", "load generator CPU", "others"];
+const cpus = (x) => [cpu(x.serverCpu), cpu(x.loaderCpu), cpu(x.foreignCpu)];
 
 /** How the HTTP figures were taken, in this harness. */
 const method = (s) => [
@@ -28,7 +30,9 @@ const method = (s) => [
   "((max − min) / median); a ratio is the median of the per-pass ratios (pass i of one server",
   "over pass i of the other, measured close together), shown with their range. p99 latency is",
   "the median of the passes' p99. Server CPU is the share of its core the server used while",
-  "measured: near 100 %, the server, not the load generator, set the pace.",
+  "measured: near 100 %, the server, not the load generator, set the pace; load generator CPU",
+  "the same for the runner's process; others, the most that other processes and the kernel",
+  "took from either core meanwhile (near 0 on a quiet machine).",
 ];
 
 /** Results files from before pinning and interleaved passes. */
@@ -83,6 +87,11 @@ export function renderMarkdown(
     `![Each goal: measured value as a bar, range of the passes, target as a mark](${svg})`,
     "",
   );
+  if (r.warnings?.length) {
+    out.push("Caveats of this run:", "");
+    for (const warning of r.warnings) out.push(`- ${warning}`);
+    out.push("");
+  }
   table(
     ["goal", "measured", "range", "target", "met"],
     goals.map((g) => [
@@ -97,14 +106,14 @@ export function renderMarkdown(
   if (r.http?.length) {
     out.push("## HTTP throughput", "");
     table(
-      ["server", "req/s (median)", "min–max", "spread", "p99 latency (ms)", "server CPU"],
+      ["server", "req/s (median)", "min–max", "spread", "p99 latency (ms)", ...CPU_HEAD],
       r.http.map((h) => [
         h.label,
         n(h.rps),
         h.min !== undefined ? `${n(h.min)}–${n(h.max)}` : h.passes.map(n).join(" / "),
         pct(h.spread),
         h.p99ms,
-        cpu(h.serverCpu),
+        ...cpus(h),
       ]),
     );
     out.push("## Ratios", "");
@@ -127,14 +136,14 @@ export function renderMarkdown(
       "",
     );
     table(
-      ["endpoint", "req/s (median)", "min–max", "spread", "p99 latency (ms)", "server CPU"],
+      ["endpoint", "req/s (median)", "min–max", "spread", "p99 latency (ms)", ...CPU_HEAD],
       ref.endpoints.map((e) => [
         e.label,
         n(e.rps),
         `${n(e.min)}–${n(e.max)}`,
         pct(e.spread),
         e.p99ms,
-        cpu(e.serverCpu),
+        ...cpus(e),
       ]),
     );
     table(

@@ -90,3 +90,35 @@ export function ownCpuSeconds() {
   const { user, system } = process.cpuUsage();
   return (user + system) / 1e6;
 }
+
+/** Per-CPU busy and total time (ticks) from /proc/stat; null where unknown. */
+export function coreTimes() {
+  try {
+    const times = {};
+    for (const line of readFileSync("/proc/stat", "utf8").split("\n")) {
+      const match = /^cpu(\d+) (.*)$/.exec(line);
+      if (!match) continue;
+      // user nice system idle iowait irq softirq steal
+      const [user, nice, system, idle, iowait, irq, softirq, steal = 0] = match[2]
+        .trim()
+        .split(/\s+/)
+        .map(Number);
+      const busy = user + nice + system + irq + softirq + steal;
+      times[match[1]] = { busy, total: busy + idle + iowait };
+    }
+    return times;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The share of a core that was busy between two `coreTimes()` readings, less `own` (the share
+ * the benchmark's own process there used): what the rest of the machine took from it.
+ */
+export function foreignShare(before, after, cpu, own) {
+  const a = before?.[cpu];
+  const b = after?.[cpu];
+  if (!a || !b || b.total <= a.total || own === null) return null;
+  return Math.max(0, (b.busy - a.busy) / (b.total - a.total) - own);
+}

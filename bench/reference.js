@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { load, summarize } from "./http.js";
+import { cpuNote, load, summarize } from "./http.js";
 import { pairedRatio } from "./measure.js";
 import { describePinning, pinLoadGenerator, spawnServer } from "./pin.js";
 import { REFERENCE_RATIOS, ratioRow } from "./targets.js";
@@ -170,8 +170,7 @@ export async function runReference({
         const what = `reference ${endpoint.label} pass ${pass + 1}`;
         const sample = await run(endpoint, duration, what, child.pid);
         samples[endpoint.id].push(sample);
-        const cpu =
-          sample.serverCpu === null ? "" : `, server CPU ${Math.round(sample.serverCpu * 100)} %`;
+        const cpu = cpuNote(sample);
         log(
           `  pass ${pass + 1}/${passes} reference ${endpoint.label}: ${Math.round(sample.rps)} req/s, p99 ${sample.p99ms} ms${cpu}`,
         );
@@ -222,6 +221,8 @@ export function printReference(reference) {
           spread: `${(e.spread * 100).toFixed(1)} %`,
           "p99 ms": e.p99ms,
           "server CPU": e.serverCpu === null ? "-" : `${Math.round(e.serverCpu * 100)} %`,
+          "load gen.": e.loaderCpu === null ? "-" : `${Math.round(e.loaderCpu * 100)} %`,
+          others: e.foreignCpu === null ? "-" : `${Math.round(e.foreignCpu * 100)} %`,
         },
       ]),
     ),
