@@ -311,6 +311,11 @@ export function summarize(samples) {
     serverCpu: cpu("serverCpu"),
     loaderCpu: cpu("loaderCpu"),
     foreignCpu: cpu("foreignCpu"),
+    // Requests per second of the server's own CPU, per pass: its throughput had it been fed
+    // without pause (the load generator can be the limit of the fastest servers).
+    perCpuPasses: samples.every((x) => x.serverCpu)
+      ? samples.map((x) => Math.round(x.rps / x.serverCpu))
+      : null,
   };
 }
 

@@ -188,6 +188,10 @@ export async function runReference({
         numerator: a,
         denominator: b,
         kind: "reference",
+        perCpu:
+          byId[a].perCpuPasses && byId[b].perCpuPasses
+            ? pairedRatio(byId[a].perCpuPasses, byId[b].perCpuPasses).value
+            : null,
       }),
     );
     return {
@@ -236,6 +240,7 @@ export function printReference(reference) {
           "per-pass range": `${r.lo.toFixed(3)}–${r.hi.toFixed(3)}`,
           target: `≥ ${r.target}`,
           met: r.met ? "yes" : "NO",
+          "per server CPU": r.perCpu === null ? "-" : r.perCpu.toFixed(3),
         },
       ]),
     ),
@@ -243,14 +248,22 @@ export function printReference(reference) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({
-    options: {
-      passes: { type: "string", default: "5" },
-      duration: { type: "string", default: "3" },
-      connections: { type: "string", default: "10" },
-      warmup: { type: "string", default: "1" },
-    },
-  });
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        passes: { type: "string", default: "5" },
+        duration: { type: "string", default: "3" },
+        connections: { type: "string", default: "10" },
+        warmup: { type: "string", default: "1" },
+      },
+    }));
+  } catch (error) {
+    console.error(
+      `${error.message}\nusage: node bench/reference.js [--passes N] [--duration S] [--connections N] [--warmup S]`,
+    );
+    process.exit(2);
+  }
   const pin = pinLoadGenerator();
   console.error(describePinning(pin));
   const reference = await runReference({

@@ -123,6 +123,10 @@ const ratioCells = (r, over = "pass") => ({
   met: r.met === null ? "-" : r.met ? "yes" : "NO",
 });
 
+/** The same ratio on requests per second of server CPU (null where CPU was not read). */
+const perCpuRatio = (a, b) =>
+  a.perCpuPasses && b.perCpuPasses ? pairedRatio(a.perCpuPasses, b.perCpuPasses).value : null;
+
 let micro = null;
 let revocation = null;
 let jwt = null;
@@ -170,6 +174,7 @@ if (wantHttp) {
         numerator: a,
         denominator: b,
         kind: ratioKind(b, target),
+        perCpu: perCpuRatio(byId[a], byId[b]),
       }),
     );
   }
@@ -190,7 +195,12 @@ if (wantHttp) {
   );
   if (ratios.length > 0) {
     console.log("\nRatios (median of the per-pass ratios, same run)");
-    table(ratios.map((r) => [r.name, ratioCells(r)]));
+    table(
+      ratios.map((r) => [
+        r.name,
+        { ...ratioCells(r), "per server CPU": r.perCpu === null ? "-" : r.perCpu.toFixed(3) },
+      ]),
+    );
   }
 }
 
@@ -231,6 +241,13 @@ const slack = measured.filter(
 if (slack.length > 0)
   warnings.push(
     `${slack.length} servers used less than 85 % of their core on a quiet machine, so the load generator may have set their pace: ${slack.map((h) => `${h.label} (server ${pct(h.serverCpu)}, load generator ${pct(h.loaderCpu ?? 0)})`).join("; ")}`,
+  );
+const fed = measured.filter(
+  (h) => h.loaderCpu >= 0.9 && h.serverCpu !== null && h.serverCpu < 0.95 && !(h.foreignCpu > 0.15),
+);
+if (fed.length > 0)
+  warnings.push(
+    `the load generator was near its limit (≥ 90 % of its core) while ${fed.length} servers were below 95 % of theirs: their req/s is a floor, and the ratios over them read high; the "per server CPU" column of the ratios corrects for it: ${fed.map((h) => `${h.label} (server ${pct(h.serverCpu)}, load generator ${pct(h.loaderCpu)})`).join("; ")}`,
   );
 if (!pinning.pinned) warnings.push(`not pinned: ${pinning.reason}`);
 if (leftOut.length > 0) warnings.push(`left out (Redis unreachable): ${leftOut.join(", ")}`);
