@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { cpuNote, load, summarize } from "./http.js";
+import { cpuNote, load, summarize, undisturbed } from "./http.js";
 import { pairedRatio } from "./measure.js";
 import { describePinning, pinLoadGenerator, spawnServer } from "./pin.js";
 import { REFERENCE_RATIOS, ratioRow } from "./targets.js";
@@ -168,7 +168,10 @@ export async function runReference({
       const order = pass % 2 ? [...ENDPOINTS].reverse() : ENDPOINTS;
       for (const endpoint of order) {
         const what = `reference ${endpoint.label} pass ${pass + 1}`;
-        const sample = await run(endpoint, duration, what, child.pid);
+        const sample = await undisturbed(() => run(endpoint, duration, what, child.pid), {
+          what,
+          log,
+        });
         samples[endpoint.id].push(sample);
         const cpu = cpuNote(sample);
         log(

@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { runHttp, selectServers } from "./http.js";
+import { DISTURBED, runHttp, selectServers } from "./http.js";
 import { runJwt } from "./jwt.js";
 import { readProfile, renderMarkdown, svgPathFor } from "./markdown.js";
 import { pairedRatio } from "./measure.js";
@@ -230,20 +230,26 @@ if (!values["skip-scale"]) {
 const warnings = [];
 const measured = [...http, ...(reference?.endpoints ?? [])];
 const pct = (x) => `${Math.round(x * 100)} %`;
-const busy = measured.filter((h) => h.foreignCpu !== null && h.foreignCpu > 0.15);
+const busy = measured.filter((h) => h.foreignCpu !== null && h.foreignCpu > DISTURBED);
 if (busy.length > 0)
   warnings.push(
-    `the rest of the machine took more than 15 % of a core while ${busy.length} of ${measured.length} servers were measured (${busy.map((h) => `${h.label}: ${pct(h.foreignCpu)}`).join("; ")}): rerun on a quiet machine`,
+    `the rest of the machine took more than ${pct(DISTURBED)} of a core while ${busy.length} of ${measured.length} servers were measured, even after measuring disturbed passes again (${busy.map((h) => `${h.label}: ${pct(h.foreignCpu)}`).join("; ")}): rerun on a quiet machine`,
+  );
+const retried = measured.reduce((sum, h) => sum + (h.retries ?? 0), 0);
+if (retried > 0)
+  warnings.push(
+    `${retried} passes were measured again because the rest of the machine took more than ${pct(DISTURBED)} of a core during them`,
   );
 const slack = measured.filter(
-  (h) => h.serverCpu !== null && h.serverCpu < 0.85 && !(h.foreignCpu > 0.15),
+  (h) => h.serverCpu !== null && h.serverCpu < 0.85 && !(h.foreignCpu > DISTURBED),
 );
 if (slack.length > 0)
   warnings.push(
     `${slack.length} servers used less than 85 % of their core on a quiet machine, so the load generator may have set their pace: ${slack.map((h) => `${h.label} (server ${pct(h.serverCpu)}, load generator ${pct(h.loaderCpu ?? 0)})`).join("; ")}`,
   );
 const fed = measured.filter(
-  (h) => h.loaderCpu >= 0.9 && h.serverCpu !== null && h.serverCpu < 0.95 && !(h.foreignCpu > 0.15),
+  (h) =>
+    h.loaderCpu >= 0.9 && h.serverCpu !== null && h.serverCpu < 0.95 && !(h.foreignCpu > DISTURBED),
 );
 if (fed.length > 0)
   warnings.push(
