@@ -42,6 +42,8 @@ const USAGE = `usage: npm run bench -- [options]
 
 The server under test is pinned to one CPU and this process (the load generator) to
 another with taskset; without taskset or a second CPU the run is unpinned and says so.
+A pass during which other processes took more than 15 % of either core is measured again
+(at most twice); what remains is reported as a warning.
 A full run with every server takes about 20 minutes on 2 cores.`;
 
 const options = {
