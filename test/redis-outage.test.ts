@@ -112,6 +112,57 @@ describe.skipIf(!up)("Redis store behind a cut network", () => {
       }
     }));
 
+  it("never deletes a session whose revocation it could not announce (found by the Cluster history soak)", async () => {
+    // A Redis user that may do everything but write the revocation log: the deletion's own
+    // script runs, the announcement fails, as if the process died between the two.
+    const admin = redisStore({ url: "redis://127.0.0.1:6379", prefix, commandTimeoutMs: 500 });
+    const { createClient } = await import("redis");
+    const control = await createClient({ url: "redis://127.0.0.1:6379" }).connect();
+    const user = `sknoxadd${process.pid}`;
+    await control.sendCommand([
+      "ACL",
+      "SETUSER",
+      user,
+      "on",
+      "nopass",
+      "~*",
+      "&*",
+      "+@all",
+      "-xadd",
+    ]);
+    const crippled = redisStore({
+      url: `redis://${user}:x@127.0.0.1:6379`,
+      prefix,
+      commandTimeoutMs: 500,
+    });
+    try {
+      const now = Date.now();
+      const one = sessionRecord(admin, "carol", now);
+      const two = sessionRecord(admin, "carol", now + 1);
+      await admin.create(one, { now });
+      await admin.create(two, { now });
+      await expect(crippled.deleteUser("carol", { reason: "revoked-user" })).rejects.toThrow();
+      await expect(crippled.delete(one.id, "revoked")).rejects.toThrow();
+      await expect(
+        crippled.create(sessionRecord(admin, "carol", now + 2), { now, maxSessionsPerUser: 1 }),
+      ).rejects.toThrow();
+      // Unannounced, so still there: a later revocation finds them and announces them.
+      expect(await admin.get(one.id, now)).not.toBeNull();
+      expect(await admin.get(two.id, now)).not.toBeNull();
+      const heard: string[] = [];
+      const stop = admin.subscribe((change) => heard.push(change.id));
+      const gone = await admin.deleteUser("carol", { reason: "revoked-user" });
+      stop();
+      expect(gone.map((r) => r.id).sort()).toEqual(expect.arrayContaining([one.id, two.id]));
+      expect(heard).toEqual(expect.arrayContaining([one.id, two.id]));
+    } finally {
+      await crippled.close().catch(() => {});
+      await admin.close();
+      await control.sendCommand(["ACL", "DELUSER", user]);
+      await control.quit();
+    }
+  });
+
   it("goes live after a cut that started before it subscribed (found by the model-based runs)", () =>
     behindProxy(async ({ store, proxy }) => {
       await store.ping();

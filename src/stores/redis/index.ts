@@ -11,7 +11,7 @@ import type {
   UpdateResult,
 } from "../types.js";
 import { redisKeys } from "./keys.js";
-import { pack, strategyCode, unpack, unpackPairs, userIdOf } from "./record.js";
+import { pack, unpack, unpackPairs, userIdOf } from "./record.js";
 import * as lua from "./scripts.js";
 
 export type { SessionStore } from "../types.js";
@@ -34,6 +34,9 @@ export interface RedisStoreOptions {
  * Revocations go to a capped stream (replayed by instances that start or reconnect) and to
  * pub/sub (the live feed).
  */
+const byAge = (a: StoredSession, b: StoredSession) =>
+  a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1);
+
 export function redisStore(options: RedisStoreOptions): SessionStore {
   const prefix = options.prefix ?? "sk:";
   if (!/^[\w:.-]{0,32}$/.test(prefix))
@@ -167,6 +170,37 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
         cluster ? client.sPublish(channel, message) : client.publish(channel, message),
       );
     }
+  };
+
+  /** A user's records, index order. */
+  const listed = async (userId: string) =>
+    unpackPairs((await run(lua.LIST, [indexKey(userId)], [prefix])) as string[]);
+
+  /**
+   * Revocations are announced (log, then live) before the records go, so that a crash or an
+   * outage between the two leaves sessions announced and kept (refused by jwt and hybrid; the
+   * caller got no answer), never deleted unannounced: a lost announcement would leave their
+   * tokens valid with no record left for a later revocation to find (found by the Cluster
+   * history soak). A record that slid past what was announced while this ran is announced
+   * again with its final expiry.
+   */
+  const revokeThenDelete = async (
+    userId: string,
+    doomed: StoredSession[],
+    reason: RevocationReason,
+  ): Promise<StoredSession[]> => {
+    if (doomed.length === 0) return [];
+    await publish(doomed, reason);
+    const raws = (await run(
+      lua.DELETE_IDS,
+      [indexKey(userId)],
+      [prefix, ...doomed.map((r) => r.id)],
+    )) as string[];
+    const gone = unpackPairs(raws);
+    const announced = new Map(doomed.map((r) => [r.id, r.expiresAt]));
+    const slid = gone.filter((r) => r.expiresAt > (announced.get(r.id) ?? 0));
+    if (slid.length > 0) await publish(slid, reason);
+    return gone;
   };
 
   const subscriber = createSubscriber();
@@ -333,23 +367,19 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
     newSessionId: keys.newSessionId,
 
     async create(record, opts) {
-      const evicted = (await run(
+      await run(
         lua.CREATE,
         [recordKey(record.id), indexKey(record.userId)],
-        [
-          pack(record),
-          record.id,
-          record.createdAt,
-          record.expiresAt,
-          record.absoluteExpiresAt,
-          opts.now,
-          opts.maxSessionsPerUser ?? -1,
-          prefix,
-        ],
-      )) as string[];
-      const gone = unpackPairs(evicted);
-      await publish(gone, "evicted");
-      return { evicted: gone };
+        [pack(record), record.id, record.createdAt, record.expiresAt, record.absoluteExpiresAt],
+      );
+      const cap = opts.maxSessionsPerUser;
+      if (cap === undefined) return { evicted: [] };
+      // The oldest live sessions of the strategy beyond the cap, announced, then deleted.
+      const alive = (await listed(record.userId))
+        .filter((r) => r.strategy === record.strategy && r.expiresAt > opts.now)
+        .sort(byAge);
+      const doomed = alive.slice(0, Math.max(0, alive.length - cap));
+      return { evicted: await revokeThenDelete(record.userId, doomed, "evicted") };
     },
 
     async get(id, now) {
@@ -400,31 +430,20 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
     async delete(id, reason) {
       const existing = await guard(() => client.get(recordKey(id)));
       if (!existing) return null;
-      const raw = (await run(lua.DELETE, [recordKey(id), indexKey(userIdOf(existing))], [id])) as
-        | string
-        | null;
-      if (!raw) return null;
-      const record = unpack(id, raw);
-      await publish([record], reason);
-      return record;
+      const [gone] = await revokeThenDelete(userIdOf(existing), [unpack(id, existing)], reason);
+      return gone ?? null;
     },
 
     async deleteUser(userId, opts) {
-      const raws = (await run(
-        lua.DELETE_USER,
-        [indexKey(userId)],
-        [prefix, opts.strategy ? strategyCode(opts.strategy) : "", opts.except ?? ""],
-      )) as string[];
-      const gone = unpackPairs(raws);
-      await publish(gone, opts.reason);
-      return gone;
+      const doomed = (await listed(userId)).filter(
+        (r) =>
+          r.id !== opts.except && (opts.strategy === undefined || r.strategy === opts.strategy),
+      );
+      return revokeThenDelete(userId, doomed, opts.reason);
     },
 
     async listUser(userId, now) {
-      const raws = (await run(lua.LIST, [indexKey(userId)], [prefix])) as string[];
-      return unpackPairs(raws)
-        .filter((r) => r.expiresAt > now)
-        .sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
+      return (await listed(userId)).filter((r) => r.expiresAt > now).sort(byAge);
     },
 
     // Redis deletes expired records itself (TTL); index entries are pruned as they are read.

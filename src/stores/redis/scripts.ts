@@ -50,30 +50,16 @@ local function drop(index, rec)
 end
 `;
 
-/** KEYS: record, index. ARGV: record json, id, createdAt, expiresAt, absolute, now, cap, key prefix. */
-export const CREATE = `${TIME}
+/**
+ * KEYS: record, index. ARGV: record json, id, createdAt, expiresAt, absolute. Evictions past a
+ * cap are the caller's: announced as revoked first, then deleted (`DELETE_IDS`).
+ */
+export const CREATE = `
 redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[4])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
 redis.call('PEXPIREAT', KEYS[2], ARGV[5], 'NX')
 redis.call('PEXPIREAT', KEYS[2], ARGV[5], 'GT')
-local cap = tonumber(ARGV[7])
-local evicted = {}
-if cap < 0 then return evicted end
-local now = tonumber(ARGV[6])
-local strategy = cjson.decode(ARGV[1])[${F.strategy}]
-local alive = {}
-for _, rec in ipairs(records(KEYS[2], ARGV[8])) do
-  local r = cjson.decode(rec[3])
-  if r[${F.strategy}] == strategy then
-    if at(r, ${F.expiresAt}) <= now then drop(KEYS[2], rec) else table.insert(alive, rec) end
-  end
-end
-for i = 1, #alive - cap do
-  drop(KEYS[2], alive[i])
-  table.insert(evicted, alive[i][1])
-  table.insert(evicted, alive[i][3])
-end
-return evicted
+return 1
 `;
 
 /** KEYS: record. ARGV: now, lastActiveAt, expiresAt. Returns 1, or 0 if gone. */
@@ -128,22 +114,21 @@ redis.call('SET', KEYS[1], out, 'PXAT', string.format('%d', at(r, ${F.expiresAt}
 return out
 `;
 
-/** KEYS: record, index. ARGV: id. Returns the record json or false. */
-export const DELETE = `
-local raw = redis.call('GET', KEYS[1])
-redis.call('DEL', KEYS[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
-return raw or false
-`;
-
-/** KEYS: index. ARGV: key prefix, strategy letter or '', except id or ''. Returns id, json pairs. */
-export const DELETE_USER = `${TIME}
+/**
+ * KEYS: index. ARGV: key prefix, then the ids to delete (already announced as revoked).
+ * Returns id, json pairs of the records that were still there.
+ */
+export const DELETE_IDS = `${TIME}
 local gone = {}
-for _, rec in ipairs(records(KEYS[1], ARGV[1])) do
-  if rec[1] ~= ARGV[3] and (ARGV[2] == '' or cjson.decode(rec[3])[${F.strategy}] == ARGV[2]) then
-    drop(KEYS[1], rec)
-    table.insert(gone, rec[1])
-    table.insert(gone, rec[3])
+for i = 2, #ARGV do
+  local id = ARGV[i]
+  local k = key(ARGV[1], id)
+  local raw = redis.call('GET', k)
+  redis.call('DEL', k)
+  redis.call('ZREM', KEYS[1], id)
+  if raw then
+    table.insert(gone, id)
+    table.insert(gone, raw)
   end
 end
 return gone
