@@ -239,7 +239,8 @@ function autocannonRun(options) {
  * 200. `pid`: the server's process, whose CPU use over the run is reported: `serverCpu`, the
  * share of its core it was busy (near 1: the server, not the load generator, set the pace);
  * `loaderCpu`, the same for this process; `foreignCpu`, the most the rest of the machine (other
- * processes, the kernel) took from either core meanwhile, when pinned.
+ * processes, the kernel) took from either core meanwhile, when pinned; `disturbed`, whether
+ * that was enough to count (see DISTURBED).
  */
 export async function load({ url, headers, duration, connections, what, pid }) {
   const pin = pinLoadGenerator();
@@ -265,20 +266,26 @@ export async function load({ url, headers, duration, connections, what, pid }) {
   const serverCpu =
     serverBefore === null || serverAfter === null ? null : (serverAfter - serverBefore) / wall;
   const loaderCpu = (ownAfter - ownBefore) / wall;
-  let foreignCpu = null;
+  // What the rest of the machine took from each core: the server's, and the load generator's.
+  let othersServer = null;
+  let othersLoader = null;
   if (coresBefore && coresAfter) {
-    const shares = [
-      foreignShare(coresBefore, coresAfter, pin.server, serverCpu),
-      foreignShare(coresBefore, coresAfter, pin.loader, loaderCpu),
-    ];
-    if (!shares.includes(null)) foreignCpu = Math.max(...shares);
+    othersServer = foreignShare(coresBefore, coresAfter, pin.server, serverCpu);
+    othersLoader = foreignShare(coresBefore, coresAfter, pin.loader, loaderCpu);
   }
+  const foreignCpu =
+    othersServer === null || othersLoader === null ? null : Math.max(othersServer, othersLoader);
+  // Disturbed: either core shared. Even the load generator's core when it had time to spare:
+  // the two may be hyperthreads of one physical core, or share its cache, and a busy
+  // neighbour there was seen to slow the server by half.
+  const disturbed = foreignCpu !== null && foreignCpu > DISTURBED;
   return {
     rps: result.requests.total / result.duration,
     p99ms: result.latency.p99,
     serverCpu,
     loaderCpu,
     foreignCpu,
+    disturbed,
   };
 }
 
@@ -292,19 +299,18 @@ export function cpuNote(sample) {
   return note;
 }
 
-/** Past this share of a core taken by the rest of the machine, a pass counts as disturbed. */
+/** Past this share of either core taken by the rest of the machine, a pass counts as disturbed. */
 export const DISTURBED = 0.15;
 
 /**
- * Runs `measureOnce` again (at most `retries` more times) while the rest of the machine took
- * more than DISTURBED of either core during it: a shared machine's burst should not make a
- * pass. The sample says how many times it was measured again.
+ * Runs `measureOnce` again (at most `retries` more times) while the pass was disturbed (see
+ * DISTURBED): a shared machine's burst should not make a pass. The sample says how many times
+ * it was measured again.
  */
 export async function undisturbed(measureOnce, { what, log, retries = 2 }) {
   for (let attempt = 0; ; attempt++) {
     const sample = await measureOnce();
-    if (!(sample.foreignCpu > DISTURBED) || attempt >= retries)
-      return { ...sample, retries: attempt };
+    if (!sample.disturbed || attempt >= retries) return { ...sample, retries: attempt };
     log(
       `  ${what}: the rest of the machine took ${Math.round(sample.foreignCpu * 100)} % of a core, measuring again`,
     );
@@ -331,6 +337,7 @@ export function summarize(samples) {
     loaderCpu: cpu("loaderCpu"),
     foreignCpu: cpu("foreignCpu"),
     retries: samples.reduce((sum, x) => sum + (x.retries ?? 0), 0),
+    disturbedPasses: samples.filter((x) => x.disturbed).length,
     // Requests per second of the server's own CPU, per pass: its throughput had it been fed
     // without pause (the load generator can be the limit of the fastest servers).
     perCpuPasses: samples.every((x) => x.serverCpu)

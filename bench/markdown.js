@@ -33,7 +33,7 @@ const method = (s) => [
   "measured: near 100 %, the server, not the load generator, set the pace; load generator CPU",
   "the same for the runner's process; others, the most that other processes and the kernel",
   "took from either core meanwhile (near 0 on a quiet machine); a pass during which they took",
-  'more than 15 % is measured again, at most twice. "Per server CPU" is a ratio of',
+  'more than 15 % of either core is measured again, at most twice. "Per server CPU" is a ratio of',
   "requests per second of the server's own CPU: where the load generator was the limit of the",
   "faster server, it is the fairer reading; the targets are judged on req/s.",
 ];

@@ -42,8 +42,8 @@ const USAGE = `usage: npm run bench -- [options]
 
 The server under test is pinned to one CPU and this process (the load generator) to
 another with taskset; without taskset or a second CPU the run is unpinned and says so.
-A pass during which other processes took more than 15 % of either core is measured again
-(at most twice); what remains is reported as a warning.
+A pass during which other processes took more than 15 % of either core is measured again,
+at most twice; what remains is reported as a warning.
 A full run with every server takes about 20 minutes on 2 cores.`;
 
 const options = {
@@ -232,26 +232,25 @@ if (!values["skip-scale"]) {
 const warnings = [];
 const measured = [...http, ...(reference?.endpoints ?? [])];
 const pct = (x) => `${Math.round(x * 100)} %`;
-const busy = measured.filter((h) => h.foreignCpu !== null && h.foreignCpu > DISTURBED);
+const busy = measured.filter((h) => h.disturbedPasses > 0);
 if (busy.length > 0)
   warnings.push(
-    `the rest of the machine took more than ${pct(DISTURBED)} of a core while ${busy.length} of ${measured.length} servers were measured, even after measuring disturbed passes again (${busy.map((h) => `${h.label}: ${pct(h.foreignCpu)}`).join("; ")}): rerun on a quiet machine`,
+    `other processes took more than ${pct(DISTURBED)} of a core in passes of ${busy.length} of ${measured.length} servers, even after measuring them again (${busy.map((h) => `${h.label}: ${h.disturbedPasses} passes`).join("; ")}): rerun on a quiet machine`,
   );
 const retried = measured.reduce((sum, h) => sum + (h.retries ?? 0), 0);
 if (retried > 0)
   warnings.push(
-    `${retried} passes were measured again because the rest of the machine took more than ${pct(DISTURBED)} of a core during them`,
+    `${retried} passes were measured again because other processes took more than ${pct(DISTURBED)} of a core during them`,
   );
 const slack = measured.filter(
-  (h) => h.serverCpu !== null && h.serverCpu < 0.85 && !(h.foreignCpu > DISTURBED),
+  (h) => h.serverCpu !== null && h.serverCpu < 0.85 && !h.disturbedPasses,
 );
 if (slack.length > 0)
   warnings.push(
     `${slack.length} servers used less than 85 % of their core on a quiet machine, so the load generator may have set their pace: ${slack.map((h) => `${h.label} (server ${pct(h.serverCpu)}, load generator ${pct(h.loaderCpu ?? 0)})`).join("; ")}`,
   );
 const fed = measured.filter(
-  (h) =>
-    h.loaderCpu >= 0.9 && h.serverCpu !== null && h.serverCpu < 0.95 && !(h.foreignCpu > DISTURBED),
+  (h) => h.loaderCpu >= 0.9 && h.serverCpu !== null && h.serverCpu < 0.95 && !h.disturbedPasses,
 );
 if (fed.length > 0)
   warnings.push(
