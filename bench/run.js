@@ -102,11 +102,12 @@ const wantHttp = !values["skip-http"] && (only.length === 0 || selectServers(onl
 if (only.length > 0 && !wantReference && selectServers(only).length === 0)
   usageError(`--only ${only.join(" --only ")}: no server id contains it`);
 
+const startedAt = Date.now();
 const pinning = pinLoadGenerator();
 console.error(describePinning(pinning));
 {
   const servers = wantHttp ? selectServers(only).length : 0;
-  const perPass = settings.duration + settings.warmup + 1.5; // start, probe and stop included
+  const perPass = settings.duration + settings.warmup + 0.5; // start, probe and stop included
   const minutes =
     (servers * settings.passes * perPass +
       (wantReference ? 4 * (settings.passes * settings.duration + settings.warmup) + 10 : 0)) /
@@ -276,6 +277,7 @@ const result = {
   scale,
   leftOut,
   warnings,
+  elapsedSeconds: Math.round((Date.now() - startedAt) / 1000),
 };
 
 const goals = goalsOf(result);
@@ -301,7 +303,9 @@ const jsonPath = fileURLToPath(new URL(`${name}.json`, dir));
 const svgPath = fileURLToPath(new URL(`${name}.svg`, dir));
 writeFileSync(jsonPath, `${JSON.stringify(result, null, 2)}\n`);
 writeFileSync(svgPath, renderSvg(result));
-console.log(`\nwritten to bench/results/${name}.json and bench/results/${name}.svg`);
+console.log(
+  `\nwritten to bench/results/${name}.json and bench/results/${name}.svg (${Math.round(result.elapsedSeconds / 6) / 10} min)`,
+);
 if (values.save) {
   const docs = fileURLToPath(new URL("../docs/benchmarks.md", import.meta.url));
   writeFileSync(
