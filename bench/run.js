@@ -44,7 +44,8 @@ The server under test is pinned to one CPU and this process (the load generator)
 another with taskset; without taskset or a second CPU the run is unpinned and says so.
 A pass during which other processes took more than 15 % of either core is measured again,
 at most twice; what remains is reported as a warning.
-A full run with every server takes about 20 minutes on 2 cores.`;
+A full run takes about 20-25 minutes on 2 quiet cores: about 13 for HTTP (30 servers and
+the reference server), most of the rest for the 1M-session scale run.`;
 
 const options = {
   duration: { type: "string", default: "3" },
