@@ -1,6 +1,6 @@
 import { cloneJson } from "../../util/json.js";
 import type { JsonObject, RotateInput, StoredSession, StrategyName } from "../types.js";
-import { Interner, type PackedHash, packHash, unpackHash } from "./compact.js";
+import { Interner } from "./compact.js";
 
 /*
  * The memory store's records, column by column instead of one object per session, because
@@ -25,7 +25,7 @@ const MASK = CHUNK - 1;
 const ID = 0;
 const USER = 1;
 const STRATEGY = 2;
-const SECRET = 3; // packed (`compact.ts`)
+const SECRET = 3;
 const PREVIOUS = 4;
 const PREVIOUS_UNTIL = 5; // rare (rotated sessions only): boxed where it is a number
 const SUCCESSOR = 6;
@@ -87,7 +87,7 @@ export class SessionTable {
   insert(record: StoredSession): number {
     // What may throw (cloning data) before anything changes.
     const data = compactData(record.data);
-    const secret = packHash(record.secretHash);
+    const secret = record.secretHash;
     const first = this.#users.get(record.userId) ?? -1;
     // The user's sessions share one copy of its id.
     const userId = first >= 0 ? this.userId(first) : record.userId;
@@ -161,7 +161,7 @@ export class SessionTable {
       id: cells[c + ID] as string,
       userId: cells[c + USER] as string,
       strategy: cells[c + STRATEGY] as StrategyName,
-      secretHash: unpackHash(cells[c + SECRET] as PackedHash),
+      secretHash: cells[c + SECRET] as string | null,
       previousSecretHash: cells[c + PREVIOUS] as string | null,
       previousValidUntil: cells[c + PREVIOUS_UNTIL] as number | null,
       successor: cells[c + SUCCESSOR] as string | null,
@@ -188,7 +188,7 @@ export class SessionTable {
     return this.#cell(slot, STRATEGY) as StrategyName;
   }
   secretHash(slot: number): string | null {
-    return unpackHash(this.#cell(slot, SECRET) as PackedHash);
+    return this.#cell(slot, SECRET) as string | null;
   }
   version(slot: number): number {
     return this.#cell(slot, VERSION) as number;
@@ -224,7 +224,7 @@ export class SessionTable {
   rotate(slot: number, input: RotateInput): void {
     this.#setCell(slot, PREVIOUS, input.previousSecretHash);
     this.#setCell(slot, PREVIOUS_UNTIL, input.graceUntil);
-    this.#setCell(slot, SECRET, packHash(input.secretHash));
+    this.#setCell(slot, SECRET, input.secretHash);
     this.#setCell(slot, SUCCESSOR, input.successor);
     this.#setTime(slot, RENEWED, input.now);
   }
