@@ -74,7 +74,7 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
   const recordKey = keys.record;
   const indexKey = keys.index;
 
-  const guard = async <T>(operation: () => Promise<T>): Promise<T> => {
+  const guard = async <T>(operation: (late: () => boolean) => Promise<T>): Promise<T> => {
     // node-redis retries a connection that fails its handshake (a server that accepts and
     // drops) without end, and a command sent meanwhile neither fails nor times out: every
     // call gets its own deadline, so that an outage answers STORE_UNAVAILABLE, never hangs.
@@ -98,7 +98,7 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
       // followed it, and end them (found by the model-based soak).
       const once = connecting.then(() => {
         if (late) throw new Error("gave up before the connection was made");
-        return operation();
+        return operation(() => late);
       });
       return await Promise.race([once, deadline]);
     } catch (error) {
@@ -117,7 +117,7 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
 
   const shas = new Map<string, string>();
   const run = async (script: string, keys: string[], args: Array<string | number>) =>
-    guard(async () => {
+    guard(async (late) => {
       const argv = args.map(String);
       let sha = shas.get(script);
       if (!sha) {
@@ -130,6 +130,8 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
         return await client.evalSha(sha, { keys, arguments: argv });
       } catch (error) {
         if (!String((error as Error)?.message).startsWith("NOSCRIPT")) throw error;
+        // The caller may have been answered STORE_UNAVAILABLE meanwhile: not sent then.
+        if (late()) throw new Error("gave up before the script could be sent again");
         return client.eval(script, { keys, arguments: argv });
       }
     });
@@ -189,17 +191,22 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
     doomed: StoredSession[],
     reason: RevocationReason,
   ): Promise<StoredSession[]> => {
-    if (doomed.length === 0) return [];
-    await publish(doomed, reason);
-    const raws = (await run(
-      lua.DELETE_IDS,
-      [indexKey(userId)],
-      [prefix, ...doomed.map((r) => r.id)],
-    )) as string[];
-    const gone = unpackPairs(raws);
-    const announced = new Map(doomed.map((r) => [r.id, r.expiresAt]));
-    const slid = gone.filter((r) => r.expiresAt > (announced.get(r.id) ?? 0));
-    if (slid.length > 0) await publish(slid, reason);
+    const gone: StoredSession[] = [];
+    let pending = doomed;
+    // A record is deleted only while its expiry is at most the one announced: one that slid
+    // meanwhile (a touch elsewhere) stays, is announced again with its new expiry, and goes
+    // on the next pass. So its final expiry is in the log before it is gone.
+    for (let pass = 0; pending.length > 0; pass++) {
+      if (pass >= 8) throw new Error("redis: sessions kept sliding while being revoked");
+      await publish(pending, reason);
+      const [deleted, slid] = (await run(
+        lua.DELETE_IDS,
+        [indexKey(userId)],
+        [prefix, ...pending.flatMap((r) => [r.id, r.expiresAt])],
+      )) as [string[], string[]];
+      gone.push(...unpackPairs(deleted));
+      pending = unpackPairs(slid);
+    }
     return gone;
   };
 

@@ -115,23 +115,29 @@ return out
 `;
 
 /**
- * KEYS: index. ARGV: key prefix, then the ids to delete (already announced as revoked).
- * Returns id, json pairs of the records that were still there.
+ * KEYS: index. ARGV: key prefix, then pairs of id and the expiry announced for it. Deletes each
+ * record whose expiry is at most the one announced; returns {deleted, slid}: id, json pairs of
+ * the records deleted, and of those whose expiry moved past the announcement (kept).
  */
 export const DELETE_IDS = `${TIME}
-local gone = {}
-for i = 2, #ARGV do
+local deleted, slid = {}, {}
+for i = 2, #ARGV, 2 do
   local id = ARGV[i]
   local k = key(ARGV[1], id)
   local raw = redis.call('GET', k)
-  redis.call('DEL', k)
-  redis.call('ZREM', KEYS[1], id)
-  if raw then
-    table.insert(gone, id)
-    table.insert(gone, raw)
+  if not raw then
+    redis.call('ZREM', KEYS[1], id)
+  elseif at(cjson.decode(raw), ${F.expiresAt}) <= tonumber(ARGV[i + 1]) then
+    redis.call('DEL', k)
+    redis.call('ZREM', KEYS[1], id)
+    table.insert(deleted, id)
+    table.insert(deleted, raw)
+  else
+    table.insert(slid, id)
+    table.insert(slid, raw)
   end
 end
-return gone
+return {deleted, slid}
 `;
 
 /** KEYS: index. ARGV: key prefix. Returns id, json pairs of the user's records. */
