@@ -107,6 +107,20 @@ describe("sessionkit CLI", () => {
     );
   });
 
+  it("--id-cache: 1 s by default or --max-lag if shorter, off or 0 to turn it off, bounded by --max-lag", () => {
+    const cache = (flags: Record<string, string>, env: Record<string, string> = {}) =>
+      resolveServerConfig(flags, env).idCache;
+    expect(cache({})).toBe(1000);
+    expect(cache({ "max-lag": "500ms" })).toBe(500);
+    expect(cache({ "id-cache": "OFF" })).toBe(0);
+    expect(cache({ "id-cache": "0" })).toBe(0);
+    expect(cache({}, { SESSIONKIT_ID_CACHE: "2s" })).toBe(2000);
+    expect(() => cache({ "id-cache": "banana" })).toThrow(/"banana" is not a duration .* nor off/);
+    expect(() => cache({ "id-cache": "6s" })).toThrow(
+      "6000 ms is more than --max-lag (5000 ms) or 1m",
+    );
+  });
+
   it("keeps sessions with users in PostgreSQL unless --store says otherwise; sqlite needs a file", () => {
     const pg = "postgres://u@db.example/app";
     expect(resolveServerConfig({ database: pg }, {}).store).toBe(pg);

@@ -127,10 +127,26 @@ export function resolveServerConfig(
       throw new ConfigError(`--origin: "${origin}" is not an origin like https://app.example`);
   }
   const maxLag = duration("max-lag", "5s");
-  const rawCache = (get("id-cache") ?? "1s").trim();
-  const idCache = rawCache === "off" || rawCache === "0" ? 0 : duration("id-cache", "1s");
+  // Unset: 1 s, or --max-lag when that is shorter (a cached entry must not outlive the lag a
+  // revocation is allowed).
+  const givenCache = get("id-cache")?.trim();
+  let idCache = Math.min(1000, maxLag);
+  if (givenCache !== undefined) {
+    if (givenCache.toLowerCase() === "off" || givenCache === "0") idCache = 0;
+    else {
+      const ms = tryParseDuration(givenCache);
+      if (ms === null) {
+        throw new ConfigError(
+          `--id-cache (${SERVER_FLAGS["id-cache"]}): "${givenCache}" is not a duration such as 1s or 500ms, nor off`,
+        );
+      }
+      idCache = ms;
+    }
+  }
   if (idCache > Math.min(maxLag, 60_000)) {
-    throw new ConfigError("--id-cache must not exceed --max-lag (nor 1m)");
+    throw new ConfigError(
+      `--id-cache (${SERVER_FLAGS["id-cache"]}): ${idCache} ms is more than --max-lag (${maxLag} ms) or 1m; lower it, or "off"`,
+    );
   }
   const log2N = Number(env.SESSIONKIT_SCRYPT_LOG2N ?? OWASP_LOG2N);
   if (!Number.isInteger(log2N) || log2N < 10 || log2N > 20) {

@@ -116,7 +116,10 @@ export async function startServer(
     log,
   });
   const where = config.store === "sqlite" ? `sqlite ${config.database}` : describe(config.store);
-  log(`sessionkit listening on ${url} (store: ${where}; users: ${describe(config.database)})`);
+  const idCache = config.idCache > 0 ? `id cache: ${config.idCache} ms` : "id cache: off";
+  log(
+    `sessionkit listening on ${url} (store: ${where}; users: ${describe(config.database)}; ${idCache})`,
+  );
   return {
     url,
     port,
