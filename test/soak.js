@@ -20,7 +20,7 @@ try {
       store: { type: "string", multiple: true },
       sequential: { type: "boolean", default: false },
       "fuzz-runs": { type: "string", default: "5000" },
-      help: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
     },
   });
 } catch (error) {
@@ -30,6 +30,9 @@ try {
 const { values } = parsed;
 if (values.help) {
   console.log(`${USAGE}
+Defaults: --minutes 30, --fuzz-runs 5000, stores postgres and redis, and cluster when
+SESSIONKIT_TEST_REDIS_CLUSTER is set (.ci/redis-cluster.sh start DIR prints it). Needs
+PostgreSQL on 127.0.0.1:5432 (database test) and Redis on 127.0.0.1:6379.
 Per store, half of the minutes for the model-based property and half for the history checker;
 the stores side by side unless --sequential; the request fuzzer once, with --fuzz-runs runs per
 target. Every part's whole output goes to test-results/. Exits 1 on any violation, and when a

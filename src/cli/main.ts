@@ -92,6 +92,7 @@ async function serveCommand(args: string[], io: Io): Promise<number> {
   const options = Object.fromEntries([
     ...Object.keys(SERVER_FLAGS).map((flag) => [flag, { type: "string" as const }]),
     ...Object.keys(SERVER_SWITCHES).map((flag) => [flag, { type: "boolean" as const }]),
+    ["help", { type: "boolean" as const, short: "h" }],
   ]);
   const { values, positionals } = parseArgs({
     args,
@@ -99,10 +100,15 @@ async function serveCommand(args: string[], io: Io): Promise<number> {
     allowPositionals: true,
     strict: true,
   });
+  const { help, ...flags } = values as Record<string, string | boolean | undefined>;
+  if (help) {
+    io.out(USAGE);
+    return 0;
+  }
   if (positionals.length > 0)
     throw new UsageError(`serve takes no positional argument: ${positionals[0]}`);
   const config = resolveServerConfig(
-    values as Partial<Record<ServerFlag, string> & Record<ServerSwitch, boolean>>,
+    flags as Partial<Record<ServerFlag, string> & Record<ServerSwitch, boolean>>,
     io.env,
   );
   const server = await startServer(config, io.out);

@@ -8,8 +8,18 @@ import { buildReport, type Report, windowTable } from "./report.js";
 import { runHistory } from "./run.js";
 import { BACKENDS, type Backend, clusterConfigured } from "./servers.js";
 
-const usage =
-  "usage: soak.js [--minutes N] [--store redis|cluster|postgres]... [--clients N] [--seed N] [--out FILE] [--history-dir DIR]\n       soak.js --check HISTORY.json   (judges a saved history again)";
+const usage = `usage: soak.js [--minutes N] [--store redis|cluster|postgres]... [--clients N] [--seed N] [--out FILE] [--history-dir DIR]
+       soak.js --check HISTORY.json   (judges a saved history again)
+
+  --minutes N        per store (default 5)
+  --store NAME       repeatable (default redis, postgres, and cluster when
+                     SESSIONKIT_TEST_REDIS_CLUSTER is set; see .ci/redis-cluster.sh)
+  --clients N        concurrent clients, 2 or more (default 6)
+  --seed N           the workload's seed (default random, printed)
+  --out FILE         the report as JSON
+  --history-dir DIR  keep every history there, for --check
+Needs PostgreSQL on 127.0.0.1:5432 (database test) and, for redis, Redis on 127.0.0.1:6379;
+runs the built server (npm run build first).`;
 
 /** Runs the long form once per store; returns the exit code (1 on any violation, 2 on usage). */
 export async function main(argv: string[]): Promise<number> {
@@ -19,6 +29,10 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     console.error(`${(error as Error).message}\n${usage}`);
     return 2;
+  }
+  if (values.help) {
+    console.log(usage);
+    return 0;
   }
   if (values.check) return recheck(values.check);
   const minutes = Number(values.minutes ?? "5");
@@ -82,6 +96,7 @@ function parse(argv: string[]) {
       out: { type: "string" },
       "history-dir": { type: "string" },
       check: { type: "string" },
+      help: { type: "boolean", short: "h" },
     },
   });
 }
