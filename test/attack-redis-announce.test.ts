@@ -1,10 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { connect, createServer, type Socket } from "node:net";
 import { createClient } from "redis";
 import { afterAll, describe, expect, it } from "vitest";
 import type { SessionStore, StoredSession } from "../src/index.js";
 import { redisStore } from "../src/stores/redis/index.js";
 import { deleteRedisKeys } from "./helpers/backends.js";
+import { interceptProxy } from "./helpers/intercept.js";
+import { recordFor } from "./helpers/records.js";
 import { serviceAvailable } from "./helpers/services.js";
 
 /**
@@ -21,25 +22,8 @@ afterAll(async () => {
   if (up) await deleteRedisKeys(prefix);
 });
 
-const rec = (store: SessionStore, userId: string, now: number, ttl = 60_000): StoredSession => ({
-  id: store.newSessionId?.(userId) ?? "AAAAAAAAAAAAAAAAAAAAAA",
-  userId,
-  strategy: "jwt",
-  secretHash: "x".repeat(43),
-  previousSecretHash: null,
-  previousValidUntil: null,
-  successor: null,
-  createdAt: now,
-  lastActiveAt: now,
-  renewedAt: now,
-  authTime: now,
-  expiresAt: now + ttl,
-  absoluteExpiresAt: now + 3_600_000,
-  ip: null,
-  userAgent: null,
-  data: {},
-  version: 0,
-});
+const rec = (store: SessionStore, userId: string, now: number, ttl = 60_000) =>
+  recordFor(store, userId, now, { strategy: "jwt", expiresAt: now + ttl });
 
 /** The revocation log: id -> the largest expiresAt announced for it. */
 async function logged(raw: ReturnType<typeof createClient>, p: string) {
@@ -49,47 +33,6 @@ async function logged(raw: ReturnType<typeof createClient>, p: string) {
     out.set(c.id, Math.max(c.expiresAt, out.get(c.id) ?? 0));
   }
   return out;
-}
-
-/**
- * A TCP proxy whose hook sees every chunk (either way) before it is forwarded, in order, and
- * may hold it (await) or drop the connection.
- */
-async function interceptProxy(
-  port: number,
-  hook: (dir: "up" | "down", chunk: Buffer) => Promise<"pass" | "drop">,
-) {
-  const sockets = new Set<Socket>();
-  const server = createServer((client) => {
-    const upstream = connect({ host: "127.0.0.1", port });
-    sockets.add(client).add(upstream);
-    const kill = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on("error", kill).on("close", kill);
-    upstream.on("error", kill).on("close", kill);
-    const pipe = (from: Socket, to: Socket, dir: "up" | "down") => {
-      let chain = Promise.resolve();
-      from.on("data", (chunk: Buffer) => {
-        chain = chain.then(async () => {
-          if ((await hook(dir, chunk)) === "drop") kill();
-          else if (!to.destroyed) to.write(chunk);
-        });
-      });
-    };
-    pipe(client, upstream, "up");
-    pipe(upstream, client, "down");
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const address = server.address();
-  return {
-    port: typeof address === "object" && address ? address.port : 0,
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise((r) => server.close(r));
-    },
-  };
 }
 
 function suite(name: string, url: string, rawUrl: string | undefined) {

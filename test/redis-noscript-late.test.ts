@@ -4,6 +4,7 @@ import { expect, it } from "vitest";
 import { redisStore } from "../src/stores/redis/index.js";
 import { freePort } from "./helpers/free-port.js";
 import { interceptProxy } from "./helpers/intercept.js";
+import { recordFor } from "./helpers/records.js";
 
 // Found by an adversarial review: `run` retried NOSCRIPT with EVAL inside the guarded
 // operation without checking the deadline; an EVALSHA whose NOSCRIPT answer arrives after the deadline (a restarted Redis or a
@@ -35,25 +36,7 @@ it("a rotation answered STORE_UNAVAILABLE is not applied afterwards", async () =
   try {
     await raw.connect();
     const now = Date.now();
-    const r = {
-      id: direct.newSessionId?.("u") ?? "AAAAAAAAAAAAAAAAAAAAAA",
-      userId: "u",
-      strategy: "hybrid" as const,
-      secretHash: "a".repeat(43),
-      previousSecretHash: null,
-      previousValidUntil: null,
-      successor: null,
-      createdAt: now,
-      lastActiveAt: now,
-      renewedAt: now,
-      authTime: now,
-      expiresAt: now + 60_000,
-      absoluteExpiresAt: now + 3_600_000,
-      ip: null,
-      userAgent: null,
-      data: {},
-      version: 0,
-    };
+    const r = recordFor(direct, "u", now, { strategy: "hybrid", secretHash: "a".repeat(43) });
     await direct.create(r, { now });
     await store.ping();
     const rotating = store.rotate(r.id, {

@@ -1,9 +1,9 @@
 import { afterAll, describe, expect, it } from "vitest";
-import type { SessionStore, StoredSession } from "../src/index.js";
+import type { SessionStore } from "../src/index.js";
 import { redisStore } from "../src/stores/redis/index.js";
-import { newSessionId } from "../src/tokens/opaque.js";
 import { deleteRedisKeys } from "./helpers/backends.js";
 import { tcpProxy } from "./helpers/proxy.js";
+import { recordFor } from "./helpers/records.js";
 import { serviceAvailable } from "./helpers/services.js";
 
 const up = await serviceAvailable("Redis", 6379);
@@ -11,25 +11,8 @@ const prefix = `ro${process.pid}:`;
 afterAll(() => (up ? deleteRedisKeys(prefix) : undefined));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const ID = "AAAAAAAAAAAAAAAAAAAAAA";
-const sessionRecord = (store: SessionStore, userId: string, now: number): StoredSession => ({
-  id: store.newSessionId?.(userId) ?? newSessionId(),
-  userId,
-  strategy: "id",
-  secretHash: "x".repeat(43),
-  previousSecretHash: null,
-  previousValidUntil: null,
-  successor: null,
-  createdAt: now,
-  lastActiveAt: now,
-  renewedAt: now,
-  authTime: now,
-  expiresAt: now + 60_000,
-  absoluteExpiresAt: now + 60_000,
-  ip: null,
-  userAgent: null,
-  data: {},
-  version: 0,
-});
+const sessionRecord = (store: SessionStore, userId: string, now: number) =>
+  recordFor(store, userId, now);
 /** Whether the store's feed reports itself current (lag 0) within `ms`. */
 const currentWithin = async (store: SessionStore, ms: number) => {
   for (const deadline = Date.now() + ms; Date.now() < deadline; await sleep(10)) {

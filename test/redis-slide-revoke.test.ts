@@ -3,6 +3,7 @@ import { expect, it } from "vitest";
 import { redisStore } from "../src/stores/redis/index.js";
 import { deleteRedisKeys } from "./helpers/backends.js";
 import { interceptProxy } from "./helpers/intercept.js";
+import { recordFor } from "./helpers/records.js";
 import { serviceAvailable } from "./helpers/services.js";
 
 // Found by an adversarial review: a record that slid between the announcement and the deletion
@@ -18,25 +19,7 @@ it.skipIf(!up)(
     const raw = createClient({ url: "redis://127.0.0.1:6379" });
     await raw.connect();
     const now = Date.now();
-    const r = {
-      id: direct.newSessionId?.("slider") ?? "AAAAAAAAAAAAAAAAAAAAAA",
-      userId: "slider",
-      strategy: "jwt" as const,
-      secretHash: "x".repeat(43),
-      previousSecretHash: null,
-      previousValidUntil: null,
-      successor: null,
-      createdAt: now,
-      lastActiveAt: now,
-      renewedAt: now,
-      authTime: now,
-      expiresAt: now + 60_000,
-      absoluteExpiresAt: now + 3_600_000,
-      ip: null,
-      userAgent: null,
-      data: {},
-      version: 0,
-    };
+    const r = recordFor(direct, "slider", now, { strategy: "jwt" });
     await direct.create(r, { now });
     let xadds = 0;
     const proxy = await interceptProxy(6379, async (dir, chunk) => {
