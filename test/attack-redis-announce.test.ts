@@ -84,10 +84,13 @@ function suite(name: string, url: string, rawUrl: string | undefined) {
         const fresh = [0, 1, 2, 3].map((i) => rec(b, user, base + 10 + i));
         made.push(...fresh);
         const touched = new Map<string, number>();
+        const selfEvicted: string[] = [];
         const ops: Array<() => Promise<unknown>> = [
-          ...fresh.map(
-            (r, i) => () => (i % 2 ? a : b).create(r, { now: base + 10, maxSessionsPerUser: cap }),
-          ),
+          ...fresh.map((r, i) => async () => {
+            const store = i % 2 ? a : b;
+            const { evicted } = await store.create(r, { now: base + 10, maxSessionsPerUser: cap });
+            if (evicted.some((e) => e.id === r.id)) selfEvicted.push(r.id);
+          }),
           ...made.map((r, i) => async () => {
             const to = base + 120_000 + i * 1000;
             const ok = await (i % 2 ? b : a).touch(r.id, {
@@ -119,14 +122,14 @@ function suite(name: string, url: string, rawUrl: string | undefined) {
           // a touch that succeeded slid it before it went: the announcement covers that expiry
           expect(announced ?? 0).toBeGreaterThanOrEqual(touched.get(r.id) ?? r.expiresAt);
         }
+        expect(selfEvicted, "a create evicted the session it created").toEqual([]);
         if (!revoking) {
-          // the two newest fresh sessions (by createdAt) survive; exactly cap left
-          expect(left.sort()).toEqual(
-            fresh
-              .slice(-cap)
-              .map((r) => r.id)
-              .sort(),
-          );
+          // Exactly cap left, all fresh: the newest by createdAt (never the oldest of anyone's
+          // snapshot) and the one whose create ran last (never evicted by its own creation).
+          const newest = fresh.at(-1)?.id;
+          expect(left.length).toBe(cap);
+          expect(left).toContain(newest);
+          expect(fresh.map((r) => r.id)).toEqual(expect.arrayContaining(left));
         } else {
           expect(left.length).toBeGreaterThanOrEqual(cap - 1);
         }

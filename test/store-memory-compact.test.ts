@@ -90,10 +90,12 @@ function referenceStore(): SessionStore {
       const evicted: StoredSession[] = [];
       const cap = options.maxSessionsPerUser;
       if (cap !== undefined) {
-        const mine = userRecords(record.userId, record.strategy);
-        for (const old of mine.filter((r) => r.expiresAt <= options.now)) remove(old, null);
-        const alive = mine.filter((r) => r.expiresAt > options.now);
-        for (const old of alive.slice(0, Math.max(0, alive.length - cap))) {
+        const others = userRecords(record.userId, record.strategy).filter(
+          (r) => r.id !== record.id,
+        );
+        for (const old of others.filter((r) => r.expiresAt <= options.now)) remove(old, null);
+        const alive = others.filter((r) => r.expiresAt > options.now);
+        for (const old of alive.slice(0, Math.max(0, alive.length - (cap - 1)))) {
           remove(old, "evicted");
           evicted.push(copy(old));
         }

@@ -113,7 +113,9 @@ export interface SessionStore {
 
   /**
    * Inserts a new record (the id must be new) and, in the same atomic step, evicts the user's
-   * oldest sessions of the same strategy past `maxSessionsPerUser`. Returns what it evicted.
+   * oldest other sessions of the same strategy until at most `maxSessionsPerUser` remain, the
+   * new one included. The new record is never evicted by its own creation, whatever its
+   * `createdAt` ties with. Returns what it evicted.
    */
   create(record: StoredSession, options: CreateOptions): Promise<{ evicted: StoredSession[] }>;
 

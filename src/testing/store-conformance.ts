@@ -290,6 +290,22 @@ export function runStoreConformance(name: string, harness: StoreHarness): void {
       ]);
     });
 
+    it("never evicts the session being created, even when it ties on createdAt", async () => {
+      // Two sign-ins in the same millisecond share createdAt; ordering the tie by the random
+      // id evicted the new session half of the time, signing the user out of the session
+      // they had just been handed.
+      const userId = `user-${rid()}`;
+      let previous: StoredSession | null = null;
+      for (let i = 0; i < 12; i++) {
+        const record = recordFor({ userId, createdAt: T0 });
+        const { evicted } = await store.create(record, { now: T0, maxSessionsPerUser: 1 });
+        expect(evicted.map((r) => r.id)).toEqual(previous ? [previous.id] : []);
+        expect(await store.get(record.id, T0)).not.toBeNull();
+        previous = record;
+      }
+      expect((await store.listUser(userId, T0)).map((r) => r.id)).toEqual([previous?.id]);
+    });
+
     if (harness.expiry !== "ttl") registerCleanupTests();
     function registerCleanupTests() {
       it("deletes expired records in bounded batches and leaves live ones", async () => {

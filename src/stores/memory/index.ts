@@ -64,11 +64,15 @@ export function memoryStore(): SessionStore {
       const cap = options.maxSessionsPerUser;
       if (cap !== undefined) {
         const now = options.now;
-        const mine = userSlots(record.userId, record.strategy);
-        const expired = mine.filter((s) => table.expiresAt(s) <= now).map((s) => table.id(s));
-        const alive = mine.filter((s) => table.expiresAt(s) > now).map((s) => table.id(s));
+        // The new record is never a candidate: on a createdAt tie it would otherwise be
+        // ordered by its random id and could be evicted by its own creation.
+        const others = userSlots(record.userId, record.strategy).filter(
+          (s) => table.id(s) !== record.id,
+        );
+        const expired = others.filter((s) => table.expiresAt(s) <= now).map((s) => table.id(s));
+        const alive = others.filter((s) => table.expiresAt(s) > now).map((s) => table.id(s));
         for (const id of expired) removeId(id, null);
-        for (const id of alive.slice(0, Math.max(0, alive.length - cap))) {
+        for (const id of alive.slice(0, Math.max(0, alive.length - (cap - 1)))) {
           const slot = table.slotOf(id);
           if (slot < 0) continue;
           evicted.push(table.read(slot));

@@ -266,12 +266,14 @@ export function postgresStore(options: PostgresStoreOptions): SessionStore {
           `DELETE FROM ${S} WHERE user_id = $1 AND strategy = $2 AND expires_at <= $3`,
           [record.userId, record.strategy, opts.now],
         );
+        // The new row is never a candidate (a createdAt tie would order it by its random id):
+        // the others keep their newest cap - 1.
         const { rows } = await q.query<Row>(
           `DELETE FROM ${S} WHERE id IN (
-             SELECT id FROM ${S} WHERE user_id = $1 AND strategy = $2
+             SELECT id FROM ${S} WHERE user_id = $1 AND strategy = $2 AND id <> $4
              ORDER BY created_at DESC, id DESC OFFSET $3
            ) RETURNING *`,
-          [record.userId, record.strategy, opts.maxSessionsPerUser],
+          [record.userId, record.strategy, opts.maxSessionsPerUser - 1, record.id],
         );
         rows.sort((a, b) => a.created_at - b.created_at || (a.id < b.id ? -1 : 1));
         await logRevocations(q, rows, "evicted");

@@ -374,18 +374,27 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
     newSessionId: keys.newSessionId,
 
     async create(record, opts) {
-      await run(
+      const cap = opts.maxSessionsPerUser;
+      const args = [
+        pack(record),
+        record.id,
+        record.createdAt,
+        record.expiresAt,
+        record.absoluteExpiresAt,
+      ];
+      const snapshot = (await run(
         lua.CREATE,
         [recordKey(record.id), indexKey(record.userId)],
-        [pack(record), record.id, record.createdAt, record.expiresAt, record.absoluteExpiresAt],
-      );
-      const cap = opts.maxSessionsPerUser;
+        cap === undefined ? args : [...args, prefix],
+      )) as string[];
       if (cap === undefined) return { evicted: [] };
-      // The oldest live sessions of the strategy beyond the cap, announced, then deleted.
-      const alive = (await listed(record.userId))
+      // The oldest live sessions of the strategy beyond the cap, announced, then deleted. The
+      // new record is never a candidate: on a createdAt tie it would be ordered by its id.
+      const others = unpackPairs(snapshot)
         .filter((r) => r.strategy === record.strategy && r.expiresAt > opts.now)
+        .filter((r) => r.id !== record.id)
         .sort(byAge);
-      const doomed = alive.slice(0, Math.max(0, alive.length - cap));
+      const doomed = others.slice(0, Math.max(0, others.length - (cap - 1)));
       return { evicted: await revokeThenDelete(record.userId, doomed, "evicted") };
     },
 

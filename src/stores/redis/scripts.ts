@@ -51,15 +51,25 @@ end
 `;
 
 /**
- * KEYS: record, index. ARGV: record json, id, createdAt, expiresAt, absolute. Evictions past a
- * cap are the caller's: announced as revoked first, then deleted (`DELETE_IDS`).
+ * KEYS: record, index. ARGV: record json, id, createdAt, expiresAt, absolute, and the prefix
+ * when the caller evicts past a cap. Returns the user's records as id, json pairs (as `LIST`),
+ * taken in the same atomic step as the insert, or an empty list without a prefix. Evictions
+ * are the caller's, chosen from that snapshot (so two concurrent sign-ins agree: each sees
+ * only what was inserted before it), announced as revoked first, then deleted (`DELETE_IDS`).
  */
-export const CREATE = `
+export const CREATE = `${TIME}
 redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[4])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
 redis.call('PEXPIREAT', KEYS[2], ARGV[5], 'NX')
 redis.call('PEXPIREAT', KEYS[2], ARGV[5], 'GT')
-return 1
+local out = {}
+if ARGV[6] then
+  for _, rec in ipairs(records(KEYS[2], ARGV[6])) do
+    table.insert(out, rec[1])
+    table.insert(out, rec[3])
+  end
+end
+return out
 `;
 
 /** KEYS: record. ARGV: now, lastActiveAt, expiresAt. Returns 1, or 0 if gone. */

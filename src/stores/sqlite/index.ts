@@ -103,11 +103,14 @@ export function sqliteStore(options: SqliteStoreOptions): SessionStore {
   const createTx = db.transaction((row: Row, now: number, cap: number | undefined) => {
     q.insert.run(row);
     if (cap === undefined) return [];
-    const mine = (q.userAll.all(row.user_id) as Row[]).filter((r) => r.strategy === row.strategy);
+    // The new row is never a candidate (a createdAt tie would order it by its random id).
+    const others = (q.userAll.all(row.user_id) as Row[]).filter(
+      (r) => r.strategy === row.strategy && r.id !== row.id,
+    );
     const evicted: Row[] = [];
-    const alive = mine.filter((r) => r.expires_at > now);
-    for (const r of mine.filter((r) => r.expires_at <= now)) q.delete.run(r.id);
-    for (const r of alive.slice(0, Math.max(0, alive.length - cap))) {
+    const alive = others.filter((r) => r.expires_at > now);
+    for (const r of others.filter((r) => r.expires_at <= now)) q.delete.run(r.id);
+    for (const r of alive.slice(0, Math.max(0, alive.length - (cap - 1)))) {
       q.delete.run(r.id);
       evicted.push(r);
     }
