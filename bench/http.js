@@ -1,7 +1,8 @@
 // HTTP throughput: each server runs in its own process on 127.0.0.1, pinned to one core;
 // autocannon drives it from this process, pinned to the other. Every request is an
-// authenticated GET /me. Passes are interleaved (pass 1 of every server, then pass 2...), each
-// on a fresh server process after a warm-up that is not measured.
+// authenticated GET /me, of the same header size for every server (see same-request.js).
+// Passes are interleaved (pass 1 of every server, then pass 2...), each on a fresh server
+// process after a warm-up that is not measured.
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
@@ -15,6 +16,7 @@ import {
   pinLoadGenerator,
   spawnServer,
 } from "./pin.js";
+import { sameSize } from "./same-request.js";
 import { HTTP_RATIOS } from "./targets.js";
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
@@ -205,13 +207,13 @@ async function start(server) {
     const info = JSON.parse(line);
     const base = `http://127.0.0.1:${info.port}`;
     let cookie = info.cookie;
-    if (info.headers) return { child, base, headers: info.headers };
+    if (info.headers) return { child, base, headers: sameSize(info.headers) };
     if (info.login) {
       const r = await fetch(base + info.login, { method: "POST" });
       await r.text();
       cookie = r.headers.getSetCookie()[0]?.split(";")[0];
     }
-    return { child, base, headers: cookie ? { cookie } : {} };
+    return { child, base, headers: sameSize(cookie ? { cookie } : {}) };
   } catch (error) {
     await stop(child);
     throw error;

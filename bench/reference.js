@@ -14,6 +14,7 @@ import { parseArgs } from "node:util";
 import { cpuNote, load, summarize, undisturbed } from "./http.js";
 import { pairedRatio } from "./measure.js";
 import { describePinning, pinLoadGenerator, spawnServer } from "./pin.js";
+import { sameSize } from "./same-request.js";
 import { REFERENCE_RATIOS, ratioRow } from "./targets.js";
 
 const CLI = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
@@ -114,7 +115,7 @@ async function signIn(base) {
   const headers = {};
   for (const endpoint of ENDPOINTS) {
     if (!endpoint.strategy) {
-      headers[endpoint.id] = {};
+      headers[endpoint.id] = sameSize({ "user-agent": "sessionkit-bench" });
       continue;
     }
     // One browser per strategy: each client holds only the cookies of the strategy it uses.
@@ -126,7 +127,7 @@ async function signIn(base) {
     }
     const cookie = cookieHeader(readSetCookies(response), endpoint.path);
     if (!cookie) throw new Error(`${endpoint.strategy} sign-in set no cookie for ${endpoint.path}`);
-    headers[endpoint.id] = { cookie, "user-agent": "sessionkit-bench" };
+    headers[endpoint.id] = sameSize({ cookie, "user-agent": "sessionkit-bench" });
   }
   return headers;
 }
