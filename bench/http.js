@@ -124,6 +124,11 @@ export const SERVERS = [
   },
   { id: "express-bare", label: "Express 5 bare", script: "servers/express-bare.js" },
   {
+    id: "express-layers",
+    label: "Express 5 bare + two no-op layers",
+    script: "servers/express-layers.js",
+  },
+  {
     id: "express-session",
     label: "Express 5 + express-session (MemoryStore)",
     script: "servers/express-session.js",

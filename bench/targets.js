@@ -168,6 +168,26 @@ export const HTTP_RATIOS = [
     "scale",
   ],
   ["Hono + hono/jwt / Hono bare (the peer, for scale)", "hono-jwt", "hono-bare", "scale"],
+  // What Express charges for the two layers a session setup adds (middleware, route guard),
+  // and the sessionkit servers against that same shape.
+  [
+    "Express bare + two no-op layers / Express bare (the layers, for scale)",
+    "express-layers",
+    "express-bare",
+    "scale",
+  ],
+  [
+    "Express + sessionkit jwt / Express bare + two no-op layers (for scale)",
+    "express-sessionkit-jwt",
+    "express-layers",
+    "scale",
+  ],
+  [
+    "Express + sessionkit id (memory) / Express bare + two no-op layers (for scale)",
+    "express-sessionkit-memory",
+    "express-layers",
+    "scale",
+  ],
 ];
 
 // HS256 verification: [what, peer row, our row, target]; the speed-up is peer time / ours.
