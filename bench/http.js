@@ -68,6 +68,11 @@ export const SERVERS = [
     needs: "redis",
   },
   { id: "hono-bare", label: "Hono bare", script: "servers/hono-bare.js" },
+  {
+    id: "hono-layers",
+    label: "Hono bare + two no-op layers",
+    script: "servers/hono-layers.js",
+  },
   { id: "hono-jwt", label: "Hono + hono/jwt", script: "servers/hono-jwt.js" },
   {
     id: "hono-sessionkit-jwt",

@@ -168,6 +168,20 @@ export const HTTP_RATIOS = [
     "scale",
   ],
   ["Hono + hono/jwt / Hono bare (the peer, for scale)", "hono-jwt", "hono-bare", "scale"],
+  // What Hono charges for the two async layers a session setup adds, and the sessionkit
+  // servers against that same shape.
+  [
+    "Hono bare + two no-op layers / Hono bare (the layers, for scale)",
+    "hono-layers",
+    "hono-bare",
+    "scale",
+  ],
+  [
+    "Hono + sessionkit jwt / Hono bare + two no-op layers (for scale)",
+    "hono-sessionkit-jwt",
+    "hono-layers",
+    "scale",
+  ],
   // What Express charges for the two layers a session setup adds (middleware, route guard),
   // and the sessionkit servers against that same shape.
   [
