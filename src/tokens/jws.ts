@@ -1,4 +1,10 @@
-import { constants, createHmac, sign as cryptoSign, verify as cryptoVerify } from "node:crypto";
+import {
+  constants,
+  createHmac,
+  sign as cryptoSign,
+  verify as cryptoVerify,
+  type KeyObject,
+} from "node:crypto";
 import { decodeBase64url, encodeBase64url, isCanonicalBase64url } from "./base64url.js";
 import { parseStrictJsonObject } from "./json.js";
 import type { ImportedKey, JwsAlgorithm } from "./keys.js";
@@ -85,17 +91,38 @@ function verifyBytes(key: ImportedKey, data: string, signature: string): boolean
     const expected = createHmac(HASH[alg], key.secret).update(data, "latin1").digest("base64url");
     return constantTimeEqual(expected, signature);
   }
-  const publicKey = key.publicKey;
-  if (!publicKey) return false;
+  if (!key.publicKey || alg.startsWith("HS")) return false;
+  return verifyAsymmetric(alg as AsymmetricAlgorithm, key.publicKey, data, signature);
+}
+
+/**
+ * The asymmetric algorithms this codec checks. ES384 is checked here only for proofs of
+ * possession (DPoP, DBSC), whose keys come with the proof: key sets never hold ES384 keys.
+ */
+export type AsymmetricAlgorithm = "EdDSA" | "ES256" | "ES384" | "RS256" | "PS256";
+
+// ECDSA signatures are raw R‖S of twice the curve's field size.
+const ECDSA: Record<string, { hash: string; bytes: number }> = {
+  ES256: { hash: "sha256", bytes: 64 },
+  ES384: { hash: "sha384", bytes: 96 },
+};
+
+function verifyAsymmetric(
+  alg: AsymmetricAlgorithm,
+  publicKey: KeyObject,
+  data: string,
+  signature: string,
+): boolean {
   const input = Buffer.from(data, "latin1");
   const bytes = Buffer.from(signature, "base64url");
   try {
     if (alg === "EdDSA") return bytes.length === 64 && cryptoVerify(null, input, publicKey, bytes);
     // Raw R‖S only: a DER signature (or any other length) is refused, not converted.
-    if (alg === "ES256") {
+    const ecdsa = ECDSA[alg];
+    if (ecdsa) {
       return (
-        bytes.length === 64 &&
-        cryptoVerify("sha256", input, { key: publicKey, dsaEncoding: "ieee-p1363" }, bytes)
+        bytes.length === ecdsa.bytes &&
+        cryptoVerify(ecdsa.hash, input, { key: publicKey, dsaEncoding: "ieee-p1363" }, bytes)
       );
     }
     const modulusBytes = (publicKey.asymmetricKeyDetails?.modulusLength ?? 0) / 8;
@@ -215,4 +242,23 @@ export function verifyJwsSignature(token: string, key: ImportedKey): boolean {
   const dot = token.lastIndexOf(".");
   const signature = token.slice(dot + 1);
   return isCanonicalBase64url(signature) && verifyBytes(key, token.slice(0, dot), signature);
+}
+
+/**
+ * Signature check of a compact JWS (`header.payload.signature`) with a public key that is not
+ * in a key set: the key a proof of possession carries or was registered with. The caller has
+ * checked that `publicKey` is a key of `alg`'s type. Never throws.
+ */
+export function verifyJwsSignatureWithPublicKey(
+  token: string,
+  alg: AsymmetricAlgorithm,
+  publicKey: KeyObject,
+): boolean {
+  const dot = token.lastIndexOf(".");
+  if (dot < 0) return false;
+  const signature = token.slice(dot + 1);
+  return (
+    isCanonicalBase64url(signature) &&
+    verifyAsymmetric(alg, publicKey, token.slice(0, dot), signature)
+  );
 }

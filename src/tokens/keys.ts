@@ -149,6 +149,19 @@ function importKey(key: Jwk): ImportedKey {
   return { kid: key.kid, alg, secret: null, privateKey, publicKey };
 }
 
+/**
+ * A public key from JWK members that came with untrusted input (a proof of possession's
+ * `jwk`), or null when they are not one. Never throws: unlike a key set, a bad key here is
+ * the sender's fault, not a configuration error. The caller picks the members (public only).
+ */
+export function importPublicJwk(members: JsonWebKey): KeyObject | null {
+  try {
+    return createPublicKey({ key: members, format: "jwk" });
+  } catch {
+    return null;
+  }
+}
+
 const defaultKid = () =>
   `${new Date().toISOString().slice(0, 10)}-${encodeBase64url(randomBytes(4))}`;
 
