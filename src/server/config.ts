@@ -28,6 +28,8 @@ export interface ServerConfig {
   trustProxy: number | string[];
   /** The storage lab's token copy (`--lab`, `SESSIONKIT_LAB`): off unless asked for. */
   lab: boolean;
+  /** HTTPS with these PEM files (`--tls-cert`, `--tls-key`), or plain HTTP when null. */
+  tls: { certPath: string; keyPath: string } | null;
 }
 
 export const isPostgresUrl = (value: string) => /^postgres(ql)?:\/\//.test(value);
@@ -50,6 +52,8 @@ export const SERVER_FLAGS = {
   "max-lag": "SESSIONKIT_MAX_LAG",
   "id-cache": "SESSIONKIT_ID_CACHE",
   "trust-proxy": "SESSIONKIT_TRUST_PROXY",
+  "tls-cert": "SESSIONKIT_TLS_CERT",
+  "tls-key": "SESSIONKIT_TLS_KEY",
 } as const;
 
 export type ServerFlag = keyof typeof SERVER_FLAGS;
@@ -166,7 +170,24 @@ export function resolveServerConfig(
     scryptLog2N: log2N,
     trustProxy: trustProxy(get("trust-proxy")),
     lab: on("lab"),
+    tls: tlsFiles(get("tls-cert"), get("tls-key")),
   };
+}
+
+/** Both files or neither: half a pair would serve nothing over HTTPS. */
+function tlsFiles(cert: string | undefined, key: string | undefined) {
+  // An empty variable, as a template leaves it, is unset.
+  const certPath = cert?.trim() || undefined;
+  const keyPath = key?.trim() || undefined;
+  if (certPath === undefined && keyPath === undefined) return null;
+  const missing = certPath === undefined ? "tls-cert" : "tls-key";
+  const given = certPath === undefined ? "tls-key" : "tls-cert";
+  if (certPath === undefined || keyPath === undefined) {
+    throw new ConfigError(
+      `--${given} (${SERVER_FLAGS[given]}) needs --${missing} (${SERVER_FLAGS[missing]}) too: both for https, neither for http`,
+    );
+  }
+  return { certPath, keyPath };
 }
 
 /** Off, a number of proxies in front of the server, or their addresses (comma-separated). */

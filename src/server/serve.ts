@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { dirname } from "node:path";
 import { serve } from "@hono/node-server";
@@ -12,6 +13,7 @@ import {
 import { createApp } from "./app.js";
 import { ConfigError, isPostgresUrl, type ServerConfig } from "./config.js";
 import { loadDriver, openStore } from "./stores.js";
+import { loadTls } from "./tls.js";
 import { cachedUsers } from "./user-cache.js";
 import { sqliteUsers, type UserStore } from "./users.js";
 import { postgresUsers } from "./users-postgres.js";
@@ -46,6 +48,9 @@ export async function startServer(
   config: ServerConfig,
   log: (line: string) => void,
 ): Promise<RunningServer> {
+  // First: a wrong certificate stops the start before anything is created on disk.
+  const tls = config.tls ? loadTls(config.tls, config.host) : null;
+  for (const line of tls?.warnings ?? []) log(line);
   const keys = loadOrCreateKeys(config.keysPath, log);
   const users = cachedUsers(await openUsers(config, log));
   const store: SessionStore = await openStore(config.store, config.database);
@@ -62,6 +67,14 @@ export async function startServer(
           app ? app.fetch(request, env) : new Response(null, { status: 503 }),
         port: config.port,
         hostname: config.host,
+        // No Strict-Transport-Security header: on localhost it would pin every port of the
+        // host to https in the browser, `npm start`'s plain http included.
+        ...(tls
+          ? {
+              createServer: createHttpsServer,
+              serverOptions: { cert: tls.cert, key: tls.key, handshakeTimeout: 10_000 },
+            }
+          : {}),
       },
       () => resolve(s),
     );
@@ -73,8 +86,10 @@ export async function startServer(
   http.requestTimeout = 30_000;
   const port = (server.address() as AddressInfo).port;
   const shownHost = config.host.includes(":") ? `[${config.host}]` : config.host;
-  const url = `http://${shownHost}:${port}`;
-  const origins = config.origins.length > 0 ? config.origins : defaultOrigins(config.host, port);
+  const scheme = tls ? "https" : "http";
+  const url = `${scheme}://${shownHost}:${port}`;
+  const origins =
+    config.origins.length > 0 ? config.origins : defaultOrigins(scheme, config.host, port);
   const common = {
     store,
     keys,
@@ -171,12 +186,12 @@ async function openUsers(config: ServerConfig, log: (line: string) => void): Pro
 }
 
 /** The server's own URL is the allowed origin by default, under each name of the loopback. */
-function defaultOrigins(host: string, port: number): string[] {
+function defaultOrigins(scheme: string, host: string, port: number): string[] {
   const local = ["localhost", "127.0.0.1", "::1", "0.0.0.0", "::"].includes(host);
   const hosts = local
     ? ["localhost", "127.0.0.1", "[::1]"]
     : [host.includes(":") ? `[${host}]` : host];
-  return hosts.map((h) => `http://${h}:${port}`);
+  return hosts.map((h) => `${scheme}://${h}:${port}`);
 }
 
 /** A store or database as the start-up line shows it: without a password from a URL. */
