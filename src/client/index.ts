@@ -3,8 +3,18 @@
  * `hybrid` refreshes the access token before it expires and on `401 session_expired`, with one
  * refresh in flight across every tab of the origin (Web Locks, or BroadcastChannel where
  * there are none), so that tabs never present a spent refresh token against each other.
- * Signing out, and a session the server refuses to refresh, is announced to every tab. No framework, no dependencies; it runs as it is.
+ * Signing out, and a session the server refuses to refresh, is announced to every tab. With
+ * `dpop`, every request proves a key the page holds and cannot export (RFC 9449), so that a
+ * token copied out of the page is refused elsewhere. No framework, no dependencies; it runs
+ * as it is.
  */
+export {
+  type DpopKeyPair,
+  type DpopKeyStorage,
+  indexedDbDpopKeys,
+  memoryDpopKeys,
+  type WebCryptoKey,
+} from "./dpop-keys.js";
 export {
   localStorageTokens,
   memoryTokens,
@@ -12,6 +22,8 @@ export {
   type TokenStorage,
 } from "./storage.js";
 
+import { createDpopProver } from "./dpop.js";
+import { type DpopKeyStorage, indexedDbDpopKeys } from "./dpop-keys.js";
 import type { TokenStorage } from "./storage.js";
 
 export interface ClientOptions {
@@ -35,6 +47,17 @@ export interface ClientOptions {
   tokens?: TokenStorage;
   /** Name of the BroadcastChannel and Web Lock shared by the tabs. Default `sessionkit`. */
   channel?: string;
+  /**
+   * DPoP (RFC 9449), for header transport (`tokens`) against a server with `dpop` on: every
+   * request to a trusted origin carries a proof signed by a non-extractable ECDSA P-256 key,
+   * the sign-in included (which binds the session to the key), and the token goes as
+   * `Authorization: DPoP`. `true` keeps the key in IndexedDB (database `<channel>-dpop`),
+   * shared by the tabs and kept across reloads until `signOut`; `{ keys }` keeps it elsewhere
+   * (`memoryDpopKeys()` outside a browser). Creating the client throws where WebCrypto (HTTPS
+   * or localhost only) or IndexedDB is missing: it never falls back to Bearer. Another origin
+   * listed in `origins` must expose `DPoP-Nonce` and `WWW-Authenticate` to CORS for nonces.
+   */
+  dpop?: boolean | { keys?: DpopKeyStorage };
   fetch?: typeof fetch;
 }
 
@@ -49,11 +72,17 @@ export interface SessionClient {
    * server refuses (401) for a session this client knew of is announced as a sign-out.
    */
   refresh(): Promise<boolean>;
+  /**
+   * With `dpop`: the `DPoP` header for a request this client does not send itself (`url`
+   * relative to the page, or whole); with `accessToken`, the proof covers it (`ath`).
+   * Rejects when `dpop` is off.
+   */
+  dpopProof(method: string, url: string, accessToken?: string): Promise<string>;
   /** Call after signing in: starts the refresh schedule and forgets any old CSRF token. */
   signedIn(tokens?: { accessToken?: string; refreshToken?: string }): void;
   /**
    * Posts the sign-out (for hybrid, refreshing and retrying once when the server answers
-   * `session_expired`), forgets the tokens, and tells every tab.
+   * `session_expired`), forgets the tokens (and the DPoP key), and tells every tab.
    */
   signOut(path: string): Promise<void>;
   /**
@@ -104,6 +133,19 @@ export function createSessionClient(options: ClientOptions = {}): SessionClient 
   const lifetime = options.accessLifetimeMs ?? 5 * 60_000;
   const tokens = options.tokens;
   const name = options.channel ?? "sessionkit";
+  if (options.dpop && !tokens) {
+    throw new TypeError("sessionkit/client: dpop binds header-transport tokens: pass `tokens`");
+  }
+  const dpop = options.dpop
+    ? createDpopProver(
+        (typeof options.dpop === "object" ? options.dpop.keys : undefined) ??
+          indexedDbDpopKeys(`${name}-dpop`),
+      )
+    : null;
+  const absolute = (url: string) => new URL(url, page).href;
+  /** A request to a trusted origin: with a proof (and the nonce retry) when DPoP is on. */
+  const sendTrusted = (url: string, init: RequestInit, accessToken: string | null) =>
+    dpop ? dpop.fetch(doFetch, absolute(url), init, accessToken) : doFetch(url, init);
   const channel = typeof BroadcastChannel === "function" ? new BroadcastChannel(name) : null;
   const locks = (globalThis as { navigator?: { locks?: Locks } }).navigator?.locks ?? null;
   const listeners = new Set<() => void>();
@@ -157,48 +199,58 @@ export function createSessionClient(options: ClientOptions = {}): SessionClient 
     live = false;
     csrf = null;
     tokens?.clear();
+    dpop?.reload(); // the tab that signed out deletes the stored key
     if (timer) clearTimeout(timer);
     for (const listener of listeners) listener();
   };
   let announced = 0;
   /** Signed out here and in every tab: a sign-out, or a refresh the server refused. */
-  const announceSignOut = () => {
+  const announceSignOut = async () => {
     announced++;
     signedOutHere();
+    // Deleted before the other tabs hear of it: one that signs a request meanwhile would
+    // otherwise keep using, or store again, the key of the ended session.
+    await dpop?.forget().catch(() => undefined);
     channel?.postMessage({ type: "signed-out" } satisfies Message);
   };
 
   const csrfToken = async (): Promise<string> => {
     if (csrf) return csrf;
-    const response = await doFetch(`${base}${options.csrfPath ?? "/api/csrf"}`, {
-      credentials: "same-origin",
-      headers: authorization(),
-    });
+    const access = tokens?.get("access") ?? null;
+    const response = await sendTrusted(
+      `${base}${options.csrfPath ?? "/api/csrf"}`,
+      { credentials: "same-origin", headers: authorization(access) },
+      access,
+    );
     csrf = response.ok ? ((await response.json()) as { token: string }).token : "";
     return csrf;
   };
 
-  const authorization = (): Record<string, string> => {
-    const access = tokens?.get("access");
-    return access ? { authorization: `Bearer ${access}` } : {};
+  const authorization = (access: string | null): Record<string, string> => {
+    return access ? { authorization: `${dpop ? "DPoP" : "Bearer"} ${access}` } : {};
   };
 
   /** The refresh itself: one request, its tokens kept, every tab told. */
   const refreshNow = async (): Promise<boolean> => {
     const refreshToken = tokens?.get("refresh");
-    const response = await doFetch(`${base}${options.refreshPath ?? "/api/hybrid/refresh"}`, {
-      method: "POST",
-      credentials: "same-origin",
-      ...(refreshToken
-        ? {
-            headers: { "content-type": "application/json" },
-            body: JSON.stringify({ refreshToken }),
-          }
-        : {}),
-    });
+    // With DPoP, a proof without `ath`: the refresh token travels in the body (RFC 9449 §5).
+    const response = await sendTrusted(
+      `${base}${options.refreshPath ?? "/api/hybrid/refresh"}`,
+      {
+        method: "POST",
+        credentials: "same-origin",
+        ...(refreshToken
+          ? {
+              headers: { "content-type": "application/json" },
+              body: JSON.stringify({ refreshToken }),
+            }
+          : {}),
+      },
+      null,
+    );
     // 401: the session is over (revoked, reused, expired) and the server cleared its cookies;
     // a page left showing "signed in" would only fail on every request from now on.
-    if (response.status === 401 && live) announceSignOut();
+    if (response.status === 401 && live) await announceSignOut();
     if (!response.ok) return false;
     if (tokens) {
       const body = (await response.json()) as { accessToken?: string; refreshToken?: string };
@@ -242,9 +294,13 @@ export function createSessionClient(options: ClientOptions = {}): SessionClient 
 
   const send = async (url: string, init: RequestInit): Promise<Response> => {
     const headers = new Headers(init.headers);
-    for (const [key, value] of Object.entries(authorization())) headers.set(key, value);
     if (UNSAFE.test(init.method ?? "GET")) headers.set("x-csrf-token", await csrfToken());
-    return doFetch(url, { credentials: "same-origin", ...init, headers });
+    // Read once, after the wait for a CSRF token: the proof's `ath` must cover the very token
+    // sent, even when another tab has just refreshed it.
+    const access = tokens?.get("access") ?? null;
+    for (const [key, value] of Object.entries(authorization(access))) headers.set(key, value);
+    const request = { credentials: "same-origin" as const, ...init, headers };
+    return sendTrusted(url, request, access);
   };
 
   const fetchWithSession = async (path: string, init: RequestInit = {}) => {
@@ -273,6 +329,10 @@ export function createSessionClient(options: ClientOptions = {}): SessionClient 
   return {
     fetch: fetchWithSession,
     refresh,
+    async dpopProof(method, url, accessToken) {
+      if (!dpop) throw new TypeError("sessionkit/client: dpopProof needs the dpop option");
+      return dpop.proof(method, absolute(target(url)), accessToken);
+    },
     signedIn(issued) {
       csrf = null;
       live = true;
@@ -287,7 +347,7 @@ export function createSessionClient(options: ClientOptions = {}): SessionClient 
       const before = announced;
       await fetchWithSession(path, { method: "POST" }).catch(() => undefined);
       // Once: a refresh refused on the way has announced it already.
-      if (announced === before) announceSignOut();
+      if (announced === before) await announceSignOut();
     },
     onSignOut(listener) {
       listeners.add(listener);
