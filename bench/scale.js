@@ -51,6 +51,7 @@ function record(id, userId, now, i) {
     userAgent: USER_AGENTS[i % USER_AGENTS.length],
     data: {},
     version: 0,
+    binding: null,
   };
 }
 

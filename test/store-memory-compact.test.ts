@@ -2,7 +2,8 @@
 // tests hold it to the behaviour of the plain implementation it replaced (one copied object
 // per record, a Set of ids per user), reproduced below as the reference: the same random
 // operations on both must give equal results and the same announcements, field for field,
-// including the values the compact forms convert (hashes, shared strings, empty data).
+// including the values the compact forms convert (hashes, shared strings, empty data) and the
+// bindings the table keeps by id, apart from the slots records move between.
 import { describe, expect, it } from "vitest";
 import { LocalFeed } from "../src/stores/feed.js";
 import { memoryStore } from "../src/stores/memory/index.js";
@@ -141,6 +142,13 @@ function referenceStore(): SessionStore {
       }
       return copy(record);
     },
+    async bind(id, binding, now) {
+      const record = live(id, now);
+      if (!record) return "missing";
+      if (record.binding !== null) return "conflict";
+      record.binding = binding;
+      return "bound";
+    },
     async delete(id, reason) {
       const record = records.get(id);
       if (!record) return null;
@@ -208,6 +216,14 @@ function generator(seed: number, shape: Shape) {
   const r = random(seed);
   const hash = () => r.bytes(32).toString("base64url");
   /** Every kind of value a hash field may hold, packed or kept as it is. */
+  /** A binding as the manager writes one, or an edge of what a store must keep as given. */
+  const binding = (): string =>
+    r.pick([
+      () => JSON.stringify({ kind: "dpop", jkt: hash(), jwk: { kty: "OKP", x: hash() } }),
+      () => JSON.stringify({ kind: "dbsc", jkt: hash(), note: 'ü / "q" 🔑' }),
+      () => "",
+      () => hash(),
+    ])();
   const hashLike = (): string | null =>
     r.pick([
       hash,
@@ -268,6 +284,7 @@ function generator(seed: number, shape: Shape) {
       userAgent: fresh(r.pick(agents)),
       data: data(),
       version: r.pick([0, 0, 3, 2 ** 40]),
+      binding: r.next() < 0.3 ? binding() : null,
     };
   };
   /** Mostly a recent id (likely live), sometimes an old one or one never created. */
@@ -278,7 +295,7 @@ function generator(seed: number, shape: Shape) {
       ? (ids[ids.length - 1 - r.int(Math.min(15, ids.length))] as string)
       : r.pick(ids);
   };
-  return { r, record, known, users, strategies, data, hashLike, hash };
+  return { r, record, known, users, strategies, data, hashLike, hash, binding };
 }
 
 /** Runs `steps` random operations on both stores and compares every result. */
@@ -299,7 +316,7 @@ async function compare(seed: number, steps: number, shape = SHORT) {
   };
   for (let step = 0; step < steps; step++) {
     now += r.int(3);
-    const op = r.int(100);
+    const op = r.int(108);
     if (op < 30) {
       const record = g.record(now);
       const cap = r.next() < shape.capped ? 1 + r.int(3) : undefined;
@@ -351,6 +368,9 @@ async function compare(seed: number, steps: number, shape = SHORT) {
     } else if (op < 92) {
       const userId = r.pick(g.users);
       await both("listUser", (s) => s.listUser(userId, now));
+    } else if (op >= 100) {
+      const [id, binding] = [g.known(), g.binding()];
+      await both("bind", (s) => s.bind?.(id, binding, now) ?? Promise.resolve("no bind"));
     } else {
       const [at, limit] = [now + r.int(10), r.int(6)];
       await both("deleteExpired", (s) => s.deleteExpired(at, limit));

@@ -3,7 +3,8 @@ import { createClient } from "redis";
 import { afterAll, describe, expect, it } from "vitest";
 import { createSessionManager } from "../src/index.js";
 import { redisStore } from "../src/stores/redis/index.js";
-import { pack, unpack } from "../src/stores/redis/record.js";
+import { EPOCH, pack, unpack } from "../src/stores/redis/record.js";
+import { makeBinding } from "../src/testing/binding-conformance.js";
 import { runStoreConformance } from "../src/testing/index.js";
 import { deleteRedisKeys } from "./helpers/backends.js";
 import { tcpProxy } from "./helpers/proxy.js";
@@ -84,6 +85,7 @@ describe("redis record format", () => {
     ip: "2001:db8::1",
     data: { cart: [1, 2], note: 'é/"' },
     version: 3,
+    binding: null,
   };
 
   it.each([
@@ -99,6 +101,42 @@ describe("redis record format", () => {
   ])("round-trips every field with %s user agent", (_, userAgent) => {
     const record = { ...base, userAgent };
     expect(unpack(record.id, pack(record))).toEqual(record);
+  });
+
+  it("round-trips a binding exactly, and costs an unbound session no byte", () => {
+    const userAgent = "curl/8.5.0";
+    for (const binding of [makeBinding(), "", "0", "null"]) {
+      const record = { ...base, userAgent, binding };
+      expect(unpack(record.id, pack(record))).toEqual(record);
+    }
+    const unbound = pack({ ...base, userAgent });
+    expect(JSON.parse(unbound)).toHaveLength(16);
+    expect(unbound).not.toMatch(/null/);
+  });
+
+  it("reads a record written before bindings existed as unbound", () => {
+    // As the previous version of pack() wrote it (16 fields; the scripts re-encode the same).
+    const old = '["u-1","i","hash",0,0,0,3600000,5,5,0,1800000,43200000,0,0,"{\\"a\\":1}",2]';
+    expect(unpack("AAAAid", old)).toEqual({
+      id: "AAAAid",
+      userId: "u-1",
+      strategy: "id",
+      secretHash: "hash",
+      previousSecretHash: null,
+      previousValidUntil: null,
+      successor: null,
+      createdAt: EPOCH + 3_600_000,
+      lastActiveAt: EPOCH + 3_600_005,
+      renewedAt: EPOCH + 3_600_005,
+      authTime: EPOCH + 3_600_000,
+      expiresAt: EPOCH + 5_400_000,
+      absoluteExpiresAt: EPOCH + 46_800_000,
+      ip: null,
+      userAgent: null,
+      data: { a: 1 },
+      version: 2,
+      binding: null,
+    });
   });
 
   it("keeps a browser's 120-byte user agent in a fraction of its size", () => {

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { migrateSqlite, SCHEMA_VERSION, sqliteStore } from "../src/stores/sqlite/index.js";
+import { toRow } from "../src/stores/sqlite/rows.js";
 import { runStoreConformance } from "../src/testing/index.js";
 import { makeRecord } from "../src/testing/store-conformance.js";
 import { tempDir } from "./helpers/tmp.js";
@@ -33,7 +34,7 @@ runStoreConformance("sqlite", {
 describe("sqlite schema", () => {
   it("records its version and applies nothing twice", () => {
     const db = new Database(join(dir, "schema.db"));
-    expect(migrateSqlite(db)).toEqual([1, 2]);
+    expect(migrateSqlite(db)).toEqual([1, 2, 3]);
     expect(migrateSqlite(db)).toEqual([]);
     expect(db.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
     const indexes = db
@@ -46,6 +47,38 @@ describe("sqlite schema", () => {
       expect.arrayContaining(["sessionkit_sessions_user", "sessionkit_sessions_expiry"]),
     );
     db.close();
+  });
+
+  it("migrates a database made before bindings: its sessions stay, unbound, and can be bound", async () => {
+    const file = join(dir, "schema-2.db");
+    // A database at schema 2 (today's tables without the binding column), holding a session
+    // written the way that version wrote it: every column, positionally.
+    const db = new Database(file);
+    migrateSqlite(db);
+    db.exec("ALTER TABLE sessionkit_sessions DROP COLUMN binding");
+    db.pragma("user_version = 2");
+    const original = makeRecord();
+    const { binding: _, ...old } = toRow(original);
+    db.prepare(
+      `INSERT INTO sessionkit_sessions VALUES (@id, @user_id, @strategy, @secret_hash,
+       @previous_secret_hash, @previous_valid_until, @successor, @created_at, @last_active_at,
+       @renewed_at, @auth_time, @expires_at, @absolute_expires_at, @ip, @user_agent, @data, @version)`,
+    ).run(old);
+    db.close();
+    const store = sqliteStore({ path: file });
+    const now = old.created_at;
+    expect(await store.get(old.id, now)).toEqual(original);
+    expect(await store.bind?.(old.id, '{"kind":"dbsc"}', now)).toBe("bound");
+    const fresh = makeRecord({ binding: '{"kind":"dpop"}' });
+    await store.create(fresh, { now });
+    await store.close();
+    const reopened = sqliteStore({ path: file });
+    expect((await reopened.get(old.id, now))?.binding).toBe('{"kind":"dbsc"}');
+    expect(await reopened.get(fresh.id, now)).toEqual(fresh);
+    await reopened.close();
+    const check = new Database(file);
+    expect(check.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
+    check.close();
   });
 
   it("refuses a database from a newer sessionkit", () => {

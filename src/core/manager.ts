@@ -144,6 +144,7 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
       userAgent: userAgent === null ? null : userAgent.slice(0, 512),
       data: input.data ?? {},
       version: 0,
+      binding: null,
     };
     // Only pay for the lookup when someone listens for new devices.
     const newDevice = events.onNewDevice

@@ -23,6 +23,7 @@ export interface SessionRow<Data> {
   user_agent: string | null;
   data: Data;
   version: number;
+  binding: string | null;
 }
 
 /** One entry of a SQL store's revocation log. */
@@ -58,6 +59,7 @@ export function rowToSession<Data>(
     userAgent: row.user_agent,
     data: readData(row.data),
     version: row.version,
+    binding: row.binding,
   };
 }
 
@@ -83,6 +85,8 @@ export function sessionToRow<Data>(
     user_agent: record.userAgent,
     data: writeData(record.data),
     version: record.version,
+    // A JavaScript caller written before the field existed leaves it out: unbound.
+    binding: record.binding ?? null,
   };
 }
 

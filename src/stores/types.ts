@@ -57,6 +57,14 @@ export interface StoredSession {
   data: JsonObject;
   /** Incremented by every `update`; `touch` and `rotate` leave it unchanged. */
   version: number;
+  /**
+   * The key the client proved possession of (DPoP, device-bound session credentials), as the
+   * manager wrote it: a small JSON document (under 1 KiB) the store keeps as opaque text,
+   * exactly as given. `null` while unbound. Set by `create` or, once, by `bind`; nothing
+   * changes or clears it afterwards (`touch`, `rotate` and `update` keep it), because a
+   * session that registered a key must never again be renewed without a proof from that key.
+   */
+  binding: string | null;
 }
 
 export interface CreateOptions {
@@ -146,6 +154,18 @@ export interface SessionStore {
    * others get `null` and read the record again to find the successor.
    */
   rotate(id: string, input: RotateInput): Promise<StoredSession | null>;
+
+  /**
+   * Sets the `binding` of the live record `id` if it has none, in one atomic step: `"bound"`.
+   * A live record that is bound already is left as it is, whatever it holds, even the same
+   * value: `"conflict"`. Absent or expired: `"missing"`. Of any number of concurrent calls on
+   * one record, exactly one answers `"bound"`, and the record holds its value.
+   *
+   * Optional, so that stores written before it keep compiling: the manager refuses to enable
+   * device binding (DPoP, DBSC) on a store without it. A store that implements it must also
+   * keep the `binding` given to `create`, and return it with the record from every read.
+   */
+  bind?(id: string, binding: string, now: number): Promise<"bound" | "conflict" | "missing">;
 
   /** Deletes one record; returns it if it existed (expired or not). Announced on the feed. */
   delete(id: string, reason: RevocationReason): Promise<StoredSession | null>;

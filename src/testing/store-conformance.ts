@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isSessionError } from "../errors.js";
 import type { SessionStore, StoreChange, StoredSession, StrategyName } from "../stores/types.js";
+import { registerBindingTests } from "./binding-conformance.js";
 import { registerFeedTests } from "./feed-conformance.js";
 import { registerReuseTests } from "./reuse-conformance.js";
 
@@ -54,6 +55,7 @@ export function makeRecord(overrides: Partial<StoredSession> = {}): StoredSessio
     userAgent: "Mozilla/5.0 (conformance)",
     data: { theme: "dark", nested: { n: 1, list: [1, "two", null] } },
     version: 0,
+    binding: null,
     ...overrides,
   };
 }
@@ -350,6 +352,13 @@ export function runStoreConformance(name: string, harness: StoreHarness): void {
         expect(first.length).toBe(2);
       });
     }
+
+    registerBindingTests({
+      store: () => store,
+      ...(harness.peer ? { peer: harness.peer } : {}),
+      recordFor,
+      cleanup: harness.expiry !== "ttl",
+    });
 
     it("stops announcing to a listener after it unsubscribes", async () => {
       const record = await seed();

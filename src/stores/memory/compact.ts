@@ -27,3 +27,14 @@ export class Interner {
     return value;
   }
 }
+
+/**
+ * `value`, held as one flat string. V8 keeps what a concatenation built (JSON.stringify builds
+ * its result so) as a tree of the pieces until something reads it whole: a 200-character
+ * binding from JSON.stringify holds about 310 bytes of heap instead of 220. Reading it as a
+ * number reads it whole, and the pieces are collected.
+ */
+export function flatten(value: string): string {
+  Number(value);
+  return value;
+}

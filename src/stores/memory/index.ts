@@ -120,6 +120,12 @@ export function memoryStore(): SessionStore {
       return table.read(slot);
     },
 
+    async bind(id, binding, now) {
+      const slot = live(id, now);
+      if (slot < 0) return "missing";
+      return table.bind(slot, binding) ? "bound" : "conflict";
+    },
+
     async delete(id, reason) {
       const slot = table.slotOf(id);
       if (slot < 0) return null;

@@ -1,6 +1,6 @@
 import { cloneJson } from "../../util/json.js";
 import type { JsonObject, RotateInput, StoredSession, StrategyName } from "../types.js";
-import { Interner } from "./compact.js";
+import { flatten, Interner } from "./compact.js";
 
 /*
  * The memory store's records, column by column instead of one object per session, because
@@ -8,9 +8,13 @@ import { Interner } from "./compact.js";
  * times unboxed in an array of doubles and its other fields in an array of cells, both
  * allocated a chunk of slots at a time. No object, no boxed number and no collection per
  * session: each user's sessions are a list linked through their slots, recurring strings are
- * shared (user agents, addresses, and the user id among a user's sessions), an empty `data` is
- * one shared object, and the secret hash is kept as 32 bytes instead of 43 characters. What
- * `read` returns is a fresh record equal to what was written, field for field.
+ * shared (user agents, addresses, and the user id among a user's sessions), and an empty
+ * `data` is one shared object. What `read` returns is a fresh record equal to what was
+ * written, field for field.
+ *
+ * Bindings (the key a client proved possession of) live in a map by session id instead of a
+ * cell: an unbound session, the common case, pays nothing for them, and an id does not change
+ * when its record moves to another slot.
  *
  * Slots stay dense: removing a record moves the last one into its slot, and chunks no longer
  * needed are released, so that the table shrinks back after a peak. A slot number is therefore
@@ -77,6 +81,8 @@ export class SessionTable {
   readonly #users = new Map<string, number>();
   readonly #agents = new Interner(4096, 512);
   readonly #ips = new Interner(4096, 64);
+  /** Session id → binding, for bound sessions only. */
+  readonly #bindings = new Map<string, string>();
 
   /** The slot of the record `id`, or -1. */
   slotOf(id: string): number {
@@ -118,6 +124,8 @@ export class SessionTable {
     if (first >= 0) this.#setCell(first, PREV, slot);
     this.#users.set(userId, slot);
     this.#slots.set(record.id, slot);
+    // A JavaScript caller written before the field existed leaves it out: unbound.
+    if (typeof record.binding === "string") this.#bindings.set(record.id, flatten(record.binding));
     return slot;
   }
 
@@ -125,6 +133,7 @@ export class SessionTable {
   remove(slot: number): void {
     const userId = this.userId(slot);
     this.#slots.delete(this.id(slot));
+    this.#bindings.delete(this.id(slot));
     const prev = this.#cell(slot, PREV) as number;
     const next = this.#cell(slot, NEXT) as number;
     if (next >= 0) this.#setCell(next, PREV, prev);
@@ -175,6 +184,9 @@ export class SessionTable {
       userAgent: cells[c + AGENT] as string | null,
       data: cloneJson(cells[c + DATA] as JsonObject),
       version: cells[c + VERSION] as number,
+      // Most deployments bind no session: no lookup then.
+      binding:
+        this.#bindings.size === 0 ? null : (this.#bindings.get(cells[c + ID] as string) ?? null),
     };
   }
 
@@ -218,6 +230,14 @@ export class SessionTable {
     const copy = compactData(data);
     this.#setCell(slot, DATA, copy);
     this.#setCell(slot, VERSION, (this.#cell(slot, VERSION) as number) + 1);
+  }
+
+  /** Sets the record's binding if it has none; returns whether it did. */
+  bind(slot: number, binding: string): boolean {
+    const id = this.id(slot);
+    if (this.#bindings.has(id)) return false;
+    this.#bindings.set(id, flatten(binding));
+    return true;
   }
 
   /** The secret fields of a rotation (the caller slides the expiry, if it does). */

@@ -232,7 +232,7 @@ export function postgresStore(options: PostgresStoreOptions): SessionStore {
   });
 
   const COLUMNS =
-    "id, user_id, strategy, secret_hash, previous_secret_hash, previous_valid_until, successor, created_at, last_active_at, renewed_at, auth_time, expires_at, absolute_expires_at, ip, user_agent, data, version";
+    "id, user_id, strategy, secret_hash, previous_secret_hash, previous_valid_until, successor, created_at, last_active_at, renewed_at, auth_time, expires_at, absolute_expires_at, ip, user_agent, data, version, binding";
 
   return {
     name: "postgres",
@@ -240,7 +240,7 @@ export function postgresStore(options: PostgresStoreOptions): SessionStore {
     async create(record, opts) {
       const evicted = await transaction(async (q) => {
         await q.query(
-          `INSERT INTO ${S} (${COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)`,
+          `INSERT INTO ${S} (${COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)`,
           [
             record.id,
             record.userId,
@@ -259,6 +259,7 @@ export function postgresStore(options: PostgresStoreOptions): SessionStore {
             record.userAgent,
             JSON.stringify(record.data),
             record.version,
+            record.binding ?? null,
           ],
         );
         if (opts.maxSessionsPerUser === undefined) return [];
@@ -330,6 +331,23 @@ export function postgresStore(options: PostgresStoreOptions): SessionStore {
         ],
       );
       return rows[0] ? fromRow(rows[0]) : null;
+    },
+
+    async bind(id, binding, now) {
+      // A concurrent bind that commits first makes this one re-check `binding IS NULL` on the
+      // row it wrote, and change nothing: one winner.
+      const result = await query(
+        `UPDATE ${S} SET binding = $2 WHERE id = $1 AND expires_at > $3 AND binding IS NULL`,
+        [id, binding, now],
+      );
+      if ((result.rowCount ?? 0) > 0) return "bound";
+      // Not bound by this call: either bound already, or gone. A record deleted between the
+      // two statements reads as missing, which it then is.
+      const { rows } = await query(`SELECT 1 FROM ${S} WHERE id = $1 AND expires_at > $2`, [
+        id,
+        now,
+      ]);
+      return rows.length > 0 ? "conflict" : "missing";
     },
 
     async delete(id, reason) {

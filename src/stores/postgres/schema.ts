@@ -38,6 +38,8 @@ export function migrations(prefix: string): string[] {
        origin text NOT NULL
      );
      CREATE INDEX IF NOT EXISTS ${c}_expiry ON ${c} (expires_at);`,
+    // 2: the key a session is bound to (DPoP, DBSC); existing sessions stay unbound.
+    `ALTER TABLE ${s} ADD COLUMN IF NOT EXISTS binding text;`,
   ];
 }
 

@@ -443,6 +443,12 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
       return raw ? unpack(id, raw) : null;
     },
 
+    async bind(id, binding, now) {
+      const status = await run(lua.BIND, [recordKey(id)], [now, binding]);
+      if (status === "bound" || status === "conflict") return status;
+      return "missing";
+    },
+
     async delete(id, reason) {
       const existing = await guard(() => client.get(recordKey(id)));
       if (!existing) return null;

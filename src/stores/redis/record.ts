@@ -8,6 +8,9 @@ import { decodeUserAgent, encodeUserAgent } from "./user-agent.js";
  * instead of 13), the user agent compressed (`user-agent.ts`), and data kept as a JSON string
  * so that scripts never re-encode it. Positions are shared with the Lua scripts (`scripts.ts`,
  * 1-based there), and so are `EPOCH` and the strategy letters.
+ *
+ * The binding, added later, is the last element and is left out while it is `null`: records
+ * written before it existed read as unbound, and an unbound session costs no byte more.
  */
 export const EPOCH = 1_735_689_600_000; // 2025-01-01T00:00:00Z
 
@@ -34,6 +37,7 @@ type Packed = [
   userAgent: string | 0,
   data: string,
   version: number,
+  binding?: string,
 ];
 
 export function pack(r: StoredSession): string {
@@ -56,6 +60,8 @@ export function pack(r: StoredSession): string {
     JSON.stringify(r.data),
     r.version,
   ];
+  // A JavaScript caller written before the field existed leaves it out: unbound.
+  if (typeof r.binding === "string") packed.push(r.binding);
   return JSON.stringify(packed);
 }
 
@@ -84,6 +90,7 @@ export function unpack(id: string, raw: string): StoredSession {
     userAgent: ua === null ? null : decodeUserAgent(ua),
     data: JSON.parse(p[14]) as JsonObject,
     version: p[15],
+    binding: typeof p[16] === "string" ? p[16] : null,
   };
 }
 

@@ -22,6 +22,9 @@ const F = {
   absoluteExpiresAt: 12,
   data: 15,
   version: 16,
+  // Absent (nil) while unbound: see `record.ts`. Every script that re-encodes a record decodes
+  // all of it, so the binding is kept by `cjson.encode` wherever it is present.
+  binding: 17,
 };
 
 /**
@@ -158,4 +161,19 @@ for _, rec in ipairs(records(KEYS[1], ARGV[1])) do
   table.insert(out, rec[3])
 end
 return out
+`;
+
+/**
+ * KEYS: record. ARGV: now, binding. Sets the binding of a live record that has none. Returns
+ * 'bound', 'conflict' (bound already; unchanged) or 'missing' (absent or expired).
+ */
+export const BIND = `${TIME}
+local raw = redis.call('GET', KEYS[1])
+if not raw then return 'missing' end
+local r = cjson.decode(raw)
+if at(r, ${F.expiresAt}) <= tonumber(ARGV[1]) then return 'missing' end
+if type(r[${F.binding}]) == 'string' then return 'conflict' end
+r[${F.binding}] = ARGV[2]
+redis.call('SET', KEYS[1], cjson.encode(r), 'KEEPTTL')
+return 'bound'
 `;

@@ -41,10 +41,14 @@ export function sqliteStore(options: SqliteStoreOptions): SessionStore {
   const origin = randomUUID();
 
   const q = {
+    // Columns named: a migrated table has them in the order they were added.
     insert: db.prepare(
-      `INSERT INTO sessionkit_sessions VALUES (@id, @user_id, @strategy, @secret_hash,
-       @previous_secret_hash, @previous_valid_until, @successor, @created_at, @last_active_at,
-       @renewed_at, @auth_time, @expires_at, @absolute_expires_at, @ip, @user_agent, @data, @version)`,
+      `INSERT INTO sessionkit_sessions (id, user_id, strategy, secret_hash, previous_secret_hash,
+       previous_valid_until, successor, created_at, last_active_at, renewed_at, auth_time,
+       expires_at, absolute_expires_at, ip, user_agent, data, version, binding)
+       VALUES (@id, @user_id, @strategy, @secret_hash, @previous_secret_hash,
+       @previous_valid_until, @successor, @created_at, @last_active_at, @renewed_at, @auth_time,
+       @expires_at, @absolute_expires_at, @ip, @user_agent, @data, @version, @binding)`,
     ),
     get: db.prepare("SELECT * FROM sessionkit_sessions WHERE id = ? AND expires_at > ?"),
     getAny: db.prepare("SELECT * FROM sessionkit_sessions WHERE id = ?"),
@@ -62,6 +66,10 @@ export function sqliteStore(options: SqliteStoreOptions): SessionStore {
        previous_valid_until = @graceUntil, secret_hash = @secretHash, successor = @successor,
        renewed_at = @now, expires_at = min(coalesce(@expiresAt, expires_at), absolute_expires_at)
        WHERE id = @id AND expires_at > @now AND secret_hash = @expectedSecretHash RETURNING *`,
+    ),
+    bind: db.prepare(
+      `UPDATE sessionkit_sessions SET binding = @binding
+       WHERE id = @id AND expires_at > @now AND binding IS NULL`,
     ),
     delete: db.prepare("DELETE FROM sessionkit_sessions WHERE id = ? RETURNING *"),
     logChange: db.prepare(
@@ -218,6 +226,15 @@ export function sqliteStore(options: SqliteStoreOptions): SessionStore {
           }) as Row | undefined,
       );
       return row ? fromRow(row) : null;
+    },
+
+    async bind(id, binding, now) {
+      return guard(() => {
+        if (q.bind.run({ id, binding, now }).changes > 0) return "bound";
+        // Not bound by this call: either bound already, or gone. A record deleted between the
+        // two statements reads as missing, which it then is.
+        return q.get.get(id, now) ? "conflict" : "missing";
+      });
     },
 
     async delete(id, reason) {

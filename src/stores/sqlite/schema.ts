@@ -40,6 +40,8 @@ const MIGRATIONS: string[] = [
    );
    CREATE INDEX IF NOT EXISTS sessionkit_changes_expiry
      ON sessionkit_changes (expires_at);`,
+  // 3: the key a session is bound to (DPoP, DBSC); existing sessions stay unbound.
+  "ALTER TABLE sessionkit_sessions ADD COLUMN binding TEXT;",
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
