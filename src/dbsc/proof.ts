@@ -1,0 +1,151 @@
+import { type ProofFailureCode, verifyProofJwt } from "../pop/proof-jwt.js";
+import type { PublicJwk } from "../pop/thumbprint.js";
+import { DBSC_ALGORITHMS, type DbscAlgorithm, isChallenge } from "./headers.js";
+
+/** The `typ` of every DBSC proof, registration and refresh alike. */
+export const DBSC_PROOF_TYPE = "dbsc+jwt";
+
+/** A public key as a JWK (EC P-256 for ES256, RSA for RS256), as stored at registration. */
+export type DbscPublicJwk = PublicJwk;
+
+/**
+ * Remembers challenges already answered. `use` records one and says whether it was new; a
+ * store-backed cache may answer asynchronously. Without one, single use is the caller's job
+ * (for instance by deleting the challenge from the session before answering).
+ */
+export interface ChallengeReplayCache {
+  use(challenge: string): boolean | Promise<boolean>;
+}
+
+export type DbscProofFailureCode =
+  /** What the JWS layer refused: size, shape, `typ`, `alg`, the key, the signature. */
+  | ProofFailureCode
+  | "wrong_challenge"
+  | "wrong_authorization"
+  | "unexpected_jwk"
+  | "replayed_challenge";
+
+export interface DbscProofFailure {
+  ok: false;
+  code: DbscProofFailureCode;
+  /** For logs only (it may quote the input); never shown to the client. */
+  detail: string;
+}
+
+export interface VerifiedDbscProof {
+  ok: true;
+  /** The proof's public key (for registration, the one to store with the session). */
+  jwk: DbscPublicJwk;
+  /** Its RFC 7638 thumbprint (SHA-256, base64url). */
+  jkt: string;
+  algorithm: DbscAlgorithm;
+  /** The challenge the proof answered (one of those accepted). */
+  challenge: string;
+}
+
+export type DbscProofResult = VerifiedDbscProof | DbscProofFailure;
+
+export interface RegistrationProofOptions {
+  /** The challenge sent in `Secure-Session-Registration` (or those still accepted). */
+  challenge: string | readonly string[];
+  /** The `authorization` parameter sent with it, if any: the proof must carry the same. */
+  authorization?: string;
+  replay?: ChallengeReplayCache;
+  algorithms?: readonly DbscAlgorithm[];
+}
+
+export interface RefreshProofOptions {
+  /** The key stored at registration: the only key that can refresh the session. */
+  key: DbscPublicJwk;
+  /**
+   * The challenges still accepted: the latest sent in `Secure-Session-Challenge`, and possibly
+   * the one before it, since the draft warns a proof may answer a challenge just replaced.
+   */
+  challenge: string | readonly string[];
+  replay?: ChallengeReplayCache;
+  algorithms?: readonly DbscAlgorithm[];
+}
+
+function failure(code: DbscProofFailureCode, detail: string): DbscProofFailure {
+  return { ok: false, code, detail };
+}
+
+function acceptedChallenges(challenge: string | readonly string[]): readonly string[] {
+  // An unusable expected challenge (empty, or not one we could have sent) matches nothing.
+  const list = typeof challenge === "string" ? [challenge] : challenge;
+  return list.filter(isChallenge);
+}
+
+/** The checks both proofs share once the signature holds: challenge, then single use. */
+async function finish(
+  verified: { payload: Record<string, unknown>; jwk: DbscPublicJwk; jkt: string; alg: string },
+  challenges: readonly string[],
+  replay: ChallengeReplayCache | undefined,
+): Promise<DbscProofResult> {
+  const jti = verified.payload.jti;
+  if (typeof jti !== "string" || !challenges.includes(jti)) {
+    return failure("wrong_challenge", typeof jti === "string" ? "jti differs" : "no jti");
+  }
+  // Consumed only after the signature and the challenge matched: a forged or mistaken proof
+  // must not burn the challenge of the browser that holds the key.
+  if (replay && !(await replay.use(jti))) return failure("replayed_challenge", "jti used before");
+  return {
+    ok: true,
+    jwk: verified.jwk,
+    jkt: verified.jkt,
+    algorithm: verified.alg as DbscAlgorithm,
+    challenge: jti,
+  };
+}
+
+/**
+ * Verifies the proof a browser posts to the registration endpoint: a `dbsc+jwt` JWS signed
+ * by the key in its own `jwk` header, answering the challenge sent (`jti`) and carrying the
+ * `authorization` sent, if one was. Never throws; any refusal is a failure with a code.
+ */
+export async function verifyRegistrationProof(
+  token: unknown,
+  options: RegistrationProofOptions,
+): Promise<DbscProofResult> {
+  const verified = verifyProofJwt(token, {
+    typ: DBSC_PROOF_TYPE,
+    algorithms: options.algorithms ?? DBSC_ALGORITHMS,
+  });
+  if ("code" in verified) return failure(verified.code, verified.detail);
+  const expected = options.authorization;
+  const actual = verified.payload.authorization;
+  if (expected === undefined ? actual !== undefined : actual !== expected) {
+    return failure("wrong_authorization", actual === undefined ? "missing" : "differs");
+  }
+  return finish(
+    { ...verified, alg: String(verified.header.alg) },
+    acceptedChallenges(options.challenge),
+    options.replay,
+  );
+}
+
+/**
+ * Verifies the proof a browser sends to the refresh endpoint after a `403` with a challenge:
+ * a `dbsc+jwt` JWS signed by the key stored at registration, without a `jwk` header (the
+ * draft forbids one on refresh), answering an accepted challenge. Never throws.
+ */
+export async function verifyRefreshProof(
+  token: unknown,
+  options: RefreshProofOptions,
+): Promise<DbscProofResult> {
+  const verified = verifyProofJwt(token, {
+    typ: DBSC_PROOF_TYPE,
+    algorithms: options.algorithms ?? DBSC_ALGORITHMS,
+    key: options.key,
+  });
+  if ("code" in verified) return failure(verified.code, verified.detail);
+  // verifyProofJwt lets a header `jwk` equal to the registered key through; DBSC forbids any.
+  if (verified.header.jwk !== undefined) {
+    return failure("unexpected_jwk", "a refresh proof names no key of its own");
+  }
+  return finish(
+    { ...verified, alg: String(verified.header.alg) },
+    acceptedChallenges(options.challenge),
+    options.replay,
+  );
+}
