@@ -10,7 +10,9 @@ export type SessionErrorCode =
   | "SESSION_NOT_FOUND"
   | "UPDATE_CONFLICT"
   | "STRATEGY_UNSUPPORTED"
-  | "CSRF_FAILED";
+  | "CSRF_FAILED"
+  /** A DPoP sign-in whose proof is missing (where required) or invalid; `headers` say why. */
+  | "DPOP_REFUSED";
 
 /** The HTTP status each code answers with, read by Express's and Fastify's error handlers. */
 const STATUS: Record<SessionErrorCode, number> = {
@@ -22,18 +24,26 @@ const STATUS: Record<SessionErrorCode, number> = {
   UPDATE_CONFLICT: 409,
   STRATEGY_UNSUPPORTED: 500,
   CSRF_FAILED: 403,
+  DPOP_REFUSED: 401,
 };
 
 export class SessionError extends Error {
   readonly code: SessionErrorCode;
   /** HTTP status for this error (`503` for an unavailable store, `403` for CSRF, ...). */
   readonly statusCode: number;
+  /** Headers the answer must carry (`DPOP_REFUSED`: `WWW-Authenticate`, maybe `DPoP-Nonce`). */
+  readonly headers: Readonly<Record<string, string>>;
 
-  constructor(code: SessionErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(
+    code: SessionErrorCode,
+    message: string,
+    options?: { cause?: unknown; headers?: Record<string, string> },
+  ) {
     super(message, options);
     this.name = "SessionError";
     this.code = code;
     this.statusCode = STATUS[code];
+    this.headers = options?.headers ?? {};
   }
 
   /** Express's final handler reads `status`. */

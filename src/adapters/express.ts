@@ -123,3 +123,6 @@ export function sessionErrors(): ErrorRequestHandler {
     sendRefusal(res, refusal);
   };
 }
+
+/** DBSC's two endpoints as Express handlers: `app.post("/dbsc/register", dbsc.register)`. */
+export { deviceEndpoints } from "./node.js";

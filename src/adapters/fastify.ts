@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
+import type { DeviceAnswer } from "../core/device-bound.js";
 import type { SessionManager } from "../core/manager.js";
 import type { CreateInput, RegisteredData, Session } from "../core/types.js";
 import { configError } from "../errors.js";
@@ -148,4 +149,21 @@ export const sessionkit = plugin as FastifyPluginAsync<SessionkitPluginOptions>;
 export async function requireSession(request: FastifyRequest, reply: FastifyReply) {
   if (request.session) return;
   return refuse(reply, stateOf(request).refusal ?? unauthorizedRefusal());
+}
+
+/**
+ * DBSC's two endpoints (`deviceBound` option) as Fastify route handlers:
+ * `app.post("/dbsc/register", dbsc.register)`.
+ */
+export function deviceEndpoints<Data extends JsonObject>(manager: SessionManager<Data>) {
+  const send = (reply: FastifyReply, answer: DeviceAnswer) => {
+    writeHeaders(reply, answer.headers);
+    return reply.code(answer.status).send(answer.body ?? undefined);
+  };
+  return {
+    register: async (request: FastifyRequest, reply: FastifyReply) =>
+      send(reply, await manager.registerDevice(toRequestLike(request.raw))),
+    refresh: async (request: FastifyRequest, reply: FastifyReply) =>
+      send(reply, await manager.refreshDevice(toRequestLike(request.raw))),
+  };
 }

@@ -1,3 +1,4 @@
+import type { DeviceAnswer } from "../core/device-bound.js";
 import type { SessionManager } from "../core/manager.js";
 import type { AuthFailure, CreateInput, IssuedSession, Session } from "../core/types.js";
 import type { JsonObject } from "../stores/types.js";
@@ -115,4 +116,17 @@ export function signIn<Data extends JsonObject>(
 export function sessionErrorResponse(error: unknown): Response | null {
   const refusal = refusalOf(error);
   return refusal ? refusalResponse(refusal) : null;
+}
+
+/**
+ * DBSC's two endpoints (`deviceBound` option) as Fetch handlers, for Hono, Bun, Deno or
+ * Workers: `app.post("/dbsc/register", (c) => dbsc.register(c.req.raw))`.
+ */
+export function deviceEndpoints<Data extends JsonObject>(manager: SessionManager<Data>) {
+  const respond = (answer: DeviceAnswer) =>
+    new Response(answer.body, { status: answer.status, headers: answer.headers });
+  return {
+    register: async (request: Request) => respond(await manager.registerDevice(request)),
+    refresh: async (request: Request) => respond(await manager.refreshDevice(request)),
+  };
 }

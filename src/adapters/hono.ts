@@ -3,7 +3,7 @@ import type { Context, ErrorHandler, MiddlewareHandler } from "hono";
 import type { SessionManager } from "../core/manager.js";
 import type { CreateInput, RegisteredData, RequestLike, Session } from "../core/types.js";
 import type { JsonObject } from "../stores/types.js";
-import { refusalResponse } from "./fetch.js";
+import { deviceEndpoints as fetchDeviceEndpoints, refusalResponse } from "./fetch.js";
 import { toRequestLike } from "./node.js";
 import {
   AUTHENTICATED_CACHE_CONTROL,
@@ -133,5 +133,16 @@ export function sessionErrors(fallback?: ErrorHandler): ErrorHandler {
     if (refusal) return refusalResponse(refusal);
     if (fallback) return fallback(error, c);
     return new Response("Internal Server Error", { status: 500 });
+  };
+}
+
+/**
+ * DBSC's two endpoints as Hono handlers: `app.post("/dbsc/register", dbsc.register)`.
+ */
+export function deviceEndpoints<Data extends JsonObject>(manager: SessionManager<Data>) {
+  const endpoints = fetchDeviceEndpoints(manager);
+  return {
+    register: (c: Context) => endpoints.register(c.req.raw),
+    refresh: (c: Context) => endpoints.refresh(c.req.raw),
   };
 }

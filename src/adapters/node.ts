@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { DeviceAnswer } from "../core/device-bound.js";
 import type { SessionManager } from "../core/manager.js";
 import type { CreateInput, RequestLike, Session } from "../core/types.js";
 import type { JsonObject } from "../stores/types.js";
@@ -48,11 +49,30 @@ function allLines(raw: readonly string[], key: string, first: string): string {
  * the manager only reads a few of them.
  */
 export function toRequestLike(req: IncomingMessage): RequestLike {
-  return {
-    method: req.method ?? "GET",
-    url: req.url ?? "/",
-    headers: new NodeHeaders(req),
-  };
+  return new NodeRequest(req);
+}
+
+class NodeRequest implements RequestLike {
+  readonly #req: IncomingMessage;
+  readonly method: string;
+  readonly headers: NodeHeaders;
+  constructor(req: IncomingMessage) {
+    this.#req = req;
+    this.method = req.method ?? "GET";
+    this.headers = new NodeHeaders(req);
+  }
+  /**
+   * The absolute URL, built only when read (DPoP's `htu`): the scheme from the socket, the
+   * host from the Host header. Behind a proxy the public origin differs: `dpop.origin`.
+   */
+  get url(): string {
+    const req = this.#req;
+    const scheme = (req.socket as { encrypted?: boolean } | undefined)?.encrypted
+      ? "https"
+      : "http";
+    const host = req.headers.host ?? "localhost";
+    return `${scheme}://${host}${req.url ?? "/"}`;
+  }
 }
 
 /** Writes session headers onto a Node response, appending to any `Set-Cookie` already there. */
@@ -186,4 +206,23 @@ export function sendSessionError(res: ServerResponse, error: unknown): boolean {
   if (!refusal || res.headersSent) return false;
   sendRefusal(res, refusal);
   return true;
+}
+
+/**
+ * DBSC's two endpoints (`deviceBound` option) as Node handlers, for node:http and Express:
+ * `app.post("/dbsc/register", dbsc.register)`. A store outage rejects with
+ * `STORE_UNAVAILABLE` (Express 5 passes it to the error handler).
+ */
+export function deviceEndpoints<Data extends JsonObject>(manager: SessionManager<Data>) {
+  const send = (res: ServerResponse, answer: DeviceAnswer) => {
+    applyNodeHeaders(res, answer.headers);
+    res.statusCode = answer.status;
+    res.end(answer.body ?? undefined);
+  };
+  return {
+    register: async (req: IncomingMessage, res: ServerResponse) =>
+      send(res, await manager.registerDevice(toRequestLike(req))),
+    refresh: async (req: IncomingMessage, res: ServerResponse) =>
+      send(res, await manager.refreshDevice(toRequestLike(req))),
+  };
 }

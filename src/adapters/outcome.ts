@@ -99,6 +99,11 @@ export function refusalOf(error: unknown): Refusal | null {
   if (!(error instanceof SessionError)) return null;
   if (error.code === "STORE_UNAVAILABLE") return storeRefusal();
   if (error.code === "CSRF_FAILED") return csrfRefusal();
+  if (error.code === "DPOP_REFUSED") {
+    const refusal = refusalFor({ status: 401, reason: "dpop_invalid", transport: "header" });
+    for (const [name, value] of Object.entries(error.headers)) refusal.headers.set(name, value);
+    return refusal;
+  }
   return null;
 }
 

@@ -1,7 +1,9 @@
 import { isSafeMethod, originAllowed } from "../csrf/origin.js";
 import { verifyCsrfToken } from "../csrf/token.js";
 import type { JsonObject, StoredSession } from "../stores/types.js";
+import { boundJkt, deviceBound } from "./binding.js";
 import { readCredential } from "./credentials.js";
+import { type DpopRefusal, dpopVerdict } from "./dpop.js";
 import type { RawAuthResult } from "./hot-path.js";
 import { asStoreError, type Internals } from "./internals.js";
 import { renewOpaqueToken, type VerifiedToken, verifyOpaqueToken } from "./strategies/id.js";
@@ -15,10 +17,10 @@ export function createAuthenticator<Data extends JsonObject>(ix: Internals<Data>
   const { store, clock, cookies, lifetimes } = o;
   const cookieName = cookies.names.session;
 
-  const fail = (reason: FailureReason, transport: Transport | null) =>
+  const fail = (reason: FailureReason, transport: Transport | null, dpop?: DpopRefusal) =>
     ({
       session: null,
-      ...ix.failure(reason, transport, [cookieName]),
+      ...ix.failure(reason, transport, [cookieName], dpop),
       renewedToken: null,
     }) as const;
 
@@ -51,6 +53,7 @@ export function createAuthenticator<Data extends JsonObject>(ix: Internals<Data>
   const housekeeping = async (
     verified: VerifiedToken,
     now: number,
+    device: boolean,
   ): Promise<
     | { record: StoredSession; replacement: string | null; refused: null }
     | { refused: FailureReason }
@@ -58,7 +61,8 @@ export function createAuthenticator<Data extends JsonObject>(ix: Internals<Data>
     let record = verified.record;
     let replacement = verified.replacement;
     const slid = Math.min(now + lifetimes.idle, record.absoluteExpiresAt);
-    const renew = verified.current && now - record.renewedAt >= lifetimes.renewal;
+    // A device-bound session is renewed by its key's proofs only (`device-bound.ts`).
+    const renew = verified.current && !device && now - record.renewedAt >= lifetimes.renewal;
     if (renew) {
       const mark = cache?.mark();
       const renewed = await storeCall(() =>
@@ -91,7 +95,7 @@ export function createAuthenticator<Data extends JsonObject>(ix: Internals<Data>
 
   async function authenticate(request: RequestLike): Promise<RawAuthResult<Data>> {
     const now = clock();
-    const credential = readCredential(request, cookieName, o.transports);
+    const credential = readCredential(request, cookieName, o.transports, ix.dpop !== null);
     if (!credential.ok) return fail(credential.reason, credential.transport);
     const { transport, token } = credential;
     let verified: Awaited<ReturnType<typeof verifyOpaqueToken>>;
@@ -103,6 +107,19 @@ export function createAuthenticator<Data extends JsonObject>(ix: Internals<Data>
     }
     if (typeof verified === "string") return fail(verified, transport);
     if (verified.record.strategy !== o.strategy) return fail("wrong_strategy", transport);
+    const refused = dpopVerdict(ix.dpop, request, credential, boundJkt(verified.record.binding));
+    if (refused) return fail(refused.reason, transport, refused);
+    // A device-bound cookie lives one refresh interval from the proof that renewed it, and
+    // nothing but a proof renews it.
+    const device = deviceBound(verified.record.binding);
+    if (
+      device &&
+      (transport !== "cookie" ||
+        !o.deviceBound ||
+        now - verified.record.renewedAt > o.deviceBound.refreshInterval + lifetimes.grace)
+    ) {
+      return fail("device_unproven", transport);
+    }
     const read = ix.readData(verified.record);
     const data = read instanceof Promise ? await read : read;
     if (data === null) return fail("invalid_data", transport);
@@ -113,11 +130,11 @@ export function createAuthenticator<Data extends JsonObject>(ix: Internals<Data>
     let replacement = verified.replacement;
     // Most requests neither renew nor slide: they skip the housekeeping call altogether.
     const due =
-      (verified.current && now - record.renewedAt >= lifetimes.renewal) ||
+      (verified.current && !device && now - record.renewedAt >= lifetimes.renewal) ||
       now - record.lastActiveAt >= o.touchEvery;
     if (due) {
       try {
-        const kept = await housekeeping(verified, now);
+        const kept = await housekeeping(verified, now, device);
         if (kept.refused) return fail(kept.refused, transport);
         ({ record, replacement } = kept);
       } catch (error) {

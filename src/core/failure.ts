@@ -33,12 +33,21 @@ export function failureAnswer(failure: AuthFailure): FailureAnswer {
     };
   }
   const expired = failure.reason === "expired";
+  const bearer =
+    failure.reason === "missing"
+      ? "Bearer"
+      : `Bearer error="invalid_token"${expired ? ', error_description="expired"' : ""}`;
+  // With DPoP on, both schemes are offered (RFC 9449 §7.1), except for a failure of DPoP
+  // itself, which is answered with its own challenge alone.
+  const dpopFailure = failure.reason.startsWith("dpop_");
   const challenge =
     failure.transport !== "header"
       ? null
-      : failure.reason === "missing"
-        ? "Bearer"
-        : `Bearer error="invalid_token"${expired ? ', error_description="expired"' : ""}`;
+      : failure.challenge === undefined
+        ? bearer
+        : dpopFailure
+          ? failure.challenge
+          : `${bearer}, ${failure.challenge}`;
   return {
     status: 401,
     code: expired ? "session_expired" : "unauthorized",

@@ -1,6 +1,7 @@
 import { SessionError } from "../errors.js";
 import type { JsonObject, RevocationReason, StoredSession } from "../stores/types.js";
 import { RecordCache } from "./cache.js";
+import { createDpopGate, type DpopGate, type DpopRefusal } from "./dpop.js";
 import type { NormalizedOptions } from "./options.js";
 import type { RecordReader } from "./strategies/id.js";
 import type { AuthFailure, FailureReason, Session, SessionEvents, Transport } from "./types.js";
@@ -32,7 +33,10 @@ export interface Internals<Data extends JsonObject> {
     reason: FailureReason,
     transport: Transport | null,
     clear: string[],
+    dpop?: DpopRefusal,
   ): { failure: AuthFailure; headers: Headers };
+  /** DPoP, when configured. */
+  dpop: DpopGate | null;
   close(): void;
 }
 
@@ -52,6 +56,7 @@ export function createInternals<Data extends JsonObject>(
   };
 
   const cache = o.cache ? new RecordCache(o.cache) : null;
+  const dpop = o.dpop ? createDpopGate(o.dpop, clock) : null;
   const fresh = async (id: string, now: number) => {
     const mark = cache?.mark();
     const record = await store.get(id, now);
@@ -85,6 +90,7 @@ export function createInternals<Data extends JsonObject>(
     o,
     reader,
     cache,
+    dpop,
     emit,
     async storeCall(operation) {
       try {
@@ -107,6 +113,7 @@ export function createInternals<Data extends JsonObject>(
       userAgent: record.userAgent,
       version: record.version,
       transport,
+      deviceBound: (record.binding ?? null) !== null,
     }),
     readData(record) {
       if (!o.schema) return record.data as Data;
@@ -115,7 +122,7 @@ export function createInternals<Data extends JsonObject>(
         result.issues ? null : (result.value as Data);
       return validated instanceof Promise ? validated.then(settle) : settle(validated);
     },
-    failure(reason, transport, clear) {
+    failure(reason, transport, clear, refusal) {
       const status =
         reason === "csrf"
           ? 403
@@ -123,8 +130,13 @@ export function createInternals<Data extends JsonObject>(
             ? 503
             : 401;
       const failure: AuthFailure = { reason, status, transport };
+      // With DPoP on, every 401 of the header transport says so (RFC 9449 §7.1).
+      if (dpop && transport === "header" && status === 401) {
+        failure.challenge = refusal?.challenge ?? dpop.challenge();
+      }
       emit("onAuthFailure", failure);
       const headers = new Headers();
+      if (refusal?.nonce) headers.set("dpop-nonce", refusal.nonce);
       if (transport === "cookie" && status === 401) {
         for (const name of clear) headers.append("set-cookie", o.cookies.clear(name));
       }

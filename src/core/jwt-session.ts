@@ -7,13 +7,21 @@ import { encodeBase64url } from "../tokens/base64url.js";
 import { createJwtSigner, createJwtVerifier } from "../tokens/jwt.js";
 import { importKeySet } from "../tokens/keys.js";
 import { cachedVerifier } from "../tokens/verified-cache.js";
+import { boundJkt } from "./binding.js";
 import { readCredential } from "./credentials.js";
+import { type DpopRefusal, dpopVerdict, NO_KEY } from "./dpop.js";
 import type { RawAuthResult } from "./hot-path.js";
 import { asStoreError, type Internals } from "./internals.js";
 import { RevocationSet, VERIFIER_SKEW_S } from "./revocations.js";
 import type { FailureReason, RequestLike, Session, Transport } from "./types.js";
 
 const seconds = (ms: number) => Math.floor(ms / 1000);
+/** The `cnf.jkt` of a token: `null` without `cnf`, a thumbprint no key has for a bad one. */
+const confirmedJkt = (cnf: unknown): string | null => {
+  if (cnf === undefined) return null;
+  const jkt = typeof cnf === "object" && cnf !== null ? (cnf as { jkt?: unknown }).jkt : null;
+  return typeof jkt === "string" && jkt !== "" ? jkt : NO_KEY;
+};
 /** A claim this manager always signs as a number; `NaN` (an invalid date) for any other. */
 const numeric = (value: unknown) => (typeof value === "number" ? value : Number.NaN);
 
@@ -52,8 +60,11 @@ export function createJwtSessions<Data extends JsonObject>(
   const issuer = o.issuer;
   const audience = o.audience;
 
-  const sign = (record: StoredSession, now: number) =>
-    signer.sign({
+  const sign = (record: StoredSession, now: number) => {
+    // A DPoP-bound session's tokens say so themselves (RFC 9449 §6.1), since they are
+    // verified with no store read.
+    const jkt = boundJkt(record.binding);
+    return signer.sign({
       iss: issuer,
       aud: audience,
       sub: record.userId,
@@ -66,11 +77,17 @@ export function createJwtSessions<Data extends JsonObject>(
       created: seconds(record.createdAt),
       aexp: seconds(record.absoluteExpiresAt),
       data: record.data,
+      ...(jkt === null ? {} : { cnf: { jkt } }),
     });
+  };
 
-  const fail = (reason: FailureReason, transport: Transport | null): RawAuthResult<Data> => ({
+  const fail = (
+    reason: FailureReason,
+    transport: Transport | null,
+    dpop?: DpopRefusal,
+  ): RawAuthResult<Data> => ({
     session: null,
-    ...ix.failure(reason, transport, [cookieName]),
+    ...ix.failure(reason, transport, [cookieName], dpop),
     renewedToken: null,
   });
 
@@ -90,7 +107,7 @@ export function createJwtSessions<Data extends JsonObject>(
   /** Synchronous unless the token is due to be re-issued (the one step that reads the store). */
   function authenticate(request: RequestLike): RawAuthResult<Data> | Promise<RawAuthResult<Data>> {
     const now = clock();
-    const credential = readCredential(request, cookieName, o.transports);
+    const credential = readCredential(request, cookieName, o.transports, ix.dpop !== null);
     if (!credential.ok) return fail(credential.reason, credential.transport);
     const { transport } = credential;
     const result = verifier.verify(credential.token);
@@ -110,6 +127,8 @@ export function createJwtSessions<Data extends JsonObject>(
     if (store.feedLag !== undefined && store.feedLag() > o.maxLag)
       return fail("revocation_stale", transport);
     if (revocations.refuses(sid, iat, now)) return fail("revoked", transport);
+    const refused = dpopVerdict(ix.dpop, request, credential, confirmedJkt(c.cnf));
+    if (refused) return fail(refused.reason, transport, refused);
     // `refuses` let only a numeric `iat` through.
     const issuedAt = (iat as number) * 1000;
     const session: Session<Data> = {
@@ -126,6 +145,7 @@ export function createJwtSessions<Data extends JsonObject>(
       userAgent: null,
       version: 0,
       transport,
+      deviceBound: c.cnf !== undefined,
     };
     if (
       transport === "cookie" &&
@@ -192,10 +212,13 @@ export function createJwtSessions<Data extends JsonObject>(
 
   /** The claims of a token that verifies but for its expiry, and whether it lapsed too long ago. */
   const lapsed = (request: RequestLike) => {
-    const credential = readCredential(request, cookieName, o.transports);
+    const credential = readCredential(request, cookieName, o.transports, ix.dpop !== null);
     if (!credential.ok) return null;
     const result = lapsedVerifier.verify(credential.token);
     if (!result.ok || typeof result.claims.sid !== "string") return null;
+    // A DPoP-bound token proves its session only with a proof from its key: a copy must not
+    // be able to sign its owner out either.
+    if (dpopVerdict(ix.dpop, request, credential, confirmedJkt(result.claims.cnf))) return null;
     const exp = result.claims.exp;
     const tooOld = typeof exp !== "number" || clock() - exp * 1000 > lapseBound;
     return { id: result.claims.sid, transport: credential.transport, tooOld };

@@ -5,7 +5,10 @@ import { SessionError } from "../errors.js";
 import type { JsonObject, StoredSession } from "../stores/types.js";
 import { generateOpaqueToken, isSessionId } from "../tokens/opaque.js";
 import { createAuthenticator } from "./authenticate.js";
+import { boundJkt, writeBinding } from "./binding.js";
 import { readCredential } from "./credentials.js";
+import { createDeviceBinding, type DeviceAnswer } from "./device-bound.js";
+import { type DpopGate, dpopVerdict } from "./dpop.js";
 import { type Duration, parseDuration } from "./duration.js";
 import { RAW_AUTHENTICATE, type RawAuthenticate, withHeaders } from "./hot-path.js";
 import { createInternals } from "./internals.js";
@@ -27,6 +30,29 @@ import type {
 } from "./types.js";
 
 export { RENEWED_TOKEN_HEADER } from "./authenticate.js";
+
+/**
+ * The key a DPoP sign-in proves it holds (the new session is bound to it), or `null` without
+ * a proof where none is required. A bad proof, or none where required, is refused before
+ * anything changes: a sign-in must never quietly issue an unbound token to a client that
+ * asked for a bound one.
+ */
+function provenKey(gate: DpopGate, request: RequestLike | undefined): string | null {
+  const proven = request ? gate.signIn(request) : gate.settings.required ? null : { jkt: null };
+  if (proven && "jkt" in proven) return proven.jkt;
+  const headers: Record<string, string> = {
+    "www-authenticate": proven?.challenge ?? gate.challenge(),
+    "cache-control": "no-store",
+  };
+  if (proven?.nonce) headers["dpop-nonce"] = proven.nonce;
+  throw new SessionError(
+    "DPOP_REFUSED",
+    `DPoP sign-in refused: ${proven?.detail ?? "no request"}`,
+    {
+      headers,
+    },
+  );
+}
 
 export interface SessionManager<Data extends JsonObject = JsonObject> {
   readonly strategy: SessionManagerOptions<Data>["strategy"];
@@ -62,6 +88,16 @@ export interface SessionManager<Data extends JsonObject = JsonObject> {
   csrfToken(session: Session<Data> | null): { token: string; headers: Headers };
   /** The CSRF check `authenticate` applies, for routes without a session such as sign-in. */
   checkCsrf(request: RequestLike, session: Session<Data> | null): boolean;
+  /**
+   * DBSC registration endpoint (`deviceBound.registrationPath`): binds the cookie's session to
+   * the key the browser proves, once. Answer it as it is (status, headers, JSON body).
+   */
+  registerDevice(request: RequestLike): Promise<DeviceAnswer>;
+  /**
+   * DBSC refresh endpoint (`deviceBound.refreshPath`): a challenge (403), or, with a proof
+   * from the bound key, a fresh short-lived cookie. Answer it as it is.
+   */
+  refreshDevice(request: RequestLike): Promise<DeviceAnswer>;
   /** Stops background work (cleanup, feed subscription). The store is the caller's to close. */
   close(): void;
 }
@@ -74,6 +110,12 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
   const { store, clock, events, cookies, lifetimes } = o;
   const { reader, cache, storeCall, toSession, emit, revoked } = ix;
   const opaque = createAuthenticator(ix);
+  const device = o.deviceBound ? createDeviceBinding(ix, o.deviceBound) : null;
+  const noDevice = async (): Promise<DeviceAnswer> => ({
+    status: 400,
+    headers: new Headers({ "cache-control": "no-store" }),
+    body: null,
+  });
   const jwt = o.strategy === "id" ? null : createJwtSessions(ix, o.strategy);
   const refresher = o.strategy === "hybrid" && jwt ? createRefresher(ix, jwt) : null;
   const authenticateRaw: RawAuthenticate<Data> = jwt ? jwt.authenticate : opaque.authenticate;
@@ -105,12 +147,13 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
         ? null
         : { id: verified.record.id, transport: "cookie" };
     }
-    const credential = readCredential(request, cookieName, o.transports);
+    const credential = readCredential(request, cookieName, o.transports, ix.dpop !== null);
     if (!credential.ok) return null;
     const found = await storeCall(() => verifyOpaqueToken(reader, credential.token, now));
-    return typeof found === "string" || found.record.strategy !== o.strategy
-      ? null
-      : { id: found.record.id, transport: credential.transport };
+    if (typeof found === "string" || found.record.strategy !== o.strategy) return null;
+    // A DPoP-bound token proves its session only with a proof from its key.
+    if (dpopVerdict(ix.dpop, request, credential, boundJkt(found.record.binding))) return null;
+    return { id: found.record.id, transport: credential.transport };
   };
 
   async function create(input: CreateInput<Data>): Promise<IssuedSession<Data>> {
@@ -119,6 +162,7 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
       throw new SessionError("CONFIG_INVALID", "create: userId must be a non-empty string");
     }
     const transport = input.transport ?? "cookie";
+    const jkt = ix.dpop && transport === "header" ? provenKey(ix.dpop, input.request) : null;
     const previous = input.request ? await presented(input.request, now) : null;
     const ended = previous ? await storeCall(() => store.delete(previous.id, "logout")) : null;
     if (ended) revoked(ended, "logout");
@@ -144,7 +188,7 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
       userAgent: userAgent === null ? null : userAgent.slice(0, 512),
       data: input.data ?? {},
       version: 0,
-      binding: null,
+      binding: jkt === null ? null : writeBinding({ kind: "dpop", jkt }),
     };
     // Only pay for the lookup when someone listens for new devices.
     const newDevice = events.onNewDevice
@@ -169,11 +213,10 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
       };
     }
     if (jwt) return { session, ...jwt.issue(record, transport, now) };
-    return {
-      session,
-      headers: opaque.tokenHeaders(secret.token, transport, record, now),
-      token: secret.token,
-    };
+    const headers = opaque.tokenHeaders(secret.token, transport, record, now);
+    // A browser that speaks DBSC registers a key for this session right away.
+    if (device && transport === "cookie") device.registrationHeaders(headers);
+    return { session, headers, token: secret.token };
   }
 
   async function logout(request: RequestLike) {
@@ -292,6 +335,7 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
           ip: r.ip,
           userAgent: r.userAgent,
           current: r.id === opts.current,
+          deviceBound: (r.binding ?? null) !== null,
         }));
     },
 
@@ -318,6 +362,8 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
       return { token, headers };
     },
 
+    registerDevice: (request) => (device ? device.register(request) : noDevice()),
+    refreshDevice: (request) => (device ? device.refresh(request) : noDevice()),
     close: () => {
       ix.close();
       jwt?.close();

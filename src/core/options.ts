@@ -1,11 +1,24 @@
 import { randomBytes } from "node:crypto";
 import { type CookiePolicy, createCookiePolicy } from "../cookies/policy.js";
 import { normalizeOrigin } from "../csrf/origin.js";
+import { checkEndpoint, DBSC_ALGORITHMS } from "../dbsc/headers.js";
 import { configError } from "../errors.js";
+import { isProofAlgorithm, PROOF_ALGORITHMS } from "../pop/jwk.js";
+import { createNonces } from "../pop/nonce.js";
+import { memoryReplayCache } from "../pop/replay.js";
 import type { JsonObject, SessionStore, StrategyName } from "../stores/types.js";
 import { deriveKey, type JwkSet, loadKeySet } from "../tokens/keys.js";
+import type { DeviceBoundSettings } from "./device-bound.js";
+import type { DpopSettings } from "./dpop.js";
 import { parseDuration } from "./duration.js";
-import type { SessionEvents, SessionManagerOptions, StandardSchema, Transport } from "./types.js";
+import type {
+  DeviceBoundOptions,
+  DpopOptions,
+  SessionEvents,
+  SessionManagerOptions,
+  StandardSchema,
+  Transport,
+} from "./types.js";
 
 /** Options after validation: every field present, durations in ms, names resolved. */
 export interface NormalizedOptions<Data extends JsonObject> {
@@ -28,6 +41,8 @@ export interface NormalizedOptions<Data extends JsonObject> {
   issuer: string | null;
   audience: string | null;
   maxLag: number;
+  dpop: DpopSettings | null;
+  deviceBound: DeviceBoundSettings | null;
 }
 
 const STRATEGIES: StrategyName[] = ["id", "jwt", "hybrid"];
@@ -119,7 +134,17 @@ export function normalizeOptions<Data extends JsonObject>(
       throw configError(`strategy "${options.strategy}" needs an audience`);
     }
   }
+  const dpop = options.dpop === undefined ? null : normalizeDpop(options.dpop, options, keys);
+  if (dpop && !transports.has("header")) {
+    throw configError(`dpop binds header-transport tokens: transports must include "header"`);
+  }
+  const deviceBound =
+    options.deviceBound === undefined
+      ? null
+      : normalizeDeviceBound(options.deviceBound, options, keys, transports, lifetimes);
   return {
+    dpop,
+    deviceBound,
     strategy: options.strategy,
     issuer: options.issuer ?? null,
     audience: options.audience ?? null,
@@ -139,5 +164,117 @@ export function normalizeOptions<Data extends JsonObject>(
     schema: options.schema ?? null,
     cleanup,
     cache,
+  };
+}
+
+const DPOP_DEFAULT_ALGORITHMS = ["ES256", "EdDSA", "ES384", "PS256", "RS256"] as const;
+
+function normalizeDpop<Data extends JsonObject>(
+  dpop: DpopOptions,
+  options: SessionManagerOptions<Data>,
+  keys: JwkSet | null,
+): DpopSettings {
+  if (typeof dpop !== "object" || dpop === null) throw configError("dpop must be an object");
+  // The binding lives with the record: a store that cannot keep it would let bound tokens
+  // work without their key.
+  if (typeof options.store.bind !== "function") {
+    throw configError(`dpop: store "${options.store.name}" cannot keep a binding (no bind())`);
+  }
+  const algorithms = dpop.algorithms ?? [...DPOP_DEFAULT_ALGORITHMS];
+  if (!Array.isArray(algorithms) || algorithms.length === 0) {
+    throw configError("dpop.algorithms must list at least one algorithm");
+  }
+  for (const alg of algorithms) {
+    if (!isProofAlgorithm(alg)) {
+      throw configError(
+        `dpop.algorithms: ${JSON.stringify(alg)} is not one of ${PROOF_ALGORITHMS.join(", ")}`,
+      );
+    }
+  }
+  const maxAgeMs = parseDuration(dpop.maxAge ?? "60s", "dpop.maxAge");
+  if (maxAgeMs < 1000 || maxAgeMs > 300_000) {
+    throw configError("dpop.maxAge must be between 1 second and 5 minutes");
+  }
+  let origin: string | null = null;
+  if (dpop.origin !== undefined) {
+    origin = normalizeOrigin(dpop.origin);
+    if (!origin) throw configError(`dpop.origin: ${JSON.stringify(dpop.origin)} is not an origin`);
+  }
+  if (dpop.replay !== undefined && typeof dpop.replay?.firstUse !== "function") {
+    throw configError("dpop.replay must have firstUse(key, expiresAt, now)");
+  }
+  const clock = options.clock ?? Date.now;
+  // Nonces verify on every instance that shares the keys; without keys, on this process only.
+  const nonces = dpop.nonce
+    ? createNonces({
+        key: keys ? deriveKey(keys, "dpop-nonce") : randomBytes(32),
+        lifetimeMs: maxAgeMs,
+        clock,
+        purpose: "dpop",
+      })
+    : null;
+  return {
+    algorithms,
+    required: dpop.required === true,
+    maxAgeMs,
+    replay: dpop.replay ?? memoryReplayCache(),
+    nonces,
+    origin,
+  };
+}
+
+function normalizeDeviceBound<Data extends JsonObject>(
+  options: DeviceBoundOptions,
+  all: SessionManagerOptions<Data>,
+  keys: JwkSet | null,
+  transports: ReadonlySet<Transport>,
+  lifetimes: { grace: number; absolute: number },
+): DeviceBoundSettings {
+  if (typeof options !== "object" || options === null) {
+    throw configError("deviceBound must be an object");
+  }
+  if (all.strategy !== "id") {
+    throw configError(`deviceBound binds the id strategy's cookie; not yet "${all.strategy}"`);
+  }
+  if (!transports.has("cookie")) {
+    throw configError(`deviceBound binds the session cookie: transports must include "cookie"`);
+  }
+  if (typeof all.store.bind !== "function") {
+    throw configError(`deviceBound: store "${all.store.name}" cannot keep a binding (no bind())`);
+  }
+  checkEndpoint("registrationPath", options.registrationPath);
+  checkEndpoint("refreshPath", options.refreshPath);
+  const refreshInterval = parseDuration(
+    options.refreshInterval ?? "10m",
+    "deviceBound.refreshInterval",
+  );
+  if (refreshInterval < 30_000 || refreshInterval > lifetimes.absolute) {
+    throw configError("deviceBound.refreshInterval must be between 30s and lifetimes.absolute");
+  }
+  const algorithms = options.algorithms ?? [...DBSC_ALGORITHMS];
+  if (
+    !Array.isArray(algorithms) ||
+    algorithms.length === 0 ||
+    algorithms.some((a) => !DBSC_ALGORITHMS.includes(a))
+  ) {
+    throw configError(`deviceBound.algorithms must list some of ${DBSC_ALGORITHMS.join(", ")}`);
+  }
+  if (options.replay !== undefined && typeof options.replay?.firstUse !== "function") {
+    throw configError("deviceBound.replay must have firstUse(key, expiresAt, now)");
+  }
+  const clock = all.clock ?? Date.now;
+  return {
+    registrationPath: options.registrationPath,
+    refreshPath: options.refreshPath,
+    refreshInterval,
+    algorithms,
+    // Challenges verify on every instance that shares the keys; without keys, here only.
+    nonces: createNonces({
+      key: keys ? deriveKey(keys, "dbsc-challenge") : randomBytes(32),
+      lifetimeMs: 5 * 60_000,
+      clock,
+      purpose: "dbsc",
+    }),
+    replay: options.replay ?? memoryReplayCache(),
   };
 }

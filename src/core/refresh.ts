@@ -5,6 +5,8 @@ import { verifyCsrfToken } from "../csrf/token.js";
 import type { JsonObject, StoredSession } from "../stores/types.js";
 import { encodeBase64url } from "../tokens/base64url.js";
 import { type generateOpaqueToken, isSessionId } from "../tokens/opaque.js";
+import { boundJkt } from "./binding.js";
+import { type DpopRefusal, dpopVerdict } from "./dpop.js";
 import type { Internals } from "./internals.js";
 import type { createJwtSessions } from "./jwt-session.js";
 import { renewOpaqueToken, verifyOpaqueToken } from "./strategies/id.js";
@@ -56,14 +58,19 @@ export function createRefresher<Data extends JsonObject>(
     return found.status === "found" ? boundSession(found.value) : null;
   };
 
-  const fail = (reason: FailureReason, transport: Transport | null): RefreshResult<Data> => {
+  const fail = (
+    reason: FailureReason,
+    transport: Transport | null,
+    dpop?: DpopRefusal,
+  ): RefreshResult<Data> => {
     // The binding goes with the refresh cookie: kept, it would go on naming the session to
     // every path (sign-out accepts it) for the rest of its absolute lifetime.
-    const { failure, headers } = ix.failure(reason, transport, [
-      cookies.names.refresh,
-      cookies.names.access,
-      cookies.names.refreshBinding,
-    ]);
+    const { failure, headers } = ix.failure(
+      reason,
+      transport,
+      [cookies.names.refresh, cookies.names.access, cookies.names.refreshBinding],
+      dpop,
+    );
     headers.set("cache-control", "no-store");
     return { session: null, failure, headers, accessToken: null, refreshToken: null };
   };
@@ -131,6 +138,14 @@ export function createRefresher<Data extends JsonObject>(
     }
     if (typeof verified === "string") return fail(verified, transport);
     if (verified.record.strategy !== "hybrid") return fail("wrong_strategy", transport);
+    // A DPoP-bound refresh token rotates only with a proof from its key (RFC 9449 §5: no
+    // `ath`, the token travels in the body); where DPoP is required, unbound ones not at all.
+    const jkt = boundJkt(verified.record.binding);
+    if (jkt !== null || (ix.dpop?.settings.required && transport === "header")) {
+      const credential = { transport, scheme: "dpop" as const, token };
+      const refused = dpopVerdict(ix.dpop, request, credential, jkt, false);
+      if (refused) return fail(refused.reason, transport, refused);
+    }
     if (transport === "cookie" && !isSafeMethod(request.method)) {
       const sameOrigin =
         originAllowed(request.headers, o.origins) ||

@@ -1,4 +1,6 @@
 import type { CookieOptions } from "../cookies/policy.js";
+import type { ProofAlgorithm } from "../pop/jwk.js";
+import type { ReplayCache } from "../pop/replay.js";
 import type { JsonObject, SessionStore, StrategyName } from "../stores/types.js";
 import type { JwkSet } from "../tokens/keys.js";
 import type { Duration } from "./duration.js";
@@ -27,6 +29,8 @@ export interface Session<Data extends JsonObject = JsonObject> {
   version: number;
   /** How this request presented the session. */
   transport: Transport;
+  /** Bound to a key the client holds (DBSC or DPoP): a copied token is worthless elsewhere. */
+  deviceBound: boolean;
 }
 
 /** Why a request is not authenticated; for logs and events only, never sent to the client. */
@@ -46,13 +50,30 @@ export type FailureReason =
   | "revocation_stale"
   | "reused"
   /** `hybrid`: a refresh cookie without the binding cookie of the browser it was issued to. */
-  | "unbound_refresh";
+  | "unbound_refresh"
+  /** DPoP: the proof is invalid (signature, method, URI, age, replay, `ath`, or the wrong key). */
+  | "dpop_invalid"
+  /**
+   * DPoP: a bound token without a proof or under the Bearer scheme, an unbound token under the
+   * DPoP scheme, or any unbound token where DPoP is required.
+   */
+  | "dpop_required"
+  /** DPoP: the proof lacks a current server nonce; the answer carries one (`DPoP-Nonce`). */
+  | "dpop_nonce"
+  /**
+   * DBSC: a device-bound session's cookie older than its refresh interval (a copy, or a
+   * browser that stopped proving its key), presented other than as a cookie, or with device
+   * binding off.
+   */
+  | "device_unproven";
 
 export interface AuthFailure {
   reason: FailureReason;
   /** 401 for credentials, 403 for a CSRF refusal, 503 when the store is down (anonymous mode). */
   status: 401 | 403 | 503;
   transport: Transport | null;
+  /** DPoP: the `WWW-Authenticate` challenge to answer with (RFC 9449 §7.1). */
+  challenge?: string;
 }
 
 export type AuthResult<Data extends JsonObject = JsonObject> =
@@ -67,6 +88,8 @@ export interface SessionInfo {
   ip: string | null;
   userAgent: string | null;
   current: boolean;
+  /** Bound to a key its client holds (DBSC or DPoP): the devices page's badge. */
+  deviceBound: boolean;
 }
 
 export interface IssuedSession<Data extends JsonObject = JsonObject> {
@@ -122,6 +145,12 @@ export interface SessionEvents<Data extends JsonObject = JsonObject> {
   onRefreshReuse?(event: { sessionId: string; userId: string }): void;
   onNewDevice?(session: Session<Data>): void;
   onAuthFailure?(failure: AuthFailure): void;
+  /** DBSC: a registration or refresh refused (a bad or replayed proof, the wrong key). */
+  onDeviceBindingFailure?(event: {
+    stage: "registration" | "refresh";
+    sessionId: string | null;
+    reason: string;
+  }): void;
 }
 
 /** The part of the Standard Schema interface (standardschema.dev) sessionkit relies on. */
@@ -139,6 +168,43 @@ export interface StandardSchema<Output> {
           | { readonly issues: ReadonlyArray<unknown> }
         >;
   };
+}
+
+export interface DeviceBoundOptions {
+  /** The registration endpoint's path, e.g. `"/api/id/dbsc/register"`. */
+  registrationPath: string;
+  /** The refresh endpoint's path, e.g. `"/api/id/dbsc/refresh"`. */
+  refreshPath: string;
+  /** How long a bound cookie lives between proofs. Default `"10m"`, at least `"30s"`. */
+  refreshInterval?: Duration;
+  /** Key algorithms offered to the browser. Default `["ES256", "RS256"]`. */
+  algorithms?: Array<"ES256" | "RS256">;
+  /** Where answered challenges are remembered (single use). Default this process's memory. */
+  replay?: ReplayCache;
+}
+
+export interface DpopOptions {
+  /** Also refuse header-transport sign-ins and tokens without a proof. Default `false`. */
+  required?: boolean;
+  /** Accepted proof algorithms. Default `["ES256", "EdDSA", "ES384", "PS256", "RS256"]`. */
+  algorithms?: ProofAlgorithm[];
+  /** How old a proof may be (its `iat`). Default `"60s"`. */
+  maxAge?: Duration;
+  /**
+   * Server nonces (RFC 9449 §8): proofs must carry a recent `DPoP-Nonce` the server issued,
+   * which bounds a proof made in advance by a key-holding attacker. Default off.
+   */
+  nonce?: boolean;
+  /**
+   * The origin clients sign in `htu` (`"https://api.example"`), when the server sees another
+   * (behind a proxy or TLS terminator). Default: the request's own URL.
+   */
+  origin?: string;
+  /**
+   * Where proofs' `jti`s are remembered so that one proof cannot be used twice. Default: this
+   * process's memory (a proof replayed to another instance is still bounded by `maxAge`).
+   */
+  replay?: ReplayCache;
 }
 
 export interface Lifetimes {
@@ -172,6 +238,23 @@ export interface SessionManagerOptions<Data extends JsonObject = JsonObject> {
   cookie?: CookieOptions;
   /** Which transports `authenticate` accepts. Default both. */
   transports?: Transport[];
+  /**
+   * DPoP (RFC 9449) for header transport: a sign-in that presents a `DPoP` proof binds the
+   * session to the client's key, and every request with its token must then carry a fresh
+   * proof from that key (`Authorization: DPoP <token>` and a `DPoP` header). A token copied
+   * out of the client is worthless without the key. Off by default; needs a store with
+   * `bind` (all of sessionkit's stores).
+   */
+  dpop?: DpopOptions;
+  /**
+   * Device Bound Session Credentials (DBSC, in Chrome) for the `id` strategy's cookie: a
+   * cookie sign-in asks the browser to register a key it cannot export; once it has, the
+   * session cookie lives `refreshInterval` only and is renewed by a proof from that key alone,
+   * so a copied cookie dies within minutes. Browsers without DBSC are unaffected. Route the
+   * two paths to `manager.registerDevice` and `manager.refreshDevice`. Off by default; HTTPS
+   * only (browsers do DBSC on secure origins).
+   */
+  deviceBound?: DeviceBoundOptions;
   csrf?: {
     /** Origins allowed to send unsafe requests with cookies, e.g. `"https://app.example"`. */
     origins?: string[];

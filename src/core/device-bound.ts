@@ -1,0 +1,274 @@
+import { randomBytes } from "node:crypto";
+import { findAuthCookie } from "../cookies/parse.js";
+import {
+  CHALLENGE_HEADER,
+  challengeHeader,
+  type DbscAlgorithm,
+  REGISTRATION_HEADER,
+  readProof,
+  readSessionIdentifier,
+  registrationHeader,
+} from "../dbsc/headers.js";
+import { sessionInstructions } from "../dbsc/instructions.js";
+import { verifyRefreshProof, verifyRegistrationProof } from "../dbsc/proof.js";
+import type { Nonces } from "../pop/nonce.js";
+import type { ReplayCache } from "../pop/replay.js";
+import type { JsonObject, StoredSession } from "../stores/types.js";
+import { decodeBase64url } from "../tokens/base64url.js";
+import { generateOpaqueToken } from "../tokens/opaque.js";
+import { readBinding, writeBinding } from "./binding.js";
+import type { Internals } from "./internals.js";
+import { sealSuccessor } from "./seal.js";
+import { verifyOpaqueToken } from "./strategies/id.js";
+import { nextReplaced } from "./strategies/retired.js";
+import type { RequestLike } from "./types.js";
+
+/** DBSC settings after validation (`options.deviceBound`). */
+export interface DeviceBoundSettings {
+  registrationPath: string;
+  refreshPath: string;
+  /** How long a bound session cookie lives before the browser must prove its key again. */
+  refreshInterval: number;
+  algorithms: readonly DbscAlgorithm[];
+  nonces: Nonces;
+  replay: ReplayCache;
+}
+
+/** What the registration and refresh endpoints answer; the adapters send it as it is. */
+export interface DeviceAnswer {
+  status: 200 | 400 | 401 | 403;
+  headers: Headers;
+  /** JSON text (session instructions or a problem), or `null` for an empty body. */
+  body: string | null;
+}
+
+/** Why a device binding failed, for `onDeviceBindingFailure` (logs; never sent). */
+export interface DeviceBindingFailure {
+  stage: "registration" | "refresh";
+  sessionId: string | null;
+  reason: string;
+}
+
+const json = (status: DeviceAnswer["status"], body: unknown, headers = new Headers()) => {
+  headers.set("content-type", "application/json");
+  headers.set("cache-control", "no-store");
+  return { status, headers, body: JSON.stringify(body) };
+};
+
+/** The `jti` of a proof before its signature is checked: only to pick the challenge to expect. */
+function claimedChallenge(proof: string): string | null {
+  const payload = decodeBase64url(proof.split(".")[1] ?? "");
+  if (!payload) return null;
+  try {
+    const jti = (JSON.parse(payload.toString("utf8")) as { jti?: unknown }).jti;
+    return typeof jti === "string" ? jti : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Device Bound Session Credentials (W3C webappsec-dbsc) for the `id` strategy's cookie: at
+ * sign-in the browser is asked to make a key it cannot export and register it; from then on
+ * the session cookie lives `refreshInterval` only, and the browser renews it by signing a
+ * challenge with that key. A copied cookie dies with its short life and cannot be renewed
+ * elsewhere; a session whose browser does not register works as before.
+ */
+export function createDeviceBinding<Data extends JsonObject>(
+  ix: Internals<Data>,
+  settings: DeviceBoundSettings,
+) {
+  const { o, reader } = ix;
+  const { store, clock, cookies, lifetimes } = o;
+  const cookieName = cookies.names.session;
+  const instructionsFor = sessionInstructions({
+    refreshUrl: settings.refreshPath,
+    cookies: [{ name: cookieName, attributes: cookies.auth }],
+  });
+
+  /** Single use of a challenge: remembered at least as long as it verifies. */
+  const replay = {
+    use: (challenge: string) =>
+      settings.replay.firstUse(`dbsc:${challenge}`, clock() + settings.nonces.lifetimeMs, clock()),
+  };
+  const accepted = (proof: string): string[] => {
+    const jti = claimedChallenge(proof);
+    return jti !== null && settings.nonces.check(jti) ? [jti] : [];
+  };
+
+  const failed = (
+    stage: DeviceBindingFailure["stage"],
+    sessionId: string | null,
+    reason: string,
+    status: 400 | 401,
+  ): DeviceAnswer => {
+    const handler = o.events.onDeviceBindingFailure;
+    if (handler) {
+      try {
+        handler({ stage, sessionId, reason });
+      } catch {
+        // an observer must not break the answer
+      }
+    }
+    return json(status, {
+      type: "about:blank",
+      title: "Device binding refused",
+      status,
+      code: "device_binding_failed",
+    });
+  };
+
+  /**
+   * A new secret for a record, swapped on its current one. The successor is sealed under a
+   * secret nobody holds: a request still carrying the old cookie works for the grace (a tab's
+   * request in flight) but cannot learn the new cookie, which goes only to whoever proved the
+   * key (or, at registration, registered it).
+   */
+  const rotate = async (record: StoredSession, now: number) => {
+    const current = record.secretHash;
+    if (current === null) return null;
+    const next = generateOpaqueToken(record.id);
+    const rotated = await ix.storeCall(() =>
+      store.rotate(record.id, {
+        now,
+        expectedSecretHash: current,
+        previousSecretHash: nextReplaced(
+          current,
+          record.previousSecretHash,
+          record.previousValidUntil,
+          now,
+          0,
+        ),
+        secretHash: next.secretHash,
+        successor: sealSuccessor(randomBytes(32).toString("base64url"), record.id, next.secret),
+        graceUntil: now + lifetimes.grace,
+        expiresAt: Math.min(now + lifetimes.idle, record.absoluteExpiresAt),
+      }),
+    );
+    ix.cache?.delete(record.id);
+    return rotated ? { record: rotated, token: next.token } : null;
+  };
+
+  /**
+   * A successful answer: the fresh cookie, the instructions, and the challenge for the next
+   * refresh (the browser signs it then without asking first: one round trip fewer).
+   */
+  const renewedAnswer = (token: string, record: StoredSession, now: number) => {
+    const headers = new Headers({
+      "set-cookie": boundCookie(token, record, now),
+      [CHALLENGE_HEADER]: challengeHeader(settings.nonces.issue(), record.id),
+    });
+    return json(200, instructionsFor(record.id), headers);
+  };
+
+  /** The bound cookie, living one refresh interval (never past the session). */
+  const boundCookie = (token: string, record: StoredSession, now: number) =>
+    cookies.set(
+      cookieName,
+      token,
+      Math.min(settings.refreshInterval, record.absoluteExpiresAt - now),
+    );
+
+  return {
+    settings,
+
+    /** The `Secure-Session-Registration` header a cookie sign-in answers with. */
+    registrationHeaders(headers: Headers): void {
+      headers.set(
+        REGISTRATION_HEADER,
+        registrationHeader({
+          algorithms: settings.algorithms,
+          path: settings.registrationPath,
+          challenge: settings.nonces.issue(),
+        }),
+      );
+    },
+
+    /** Whether a record is bound to a device, and its cookie must be renewed by proof only. */
+    isBound: (record: StoredSession) => readBinding(record.binding)?.kind === "dbsc",
+
+    boundCookie,
+
+    /**
+     * The registration endpoint: the browser posts the proof of its new key with the session
+     * cookie; the session is bound to the key (once, for good) and gets a fresh short-lived
+     * cookie and the session instructions.
+     */
+    async register(request: RequestLike): Promise<DeviceAnswer> {
+      const now = clock();
+      const cookie = findAuthCookie(request.headers.get("cookie"), cookieName);
+      if (cookie.status !== "found") return failed("registration", null, "no session cookie", 401);
+      const verified = await ix.storeCall(() => verifyOpaqueToken(reader, cookie.value, now));
+      if (typeof verified === "string" || !verified.current) {
+        return failed("registration", null, `session cookie refused: ${String(verified)}`, 401);
+      }
+      const { record } = verified;
+      if (record.strategy !== "id")
+        return failed("registration", record.id, "not an id session", 400);
+      if (record.binding !== null) return failed("registration", record.id, "already bound", 400);
+      const proof = readProof(request);
+      if (proof === null) return failed("registration", record.id, "no proof", 400);
+      const checked = await verifyRegistrationProof(proof, {
+        challenge: accepted(proof),
+        replay,
+        algorithms: settings.algorithms,
+      });
+      if (!checked.ok) return failed("registration", record.id, checked.code, 400);
+      const binding = writeBinding({ kind: "dbsc", jkt: checked.jkt, jwk: checked.jwk });
+      const bound = await ix.storeCall(() =>
+        store.bind ? store.bind(record.id, binding, now) : Promise.resolve("missing" as const),
+      );
+      if (bound !== "bound") return failed("registration", record.id, `bind: ${bound}`, 400);
+      // A new secret, so that the cookie that went with the unbound session stops counting
+      // once its grace ends: from here on only cookies renewed by proof do.
+      const renewed = await rotate({ ...record, binding }, now);
+      if (!renewed) return failed("registration", record.id, "renewal lost a race", 400);
+      return renewedAnswer(renewed.token, renewed.record, now);
+    },
+
+    /**
+     * The refresh endpoint: without a proof, a challenge (403); with a proof from the bound
+     * key answering it, a fresh short-lived cookie. Nothing else renews a bound cookie.
+     */
+    async refresh(request: RequestLike): Promise<DeviceAnswer> {
+      const now = clock();
+      const sessionId = readSessionIdentifier(request);
+      if (sessionId === null) return failed("refresh", null, "no session identifier", 400);
+      const record = await ix.storeCall(() => reader.fresh(sessionId, now));
+      const binding = record ? readBinding(record.binding) : null;
+      if (!record || binding?.kind !== "dbsc" || record.strategy !== "id") {
+        return failed("refresh", sessionId, "no device-bound session", 401);
+      }
+      const proof = readProof(request);
+      const challenge = (): DeviceAnswer => ({
+        status: 403,
+        headers: new Headers({
+          [CHALLENGE_HEADER]: challengeHeader(settings.nonces.issue(), sessionId),
+          "cache-control": "no-store",
+        }),
+        body: null,
+      });
+      if (proof === null) return challenge();
+      const checked = await verifyRefreshProof(proof, {
+        key: binding.jwk,
+        challenge: accepted(proof),
+        replay,
+        algorithms: settings.algorithms,
+      });
+      // Chrome refreshing ahead of time re-sends a proof it already used, and deletes its
+      // session on any 4xx but a challenge: a spent or expired challenge gets a fresh one.
+      if (
+        !checked.ok &&
+        (checked.code === "wrong_challenge" || checked.code === "replayed_challenge")
+      ) {
+        return challenge();
+      }
+      if (!checked.ok) return failed("refresh", sessionId, checked.code, 401);
+      const rotated = await rotate(record, now);
+      if (!rotated) return failed("refresh", sessionId, "rotation lost a race", 401);
+      return renewedAnswer(rotated.token, rotated.record, now);
+    },
+  };
+}
+
+export type DeviceBinding = ReturnType<typeof createDeviceBinding>;
