@@ -206,7 +206,10 @@ describe("reference server over HTTP (real process)", () => {
     expect(me.status).toBe(200);
     const bad = await api.request("GET", "/api/id/me", undefined, { authorization: "Bearer nope" });
     expect(bad.status).toBe(401);
-    expect(bad.headers.get("www-authenticate")).toBe('Bearer error="invalid_token"');
+    // Bearer, and DPoP offered beside it (the reference server binds tokens that prove a key).
+    expect(bad.headers.get("www-authenticate")).toMatch(
+      /^Bearer error="invalid_token", DPoP algs="/,
+    );
     const logout = await api.request("POST", "/api/id/logout", undefined, {
       authorization: `Bearer ${token}`,
     });

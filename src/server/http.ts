@@ -123,6 +123,7 @@ export function sessionJson(session: {
   createdAt: Date;
   expiresAt: Date;
   authTime: Date;
+  deviceBound?: boolean;
 }) {
   return {
     id: session.id,
@@ -130,5 +131,6 @@ export function sessionJson(session: {
     createdAt: session.createdAt.toISOString(),
     expiresAt: session.expiresAt.toISOString(),
     authTime: session.authTime.toISOString(),
+    deviceBound: session.deviceBound === true,
   };
 }

@@ -192,11 +192,13 @@ nav a { color: #0b3d91; }
 #status:empty { display: none; } #status { background: #fff4e5; border: 1px solid #b26a00; padding: .5rem; border-radius: 6px; }
 `;
 
-const CLIENT_FILES = new Set(["index.js", "storage.js"]);
+// A module of the built browser client: a plain name (no path, no dots but the extension),
+// so that nothing outside dist/client can be named; what is not there is a 404.
+const CLIENT_FILE = /^[a-z][a-z-]*\.js$/;
 
 /** A file of the built browser client (dist/client), or 404. */
 export async function clientAsset(file: string): Promise<Response> {
-  if (!CLIENT_FILES.has(file)) return problem(404, "not_found", "Not found");
+  if (!CLIENT_FILE.test(file)) return problem(404, "not_found", "Not found");
   try {
     const text = await readFile(new URL(`../client/${file}`, import.meta.url), "utf8");
     return new Response(text.replace(/\n\/\/# sourceMappingURL=.*\n?$/, "\n"), {

@@ -4,7 +4,6 @@ import type { AddressInfo } from "node:net";
 import { dirname } from "node:path";
 import { serve } from "@hono/node-server";
 import {
-  createSessionManager,
   generateKeySet,
   type JwkSet,
   loadKeySet,
@@ -12,6 +11,7 @@ import {
 } from "../index.js";
 import { createApp } from "./app.js";
 import { ConfigError, isPostgresUrl, type ServerConfig } from "./config.js";
+import { referenceManagers } from "./managers.js";
 import { loadDriver, openStore } from "./stores.js";
 import { loadTls } from "./tls.js";
 import { cachedUsers } from "./user-cache.js";
@@ -100,19 +100,7 @@ export async function startServer(
     issuer: origins[0] ?? url,
     revocation: { maxLag: config.maxLag },
   };
-  const managers = {
-    id: createSessionManager({
-      ...common,
-      strategy: "id",
-      ...(config.idCache > 0 ? { cache: { maxAge: config.idCache } } : {}),
-    }),
-    jwt: createSessionManager({ ...common, strategy: "jwt", audience: `${common.issuer}/api/jwt` }),
-    hybrid: createSessionManager({
-      ...common,
-      strategy: "hybrid",
-      audience: `${common.issuer}/api/hybrid`,
-    }),
-  };
+  const managers = referenceManagers(common, { idCacheMs: config.idCache });
   holdFeed();
   app = createApp({
     managers,

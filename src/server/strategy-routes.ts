@@ -3,6 +3,7 @@ import type { Context, Hono } from "hono";
 import { applyHeaders, failureResponse, problem } from "../adapters/fetch.js";
 import { toRequestLike } from "../adapters/node.js";
 import { rawAuthenticate } from "../core/hot-path.js";
+import { isSessionError } from "../errors.js";
 import type { SessionManager, StrategyName } from "../index.js";
 import { readJsonObject } from "./body.js";
 import {
@@ -123,19 +124,39 @@ export function mountStrategyRoutes(
     if (!user || !valid) return refused();
     limits.perUser.reset(userKey);
     limits.perAddress.release(addressKey, now);
-    const issued = await manager.create({ userId: user.id, request: c.req.raw, ip, transport });
+    let issued: Awaited<ReturnType<typeof manager.create>>;
+    try {
+      issued = await manager.create({ userId: user.id, request: c.req.raw, ip, transport });
+    } catch (error) {
+      // A DPoP sign-in with a bad proof (or none where one is required): 401 and the
+      // challenge, with a nonce to retry with when the server asks for one.
+      if (!isSessionError(error, "DPOP_REFUSED")) throw error;
+      const refused = problem(401, "invalid_dpop_proof", "DPoP proof refused");
+      for (const [name, value] of Object.entries(error.headers)) refused.headers.set(name, value);
+      return refused;
+    }
     const session = sessionJson(issued.session);
     const tokens =
       transport === "header"
         ? {
             accessToken: issued.token,
-            tokenType: "Bearer",
+            // RFC 9449 §5: a bound token's type is DPoP.
+            tokenType: issued.session.deviceBound ? "DPoP" : "Bearer",
             ...(issued.refreshToken ? { refreshToken: issued.refreshToken } : {}),
           }
         : {};
     const payload = { user: publicUser(user), session, ...tokens };
     return json(payload, 200, issued.headers);
   });
+
+  // DBSC (id strategy, when the manager binds devices): registration and refresh, answered
+  // as the manager says; both ride the session cookie or a proof, never a form.
+  app.post(`${base}/dbsc/register`, async (c) =>
+    deviceAnswer(await manager.registerDevice(c.req.raw)),
+  );
+  app.post(`${base}/dbsc/refresh`, async (c) =>
+    deviceAnswer(await manager.refreshDevice(c.req.raw)),
+  );
 
   app.get(`${base}/me`, async (c) => {
     const auth = await signedIn(c);
@@ -196,4 +217,9 @@ export function mountStrategyRoutes(
 function noStore(response: Response): Response {
   response.headers.set("cache-control", "no-store");
   return response;
+}
+
+/** A DBSC endpoint's answer as a response. */
+function deviceAnswer(answer: { status: number; headers: Headers; body: string | null }): Response {
+  return new Response(answer.body, { status: answer.status, headers: answer.headers });
 }

@@ -1,6 +1,7 @@
 import { afterAll } from "vitest";
-import { createSessionManager, generateKeySet } from "../../src/index.js";
+import { generateKeySet } from "../../src/index.js";
 import { type AppOptions, createApp } from "../../src/server/app.js";
+import { referenceManagers } from "../../src/server/managers.js";
 import { sqliteUsers } from "../../src/server/users.js";
 import { memoryStore } from "../../src/stores/memory/index.js";
 
@@ -22,15 +23,7 @@ export function referenceApp(options: Partial<AppOptions> = {}) {
     csrf: { origins: [APP_ORIGIN] },
     issuer: APP_ORIGIN,
   };
-  const managers = {
-    id: createSessionManager({ ...common, strategy: "id" }),
-    jwt: createSessionManager({ ...common, strategy: "jwt", audience: `${APP_ORIGIN}/api/jwt` }),
-    hybrid: createSessionManager({
-      ...common,
-      strategy: "hybrid",
-      audience: `${APP_ORIGIN}/api/hybrid`,
-    }),
-  };
+  const managers = referenceManagers(common);
   const logged: string[] = [];
   const app = createApp({
     managers,

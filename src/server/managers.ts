@@ -1,0 +1,36 @@
+import { createSessionManager, type SessionManager, type SessionManagerOptions } from "../index.js";
+
+/** What the three managers of the reference server share. */
+export type CommonOptions = Omit<SessionManagerOptions, "strategy" | "audience"> & {
+  issuer: string;
+};
+
+/**
+ * The reference server's three managers, one per strategy, built in one place for the server
+ * and its tests: DPoP for header-transport clients that prove a key (optional: a client
+ * without one signs in as before), and DBSC for the `id` cookie (browsers without it are
+ * unaffected). One audience per strategy: a token of one never passes for another's.
+ */
+export function referenceManagers(
+  common: CommonOptions,
+  options: { idCacheMs?: number } = {},
+): Record<"id" | "jwt" | "hybrid", SessionManager> {
+  const shared = { ...common, dpop: {} };
+  return {
+    id: createSessionManager({
+      ...shared,
+      strategy: "id",
+      deviceBound: {
+        registrationPath: "/api/id/dbsc/register",
+        refreshPath: "/api/id/dbsc/refresh",
+      },
+      ...(options.idCacheMs ? { cache: { maxAge: options.idCacheMs } } : {}),
+    }),
+    jwt: createSessionManager({ ...shared, strategy: "jwt", audience: `${common.issuer}/api/jwt` }),
+    hybrid: createSessionManager({
+      ...shared,
+      strategy: "hybrid",
+      audience: `${common.issuer}/api/hybrid`,
+    }),
+  };
+}
