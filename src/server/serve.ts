@@ -3,12 +3,7 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { dirname } from "node:path";
 import { serve } from "@hono/node-server";
-import {
-  generateKeySet,
-  type JwkSet,
-  loadKeySet,
-  type SessionStore,
-} from "../index.js";
+import { generateKeySet, type JwkSet, loadKeySet, type SessionStore } from "../index.js";
 import { createApp } from "./app.js";
 import { ConfigError, isPostgresUrl, type ServerConfig } from "./config.js";
 import { referenceManagers } from "./managers.js";
