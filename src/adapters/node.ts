@@ -71,7 +71,9 @@ class NodeRequest implements RequestLike {
       ? "https"
       : "http";
     const host = req.headers.host ?? "localhost";
-    return `${scheme}://${host}${req.url ?? "/"}`;
+    // Express rewrites `url` relative to a router's mount point; the client signed the whole.
+    const path = (req as { originalUrl?: string }).originalUrl ?? req.url ?? "/";
+    return `${scheme}://${host}${path}`;
   }
 }
 

@@ -3,6 +3,7 @@ import { verifyCsrfToken } from "../csrf/token.js";
 import type { JsonObject, StoredSession } from "../stores/types.js";
 import { boundJkt, deviceBound } from "./binding.js";
 import { readCredential } from "./credentials.js";
+import { deviceRefuses } from "./device-bound.js";
 import { type DpopRefusal, dpopVerdict } from "./dpop.js";
 import type { RawAuthResult } from "./hot-path.js";
 import { asStoreError, type Internals } from "./internals.js";
@@ -112,12 +113,7 @@ export function createAuthenticator<Data extends JsonObject>(ix: Internals<Data>
     // A device-bound cookie lives one refresh interval from the proof that renewed it, and
     // nothing but a proof renews it.
     const device = deviceBound(verified.record.binding);
-    if (
-      device &&
-      (transport !== "cookie" ||
-        !o.deviceBound ||
-        now - verified.record.renewedAt > o.deviceBound.refreshInterval + lifetimes.grace)
-    ) {
+    if (deviceRefuses(o.deviceBound, lifetimes.grace, verified.record, transport, now)) {
       return fail("device_unproven", transport);
     }
     const read = ix.readData(verified.record);

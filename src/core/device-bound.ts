@@ -11,12 +11,11 @@ import {
 } from "../dbsc/headers.js";
 import { sessionInstructions } from "../dbsc/instructions.js";
 import { verifyRefreshProof, verifyRegistrationProof } from "../dbsc/proof.js";
-import type { Nonces } from "../pop/nonce.js";
-import type { ReplayCache } from "../pop/replay.js";
+import { createNonces } from "../pop/nonce.js";
 import type { JsonObject, StoredSession } from "../stores/types.js";
 import { decodeBase64url } from "../tokens/base64url.js";
 import { generateOpaqueToken } from "../tokens/opaque.js";
-import { readBinding, writeBinding } from "./binding.js";
+import { deviceBound, readBinding, writeBinding } from "./binding.js";
 import type { Internals } from "./internals.js";
 import { sealSuccessor } from "./seal.js";
 import { verifyOpaqueToken } from "./strategies/id.js";
@@ -30,13 +29,34 @@ export interface DeviceBoundSettings {
   /** How long a bound session cookie lives before the browser must prove its key again. */
   refreshInterval: number;
   algorithms: readonly DbscAlgorithm[];
-  nonces: Nonces;
-  replay: ReplayCache;
+  /** Key of the challenges (shared by instances that share the keys). */
+  challengeKey: Buffer;
 }
+
+/**
+ * Whether a DBSC-bound record's cookie must be refused: presented other than as a cookie,
+ * with device binding off (a binding never stops counting), or older than its refresh
+ * interval (plus the grace) since the proof that renewed it. One rule for `authenticate` and
+ * for what a request proves at sign-out and sign-in.
+ */
+export function deviceRefuses(
+  settings: DeviceBoundSettings | null,
+  graceMs: number,
+  record: StoredSession,
+  transport: "cookie" | "header",
+  now: number,
+): boolean {
+  if (!deviceBound(record.binding)) return false;
+  if (transport !== "cookie" || !settings) return true;
+  return now - record.renewedAt > settings.refreshInterval + graceMs;
+}
+
+/** How long a challenge verifies: a registration must follow its sign-in within it. */
+const CHALLENGE_LIFETIME = 5 * 60_000;
 
 /** What the registration and refresh endpoints answer; the adapters send it as it is. */
 export interface DeviceAnswer {
-  status: 200 | 400 | 401 | 403;
+  status: 200 | 400 | 401 | 403 | 404;
   headers: Headers;
   /** JSON text (session instructions or a problem), or `null` for an empty body. */
   body: string | null;
@@ -49,8 +69,13 @@ export interface DeviceBindingFailure {
   reason: string;
 }
 
-const json = (status: DeviceAnswer["status"], body: unknown, headers = new Headers()) => {
-  headers.set("content-type", "application/json");
+const json = (
+  status: DeviceAnswer["status"],
+  body: unknown,
+  headers = new Headers(),
+  type = "application/json",
+) => {
+  headers.set("content-type", type);
   headers.set("cache-control", "no-store");
   return { status, headers, body: JSON.stringify(body) };
 };
@@ -86,14 +111,23 @@ export function createDeviceBinding<Data extends JsonObject>(
     cookies: [{ name: cookieName, attributes: cookies.auth }],
   });
 
-  /** Single use of a challenge: remembered at least as long as it verifies. */
-  const replay = {
-    use: (challenge: string) =>
-      settings.replay.firstUse(`dbsc:${challenge}`, clock() + settings.nonces.lifetimeMs, clock()),
-  };
-  const accepted = (proof: string): string[] => {
+  /**
+   * Challenges are bound to one session and one use of it: their MAC covers the session id
+   * and whether they are for its registration or its refresh, so a challenge issued to one
+   * session (a thief's own sign-in) proves nothing for another.
+   */
+  const challenges = (stage: "register" | "refresh", sessionId: string, ahead = 0) =>
+    createNonces({
+      key: settings.challengeKey,
+      lifetimeMs: CHALLENGE_LIFETIME,
+      clock: ahead ? () => clock() + ahead : clock,
+      purpose: `dbsc-${stage}:${sessionId}`,
+    });
+  /** When the proof's challenge was issued for this session and stage, or null. */
+  const issuedAt = (proof: string, stage: "register" | "refresh", sessionId: string) => {
     const jti = claimedChallenge(proof);
-    return jti !== null && settings.nonces.check(jti) ? [jti] : [];
+    const expires = jti === null ? null : challenges(stage, sessionId).expiresAt(jti);
+    return expires === null || jti === null ? null : { jti, at: expires - CHALLENGE_LIFETIME };
   };
 
   const failed = (
@@ -110,12 +144,18 @@ export function createDeviceBinding<Data extends JsonObject>(
         // an observer must not break the answer
       }
     }
-    return json(status, {
-      type: "about:blank",
-      title: "Device binding refused",
+    // RFC 9457 problem details, as every other refusal.
+    return json(
       status,
-      code: "device_binding_failed",
-    });
+      {
+        type: "about:blank",
+        title: "Device binding refused",
+        status,
+        code: "device_binding_failed",
+      },
+      new Headers(),
+      "application/problem+json",
+    );
   };
 
   /**
@@ -156,7 +196,8 @@ export function createDeviceBinding<Data extends JsonObject>(
   const renewedAnswer = (token: string, record: StoredSession, now: number) => {
     const headers = new Headers({
       "set-cookie": boundCookie(token, record, now),
-      [CHALLENGE_HEADER]: challengeHeader(settings.nonces.issue(), record.id),
+      // Stamped 1 ms past the renewal it follows, so that it counts as issued after it.
+      [CHALLENGE_HEADER]: challengeHeader(challenges("refresh", record.id, 1).issue(), record.id),
     });
     return json(200, instructionsFor(record.id), headers);
   };
@@ -173,13 +214,13 @@ export function createDeviceBinding<Data extends JsonObject>(
     settings,
 
     /** The `Secure-Session-Registration` header a cookie sign-in answers with. */
-    registrationHeaders(headers: Headers): void {
+    registrationHeaders(headers: Headers, sessionId: string): void {
       headers.set(
         REGISTRATION_HEADER,
         registrationHeader({
           algorithms: settings.algorithms,
           path: settings.registrationPath,
-          challenge: settings.nonces.issue(),
+          challenge: challenges("register", sessionId).issue(),
         }),
       );
     },
@@ -208,9 +249,14 @@ export function createDeviceBinding<Data extends JsonObject>(
       if (record.binding !== null) return failed("registration", record.id, "already bound", 400);
       const proof = readProof(request);
       if (proof === null) return failed("registration", record.id, "no proof", 400);
+      // Only with the challenge of this session's own sign-in, within its life: a cookie
+      // copied later cannot be registered to someone else's key. Single use: bind is once.
+      const issued = issuedAt(proof, "register", record.id);
+      if (!issued || now - record.createdAt > CHALLENGE_LIFETIME) {
+        return failed("registration", record.id, "no registration challenge of this session", 400);
+      }
       const checked = await verifyRegistrationProof(proof, {
-        challenge: accepted(proof),
-        replay,
+        challenge: issued.jti,
         algorithms: settings.algorithms,
       });
       if (!checked.ok) return failed("registration", record.id, checked.code, 400);
@@ -240,19 +286,33 @@ export function createDeviceBinding<Data extends JsonObject>(
         return failed("refresh", sessionId, "no device-bound session", 401);
       }
       const proof = readProof(request);
-      const challenge = (): DeviceAnswer => ({
-        status: 403,
-        headers: new Headers({
-          [CHALLENGE_HEADER]: challengeHeader(settings.nonces.issue(), sessionId),
-          "cache-control": "no-store",
-        }),
-        body: null,
-      });
+      // The challenge (the header is what the browser reads; the body, problem details as
+      // every refusal, is for anyone else).
+      const challenge = (): DeviceAnswer =>
+        json(
+          403,
+          {
+            type: "about:blank",
+            title: "Device proof required",
+            status: 403,
+            code: "device_proof_required",
+          },
+          new Headers({
+            [CHALLENGE_HEADER]: challengeHeader(
+              challenges("refresh", sessionId).issue(),
+              sessionId,
+            ),
+          }),
+          "application/problem+json",
+        );
       if (proof === null) return challenge();
+      // A challenge of this session's refresh, issued after its last renewal: each renews
+      // once (the renewal moves renewedAt past it), with no cache that others could fill.
+      const issued = issuedAt(proof, "refresh", sessionId);
+      if (!issued || issued.at <= record.renewedAt) return challenge();
       const checked = await verifyRefreshProof(proof, {
         key: binding.jwk,
-        challenge: accepted(proof),
-        replay,
+        challenge: issued.jti,
         algorithms: settings.algorithms,
       });
       // Chrome refreshing ahead of time re-sends a proof it already used, and deletes its

@@ -167,3 +167,20 @@ export function dpopVerdict(
   if (gate === null || credential.transport === "cookie") return null;
   return gate.check(request, credential.scheme, credential.token, jkt, hashed);
 }
+
+/**
+ * `dpopVerdict` for what a request proves at sign-out and sign-in: as for any request, except
+ * that a sign-in whose own proof showed the key (`provenJkt`) proves the sessions bound to it
+ * (its proof was spent by that check and would read as a replay here).
+ */
+export function presentedVerdict(
+  gate: DpopGate | null,
+  request: RequestLike,
+  credential: { transport: "cookie" | "header"; scheme: Scheme; token: string },
+  jkt: string | null,
+  provenJkt: string | null,
+  hashed = true,
+): DpopRefusal | null {
+  if (jkt !== null && jkt === provenJkt && credential.transport === "header") return null;
+  return dpopVerdict(gate, request, credential, jkt, hashed);
+}

@@ -9,7 +9,7 @@ import { importKeySet } from "../tokens/keys.js";
 import { cachedVerifier } from "../tokens/verified-cache.js";
 import { boundJkt } from "./binding.js";
 import { readCredential } from "./credentials.js";
-import { type DpopRefusal, dpopVerdict, NO_KEY } from "./dpop.js";
+import { type DpopRefusal, dpopVerdict, NO_KEY, presentedVerdict } from "./dpop.js";
 import type { RawAuthResult } from "./hot-path.js";
 import { asStoreError, type Internals } from "./internals.js";
 import { RevocationSet, VERIFIER_SKEW_S } from "./revocations.js";
@@ -211,14 +211,15 @@ export function createJwtSessions<Data extends JsonObject>(
   const lapseBound = tokenLifetime + VERIFIER_SKEW_S * 1000;
 
   /** The claims of a token that verifies but for its expiry, and whether it lapsed too long ago. */
-  const lapsed = (request: RequestLike) => {
+  const lapsed = (request: RequestLike, provenJkt: string | null = null) => {
     const credential = readCredential(request, cookieName, o.transports, ix.dpop !== null);
     if (!credential.ok) return null;
     const result = lapsedVerifier.verify(credential.token);
     if (!result.ok || typeof result.claims.sid !== "string") return null;
     // A DPoP-bound token proves its session only with a proof from its key: a copy must not
     // be able to sign its owner out either.
-    if (dpopVerdict(ix.dpop, request, credential, confirmedJkt(result.claims.cnf))) return null;
+    const jkt = confirmedJkt(result.claims.cnf);
+    if (presentedVerdict(ix.dpop, request, credential, jkt, provenJkt)) return null;
     const exp = result.claims.exp;
     const tooOld = typeof exp !== "number" || clock() - exp * 1000 > lapseBound;
     return { id: result.claims.sid, transport: credential.transport, tooOld };
@@ -229,8 +230,11 @@ export function createJwtSessions<Data extends JsonObject>(
    * lifetime ago, without side effects: which session a request proves it holds (sign-out,
    * sign-in ending the old one).
    */
-  function presentedSessionId(request: RequestLike): { id: string; transport: Transport } | null {
-    const found = lapsed(request);
+  function presentedSessionId(
+    request: RequestLike,
+    provenJkt: string | null = null,
+  ): { id: string; transport: Transport } | null {
+    const found = lapsed(request, provenJkt);
     return found && !found.tooOld ? { id: found.id, transport: found.transport } : null;
   }
 

@@ -7,8 +7,8 @@ import { generateOpaqueToken, isSessionId } from "../tokens/opaque.js";
 import { createAuthenticator } from "./authenticate.js";
 import { boundJkt, writeBinding } from "./binding.js";
 import { readCredential } from "./credentials.js";
-import { createDeviceBinding, type DeviceAnswer } from "./device-bound.js";
-import { type DpopGate, dpopVerdict } from "./dpop.js";
+import { createDeviceBinding, type DeviceAnswer, deviceRefuses } from "./device-bound.js";
+import { type DpopGate, presentedVerdict } from "./dpop.js";
 import { type Duration, parseDuration } from "./duration.js";
 import { RAW_AUTHENTICATE, type RawAuthenticate, withHeaders } from "./hot-path.js";
 import { createInternals } from "./internals.js";
@@ -111,10 +111,19 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
   const { reader, cache, storeCall, toSession, emit, revoked } = ix;
   const opaque = createAuthenticator(ix);
   const device = o.deviceBound ? createDeviceBinding(ix, o.deviceBound) : null;
+  // Without `deviceBound`, the endpoints do not exist: 404, as problem details.
   const noDevice = async (): Promise<DeviceAnswer> => ({
-    status: 400,
-    headers: new Headers({ "cache-control": "no-store" }),
-    body: null,
+    status: 404,
+    headers: new Headers({
+      "cache-control": "no-store",
+      "content-type": "application/problem+json",
+    }),
+    body: JSON.stringify({
+      type: "about:blank",
+      title: "Not found",
+      status: 404,
+      code: "not_found",
+    }),
   });
   const jwt = o.strategy === "id" ? null : createJwtSessions(ix, o.strategy);
   const refresher = o.strategy === "hybrid" && jwt ? createRefresher(ix, jwt) : null;
@@ -131,9 +140,10 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
   const presented = async (
     request: RequestLike,
     now: number,
+    provenJkt: string | null = null,
   ): Promise<{ id: string; transport: Transport } | null> => {
     if (jwt) {
-      const found = jwt.presentedSessionId(request);
+      const found = jwt.presentedSessionId(request, provenJkt);
       if (found || !refresher) return found;
       // hybrid: the access cookie may be gone (a 401 clears it); the binding cookie goes to
       // every path, and a client may present its refresh cookie.
@@ -143,17 +153,28 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
       if (rt.status !== "found") return null;
       const verified = await storeCall(() => verifyOpaqueToken(reader, rt.value, now));
       // A token of another strategy's session in the refresh cookie proves nothing here.
-      return typeof verified === "string" || verified.record.strategy !== o.strategy
-        ? null
-        : { id: verified.record.id, transport: "cookie" };
+      if (typeof verified === "string" || verified.record.strategy !== o.strategy) return null;
+      // A DPoP-bound refresh token, copied into a cookie, proves nothing without its key.
+      const credential = { transport: "header" as const, scheme: "dpop" as const, token: rt.value };
+      const jkt = boundJkt(verified.record.binding);
+      if (jkt !== null && presentedVerdict(ix.dpop, request, credential, jkt, provenJkt, false)) {
+        return null;
+      }
+      return { id: verified.record.id, transport: "cookie" };
     }
     const credential = readCredential(request, cookieName, o.transports, ix.dpop !== null);
     if (!credential.ok) return null;
     const found = await storeCall(() => verifyOpaqueToken(reader, credential.token, now));
     if (typeof found === "string" || found.record.strategy !== o.strategy) return null;
-    // A DPoP-bound token proves its session only with a proof from its key.
-    if (dpopVerdict(ix.dpop, request, credential, boundJkt(found.record.binding))) return null;
-    return { id: found.record.id, transport: credential.transport };
+    const { record } = found;
+    // A bound token proves its session only as it would authenticate: DPoP with a proof
+    // from its key, a device-bound cookie within its interval.
+    const jkt = boundJkt(record.binding);
+    if (presentedVerdict(ix.dpop, request, credential, jkt, provenJkt)) return null;
+    if (deviceRefuses(o.deviceBound, lifetimes.grace, record, credential.transport, now)) {
+      return null;
+    }
+    return { id: record.id, transport: credential.transport };
   };
 
   async function create(input: CreateInput<Data>): Promise<IssuedSession<Data>> {
@@ -163,7 +184,7 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
     }
     const transport = input.transport ?? "cookie";
     const jkt = ix.dpop && transport === "header" ? provenKey(ix.dpop, input.request) : null;
-    const previous = input.request ? await presented(input.request, now) : null;
+    const previous = input.request ? await presented(input.request, now, jkt) : null;
     const ended = previous ? await storeCall(() => store.delete(previous.id, "logout")) : null;
     if (ended) revoked(ended, "logout");
     const userAgent = input.userAgent ?? input.request?.headers.get("user-agent") ?? null;
@@ -215,7 +236,7 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
     if (jwt) return { session, ...jwt.issue(record, transport, now) };
     const headers = opaque.tokenHeaders(secret.token, transport, record, now);
     // A browser that speaks DBSC registers a key for this session right away.
-    if (device && transport === "cookie") device.registrationHeaders(headers);
+    if (device && transport === "cookie") device.registrationHeaders(headers, record.id);
     return { session, headers, token: secret.token };
   }
 

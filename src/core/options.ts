@@ -5,7 +5,7 @@ import { checkEndpoint, DBSC_ALGORITHMS } from "../dbsc/headers.js";
 import { configError } from "../errors.js";
 import { isProofAlgorithm, PROOF_ALGORITHMS } from "../pop/jwk.js";
 import { createNonces } from "../pop/nonce.js";
-import { memoryReplayCache } from "../pop/replay.js";
+import { memoryReplayCache, perKeyReplayCache } from "../pop/replay.js";
 import type { JsonObject, SessionStore, StrategyName } from "../stores/types.js";
 import { deriveKey, type JwkSet, loadKeySet } from "../tokens/keys.js";
 import type { DeviceBoundSettings } from "./device-bound.js";
@@ -203,6 +203,16 @@ function normalizeDpop<Data extends JsonObject>(
   if (dpop.replay !== undefined && typeof dpop.replay?.firstUse !== "function") {
     throw configError("dpop.replay must have firstUse(key, expiresAt, now)");
   }
+  // The check runs on the synchronous path of every request: a cache that answers a promise
+  // (a network cache) would be taken for "first use" every time. Asked about an entry that
+  // has already expired, a cache answers true at once without keeping it.
+  if (dpop.replay !== undefined) {
+    const now = Date.now();
+    const probe: unknown = dpop.replay.firstUse(`sessionkit-probe:${now}`, now - 1, now);
+    if (probe !== true) {
+      throw configError("dpop.replay must answer synchronously (true for an expired entry)");
+    }
+  }
   const clock = options.clock ?? Date.now;
   // Nonces verify on every instance that shares the keys; without keys, on this process only.
   const nonces = dpop.nonce
@@ -217,7 +227,10 @@ function normalizeDpop<Data extends JsonObject>(
     algorithms,
     required: dpop.required === true,
     maxAgeMs,
-    replay: dpop.replay ?? memoryReplayCache(),
+    // One key's proofs can take at most 1% of the default cache per proof lifetime (about
+    // 16 requests a second at the default maxAge): a flood locks out only its own key.
+    replay:
+      dpop.replay ?? perKeyReplayCache(memoryReplayCache(), { perKey: 1000, windowMs: maxAgeMs }),
     nonces,
     origin,
   };
@@ -259,22 +272,12 @@ function normalizeDeviceBound<Data extends JsonObject>(
   ) {
     throw configError(`deviceBound.algorithms must list some of ${DBSC_ALGORITHMS.join(", ")}`);
   }
-  if (options.replay !== undefined && typeof options.replay?.firstUse !== "function") {
-    throw configError("deviceBound.replay must have firstUse(key, expiresAt, now)");
-  }
-  const clock = all.clock ?? Date.now;
   return {
     registrationPath: options.registrationPath,
     refreshPath: options.refreshPath,
     refreshInterval,
     algorithms,
     // Challenges verify on every instance that shares the keys; without keys, here only.
-    nonces: createNonces({
-      key: keys ? deriveKey(keys, "dbsc-challenge") : randomBytes(32),
-      lifetimeMs: 5 * 60_000,
-      clock,
-      purpose: "dbsc",
-    }),
-    replay: options.replay ?? memoryReplayCache(),
+    challengeKey: keys ? deriveKey(keys, "dbsc-challenge") : randomBytes(32),
   };
 }

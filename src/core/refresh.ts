@@ -129,6 +129,14 @@ export function createRefresher<Data extends JsonObject>(
       const id = token.slice(0, token.indexOf("."));
       const owner = await storeCall(() => read(id, now));
       if (owner && owner.strategy !== "hybrid") return fail("wrong_strategy", transport);
+      // A copy of a DPoP-bound refresh token could never have been used: without a proof from
+      // its key it revokes nothing (or anyone holding a stale copy could end the session).
+      const ownerJkt = owner ? boundJkt(owner.binding) : null;
+      if (ownerJkt !== null) {
+        const credential = { transport, scheme: "dpop" as const, token };
+        const refused = dpopVerdict(ix.dpop, request, credential, ownerJkt, false);
+        if (refused) return fail(refused.reason, transport, refused);
+      }
       const gone = await storeCall(() => store.delete(id, "reuse"));
       if (gone) {
         revoked(gone, "reuse");

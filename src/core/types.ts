@@ -179,8 +179,6 @@ export interface DeviceBoundOptions {
   refreshInterval?: Duration;
   /** Key algorithms offered to the browser. Default `["ES256", "RS256"]`. */
   algorithms?: Array<"ES256" | "RS256">;
-  /** Where answered challenges are remembered (single use). Default this process's memory. */
-  replay?: ReplayCache;
 }
 
 export interface DpopOptions {

@@ -147,7 +147,8 @@ export function verifyDpopProof(
 
   // Kept as long as the proof could be accepted: until `iat` + maxAge. The thumbprint has a
   // fixed length, so `jkt:jti` names one pair only.
-  if (!replay.firstUse(`${jkt}:${jti}`, issuedAt + maxAgeMs, now)) {
+  // Exactly `true`: a cache answering a promise (always truthy) must fail closed, not open.
+  if (replay.firstUse(`${jkt}:${jti}`, issuedAt + maxAgeMs, now) !== true) {
     return invalid("replayed", `jti ${shown(jti)} was seen before (or the cache is full)`);
   }
   return { jkt };

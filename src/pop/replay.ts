@@ -139,3 +139,35 @@ function nthSmallest(values: number[], k: number): number {
   }
   return values[k] ?? 0;
 }
+
+/**
+ * A replay cache shared fairly between keys: each key (the part of the entry's name before
+ * its first `:`, the proof key's thumbprint for DPoP) may record at most `perKey` entries per
+ * `windowMs`; past that only that key's proofs are refused. Without it, one client sending
+ * proofs fast enough could fill a bounded cache and lock every other client out.
+ */
+export function perKeyReplayCache(
+  inner: ReplayCache,
+  options: { perKey: number; windowMs: number },
+): ReplayCache {
+  const counts = new Map<string, { count: number; until: number }>();
+  let sweepAt = 0;
+  return {
+    firstUse(key, expiresAt, now) {
+      const owner = key.slice(0, Math.max(0, key.indexOf(":")));
+      if (now >= sweepAt) {
+        for (const [k, v] of counts) if (v.until <= now) counts.delete(k);
+        sweepAt = now + options.windowMs;
+      }
+      let entry = counts.get(owner);
+      if (!entry || entry.until <= now) {
+        entry = { count: 0, until: now + options.windowMs };
+        counts.set(owner, entry);
+      }
+      if (entry.count >= options.perKey) return false;
+      const first = inner.firstUse(key, expiresAt, now);
+      if (first === true) entry.count++;
+      return first;
+    },
+  };
+}

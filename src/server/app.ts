@@ -223,7 +223,8 @@ export function createApp(options: AppOptions): Hono<Env> {
               session,
               accessToken: result.accessToken,
               refreshToken: result.refreshToken,
-              tokenType: "Bearer",
+              // RFC 9449 §5: a bound token's type is DPoP.
+              tokenType: result.session.deviceBound ? "DPoP" : "Bearer",
             };
       return json(payload, 200, result.headers);
     });
