@@ -152,10 +152,16 @@ describe.skipIf(!available)("the demo in Chromium", () => {
       const cell = (globalThis as unknown as PageGlobals).document.getElementById("present-local");
       return cell?.textContent === "yes";
     });
+    await page.waitForFunction(() => {
+      const cell = (globalThis as unknown as PageGlobals).document.getElementById("present-bound");
+      return cell?.textContent === "yes";
+    });
     await page.click("#lab-run");
     await page.waitForFunction(() => {
-      const cell = (globalThis as unknown as PageGlobals).document.getElementById("use-session");
-      return cell?.textContent?.startsWith("yes") || cell?.textContent?.startsWith("no");
+      const doc = (globalThis as unknown as PageGlobals).document;
+      const done = (id: string) =>
+        /^(yes|no|could)/.test(doc.getElementById(id)?.textContent ?? "");
+      return done("use-session") && done("use-bound");
     });
     const cell = (id: string) => page.textContent(`#${id}`);
     expect(await cell("read-cookie")).toBe("no");
@@ -164,6 +170,11 @@ describe.skipIf(!available)("the demo in Chromium", () => {
     expect(await cell("use-local")).toBe("yes (HTTP 200)");
     expect(await cell("read-session")).toMatch(/^yes: /);
     expect(await cell("use-session")).toBe("yes (HTTP 200)");
+    // The DPoP-bound copy: readable, and worthless away from the page's key.
+    expect(await cell("read-bound")).toMatch(/^yes: /);
+    expect(await cell("use-bound")).toBe(
+      "no: as Bearer refused: dpop_required; with the attacker's own key refused: dpop_invalid",
+    );
     await page.screenshot({ path: join(SHOTS, "storage-lab.png"), fullPage: true });
     // Another tab: localStorage is shared and survives, sessionStorage belongs to one tab.
     const reopened = await page.context().newPage();

@@ -1,7 +1,10 @@
+import { createHash, generateKeyPairSync, randomUUID, sign } from "node:crypto";
 import type { Hono } from "hono";
 import { failureResponse, problem } from "../adapters/fetch.js";
+import { isSessionError } from "../errors.js";
 import { createSessionManager, type SessionManager } from "../index.js";
 import { memoryStore } from "../stores/memory/index.js";
+import { readJsonObject } from "./body.js";
 import type { Env } from "./http.js";
 import { htmlPage, layout } from "./page.js";
 
@@ -36,13 +39,16 @@ export function mountLab(app: Hono<Env>, manager: SessionManager, options: { ena
     store: memoryStore(),
     transports: ["header"],
     lifetimes: { idle: "10m", absolute: "10m", renewal: "10m" },
-    maxSessionsPerUser: 1,
+    maxSessionsPerUser: 2,
     cleanup: false,
+    // The bound row's lab token is DPoP-bound to a key the page holds and cannot export.
+    dpop: {},
   });
 
   app.get("/lab", async (c) => {
     const result = await manager.authenticate(c.req.raw);
     const signedIn = result.session !== null;
+    const deviceBound = result.session?.deviceBound === true;
     const body = signedIn
       ? `<section aria-labelledby="lab"><h2 id="lab">Storage lab</h2>
 <p>Your session token lives in an <code>HttpOnly</code> cookie. Put a token in
@@ -60,7 +66,15 @@ injected script nothing to take.</p>
 <tr><th scope="row">HttpOnly cookie</th><td id="present-cookie">yes</td><td id="read-cookie">?</td><td id="use-cookie">?</td><td>yes, until it expires or you sign out</td></tr>
 <tr><th scope="row">localStorage</th><td id="present-local">?</td><td id="read-local">?</td><td id="use-local">?</td><td>yes, and across browser restarts</td></tr>
 <tr><th scope="row">sessionStorage</th><td id="present-session">?</td><td id="read-session">?</td><td id="use-session">?</td><td>no: one tab only</td></tr>
+<tr><th scope="row">localStorage, bound with DPoP</th><td id="present-bound">?</td><td id="read-bound">?</td><td id="use-bound">?</td><td>yes, with the key in IndexedDB</td></tr>
+<tr><th scope="row">HttpOnly cookie, bound with DBSC</th><td id="present-dbsc">${deviceBound ? "yes: this session is bound" : "no: this browser did not register a key"}</td><td>no</td><td id="use-dbsc">${deviceBound ? "only until it lapses (minutes), never renewed" : "yes, until it expires"}</td><td>yes, renewed by the browser's key</td></tr>
 </tbody></table>
+<p>The DPoP row's token is bound to a key this page made with WebCrypto and cannot export: an
+injected script can read the token and can still <em>use</em> the key inside this tab while it
+runs, but what it sends away is worthless. The "attacker's machine" column for that row is the
+server trying the stolen token itself, as Bearer and with a proof from another key. The DBSC row
+is for a copy of the cookie taken from the browser's files (malware, not a script): in browsers
+that support DBSC the cookie lives a few minutes and only this browser's key renews it.</p>
 <p id="lab-note">The script can still send requests that carry the cookie while the page is open
 (it runs as the page); what <code>HttpOnly</code> prevents is taking the token away.</p></section>`
       : `<section><h2>Storage lab</h2><p>Sign in with the <code>id</code> strategy on <a href="/">the main page</a> first.</p></section>`;
@@ -78,6 +92,54 @@ injected script nothing to take.</p>
     return Response.json({ token: issued.token }, { headers: NO_STORE });
   });
 
+  // The same, bound with DPoP to the key the page proves in its request.
+  app.post("/api/lab/copy-bound", async (c) => {
+    const result = await manager.authenticate(c.req.raw);
+    if (!result.session) return failureResponse(result.failure, result.headers);
+    if (result.session.transport !== "cookie") {
+      return problem(401, "unauthorized", "Sign in with the id strategy first");
+    }
+    try {
+      const issued = await labSessions.create({
+        userId: result.session.userId,
+        transport: "header",
+        request: c.req.raw,
+      });
+      if (!issued.session.deviceBound) return problem(400, "no_proof", "Send a DPoP proof");
+      return Response.json({ token: issued.token }, { headers: NO_STORE });
+    } catch (error) {
+      if (isSessionError(error, "DPOP_REFUSED"))
+        return problem(401, "invalid_dpop_proof", "DPoP proof refused");
+      throw error;
+    }
+  });
+
+  // The attacker's machine for a bound token: the token alone, and with a proof from a key of
+  // the attacker's own. Both must be refused; the answer says how each was.
+  app.post("/api/lab/attacker", async (c) => {
+    const body = await readJsonObject(c.req.raw);
+    if (!body.ok) return body.response;
+    const token = body.value.token;
+    if (typeof token !== "string" || token.length > 4096) {
+      return problem(400, "invalid_token", "token: the stolen copy");
+    }
+    const target = new URL("/api/lab/me", c.req.url).href;
+    const asBearer = await labSessions.authenticate(
+      new Request(target, { headers: { authorization: `Bearer ${token}` } }),
+    );
+    const ownKey = await labSessions.authenticate(
+      new Request(target, {
+        headers: { authorization: `DPoP ${token}`, dpop: attackerProof(target, token) },
+      }),
+    );
+    const verdict = (r: typeof asBearer) =>
+      r.session ? "accepted" : `refused: ${r.failure.reason}`;
+    return Response.json(
+      { bearer: verdict(asBearer), ownKey: verdict(ownKey) },
+      { headers: NO_STORE },
+    );
+  });
+
   // What the stolen copy opens: this route alone.
   app.get("/api/lab/me", async (c) => {
     const result = await labSessions.authenticate(c.req.raw);
@@ -86,15 +148,46 @@ injected script nothing to take.</p>
   });
 }
 
+/** A DPoP proof for `url` from a key the attacker made: valid in itself, for another key. */
+function attackerProof(url: string, token: string): string {
+  const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const jwk = publicKey.export({ format: "jwk" });
+  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
+  const input = `${part({ alg: "ES256", typ: "dpop+jwt", jwk: { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y } })}.${part(
+    {
+      jti: randomUUID(),
+      htm: "GET",
+      htu: url,
+      iat: Math.floor(Date.now() / 1000),
+      ath: createHash("sha256").update(token).digest("base64url"),
+    },
+  )}`;
+  const signature = sign("sha256", Buffer.from(input), {
+    key: privateKey,
+    dsaEncoding: "ieee-p1363",
+  });
+  return `${input}.${signature.toString("base64url")}`;
+}
+
 /** The lab page's script: the copy, and the "injected" script itself. */
 export const LAB_SCRIPT = `
-import { createSessionClient } from "/assets/client/index.js";
+import { createSessionClient, memoryTokens } from "/assets/client/index.js";
 const client = createSessionClient();
 const KEY = "sessionkit.lab.token";
 const set = (id, text) => { const el = document.getElementById(id); if (el) el.textContent = text; };
+const BOUND = "sessionkit.lab.bound";
+// The bound row's client: a key this page makes with WebCrypto (not extractable, kept in
+// IndexedDB), a DPoP proof on every request it sends.
+let bound = null;
+try {
+  bound = createSessionClient({ tokens: memoryTokens(), dpop: true, channel: "sessionkit-lab" });
+} catch (error) {
+  set("present-bound", "not in this browser: " + error.message);
+}
 const show = () => {
   set("present-local", localStorage.getItem(KEY) ? "yes" : "no");
   set("present-session", sessionStorage.getItem(KEY) ? "yes" : "no");
+  if (bound) set("present-bound", localStorage.getItem(BOUND) ? "yes" : "no");
 };
 show();
 document.getElementById("lab-copy")?.addEventListener("click", async () => {
@@ -103,11 +196,18 @@ document.getElementById("lab-copy")?.addEventListener("click", async () => {
   const { token } = await r.json();
   localStorage.setItem(KEY, token);
   sessionStorage.setItem(KEY, token);
+  if (bound) {
+    const b = await bound.fetch("/api/lab/copy-bound", { method: "POST" });
+    if (b.ok) localStorage.setItem(BOUND, (await b.json()).token);
+    else set("present-bound", "no bound token (HTTP " + b.status + ")");
+  }
   show();
 });
 document.getElementById("lab-clear")?.addEventListener("click", () => {
   localStorage.removeItem(KEY);
   sessionStorage.removeItem(KEY);
+  localStorage.removeItem(BOUND);
+  for (const id of ["read-cookie", "use-cookie", "read-local", "use-local", "read-session", "use-session", "read-bound", "use-bound"]) set(id, "?");
   show();
 });
 // What an injected script does: read whatever it can, then try it without the victim's cookies,
@@ -124,6 +224,13 @@ async function injected() {
     const r = await fetch("/api/lab/me", { credentials: "omit", headers: { authorization: "Bearer " + token } });
     set("use-" + where, r.ok ? "yes (HTTP " + r.status + ")" : "no (HTTP " + r.status + ")");
   }
+  const copy = localStorage.getItem(BOUND);
+  set("read-bound", copy ? "yes: " + copy.slice(0, 8) + "…" : "no");
+  if (!copy) { set("use-bound", "nothing to use"); return; }
+  // Sent away, and tried where the key is not: the server plays the attacker's machine.
+  const r = await fetch("/api/lab/attacker", { method: "POST", credentials: "omit", headers: { "content-type": "application/json" }, body: JSON.stringify({ token: copy }) });
+  const tried = r.ok ? await r.json() : null;
+  set("use-bound", tried ? "no: as Bearer " + tried.bearer + "; with the attacker's own key " + tried.ownKey : "could not try (HTTP " + r.status + ")");
 }
 document.getElementById("lab-run")?.addEventListener("click", () => { injected(); });
 `;

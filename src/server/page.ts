@@ -44,7 +44,7 @@ export function describeDevice(userAgent: string | null): string {
 function sessionRow(s: SessionInfo): string {
   const device = escapeHtml(describeDevice(s.userAgent));
   return `<li class="session${s.current ? " current" : ""}">
-  <div><strong title="${escapeHtml(s.userAgent ?? "")}">${device}</strong>${s.current ? ' <span class="badge">this device</span>' : ""}
+  <div><strong title="${escapeHtml(s.userAgent ?? "")}">${device}</strong>${s.current ? ' <span class="badge">this device</span>' : ""}${s.deviceBound ? ' <span class="badge" title="Bound to a key this device holds: a copy of its token is worthless elsewhere">device-bound</span>' : ""}
   <div class="meta">Address ${escapeHtml(s.ip ?? "unknown")} · signed in <time>${s.createdAt.toISOString()}</time> · last active <time>${s.lastActiveAt.toISOString()}</time></div></div>
   <button type="button" data-revoke="${escapeHtml(s.id)}" aria-label="Revoke session on ${device}">${s.current ? "Sign out" : "Revoke"}</button>
 </li>`;

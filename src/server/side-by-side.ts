@@ -88,6 +88,7 @@ export function mountSideBySide(
       const micros = Math.round((performance.now() - start) * 1000);
       out[strategy] = {
         signedIn: result.session !== null,
+        deviceBound: result.session?.deviceBound === true,
         micros,
         stored: STORED[strategy],
         cookies: cookiesOf(strategy).map(({ name, attributes }) => {
@@ -125,7 +126,7 @@ const el = (id) => document.getElementById(id);
 async function refresh() {
   const state = await (await fetch("/api/strategies/state", { credentials: "same-origin" })).json();
   for (const [strategy, s] of Object.entries(state)) {
-    el(strategy + "-state").textContent = s.signedIn ? "yes" : "no";
+    el(strategy + "-state").textContent = !s.signedIn ? "no" : s.deviceBound ? "yes, device-bound (DBSC)" : "yes";
     el(strategy + "-micros").textContent = String(s.micros);
     el(strategy + "-stored").textContent = s.stored;
     el(strategy + "-cookies").replaceChildren(...s.cookies.map((c) => {
