@@ -123,10 +123,12 @@ export function sessionErrorResponse(error: unknown): Response | null {
  * Workers: `app.post("/dbsc/register", (c) => dbsc.register(c.req.raw))`.
  */
 export function deviceEndpoints<Data extends JsonObject>(manager: SessionManager<Data>) {
-  const respond = (answer: DeviceAnswer) =>
+  const respond = (answer: DeviceAnswer): Response =>
     new Response(answer.body, { status: answer.status, headers: answer.headers });
   return {
-    register: async (request: Request) => respond(await manager.registerDevice(request)),
-    refresh: async (request: Request) => respond(await manager.refreshDevice(request)),
+    register: async (request: Request): Promise<Response> =>
+      respond(await manager.registerDevice(request)),
+    refresh: async (request: Request): Promise<Response> =>
+      respond(await manager.refreshDevice(request)),
   };
 }

@@ -142,7 +142,7 @@ export function sessionErrors(fallback?: ErrorHandler): ErrorHandler {
 export function deviceEndpoints<Data extends JsonObject>(manager: SessionManager<Data>) {
   const endpoints = fetchDeviceEndpoints(manager);
   return {
-    register: (c: Context) => endpoints.register(c.req.raw),
-    refresh: (c: Context) => endpoints.refresh(c.req.raw),
+    register: (c: Context): Promise<Response> => endpoints.register(c.req.raw),
+    refresh: (c: Context): Promise<Response> => endpoints.refresh(c.req.raw),
   };
 }

@@ -62,12 +62,12 @@ function toOutcome<Data extends JsonObject>(result: RawAuthResult<Data>): Outcom
   if (result.session) {
     return { session: result.session, headers: result.headers, refusal: null, error: null };
   }
-  return {
-    session: null,
-    headers: result.headers,
-    refusal: refusalFor(result.failure),
-    error: null,
-  };
+  const refusal = refusalFor(result.failure);
+  // The next DPoP nonce belongs to the refusal itself: a guard that answers later (Hono's
+  // builds a new response) must carry it, or the client has nothing to retry with.
+  const nonce = result.headers?.get("dpop-nonce");
+  if (nonce) refusal.headers.set("dpop-nonce", nonce);
+  return { session: null, headers: result.headers, refusal, error: null };
 }
 
 function storeOutcome(error: unknown): Outcome<never> {

@@ -21,7 +21,9 @@ commands:
   serve [--port N] [--host H] [--database PATH|postgres://…] [--keys FILE]
         [--store sqlite|memory|postgres://…|redis://…|redis-cluster://H:P,…] [--origin URL[,URL]] [--idle D] [--absolute D] [--renewal D] [--access D]
         [--refresh-grace D] [--max-lag D] [--id-cache D|off] [--trust-proxy N|IP[,IP]] [--lab]
-        [--tls-cert FILE --tls-key FILE]         start the reference server (https with both PEM files)
+        [--tls-cert FILE --tls-key FILE]         start the reference server (https with both PEM files);
+                                                 DPoP binds header tokens that prove a key (the first
+                                                 --origin is the one clients sign), DBSC the /api/id cookie
   migrate [--database PATH|postgres://…]         create or upgrade the schema
   sessions list --user ID [--database PATH|URL] [--store URL] [--json]
   sessions revoke ID | --user ID [--database PATH|URL] [--store URL]

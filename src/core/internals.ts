@@ -134,6 +134,7 @@ export function createInternals<Data extends JsonObject>(
       if (dpop && transport === "header" && status === 401) {
         failure.challenge = refusal?.challenge ?? dpop.challenge();
       }
+      if (refusal) failure.detail = refusal.detail;
       emit("onAuthFailure", failure);
       const headers = new Headers();
       if (refusal?.nonce) headers.set("dpop-nonce", refusal.nonce);

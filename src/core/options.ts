@@ -174,7 +174,9 @@ function normalizeDpop<Data extends JsonObject>(
   options: SessionManagerOptions<Data>,
   keys: JwkSet | null,
 ): DpopSettings {
-  if (typeof dpop !== "object" || dpop === null) throw configError("dpop must be an object");
+  if (typeof dpop !== "object" || dpop === null) {
+    throw configError("dpop must be an object (dpop: {} for the defaults)");
+  }
   // The binding lives with the record: a store that cannot keep it would let bound tokens
   // work without their key.
   if (typeof options.store.bind !== "function") {
@@ -257,6 +259,9 @@ function normalizeDeviceBound<Data extends JsonObject>(
   }
   checkEndpoint("registrationPath", options.registrationPath);
   checkEndpoint("refreshPath", options.refreshPath);
+  if (options.registrationPath === options.refreshPath) {
+    throw configError("deviceBound: registrationPath and refreshPath must differ");
+  }
   const refreshInterval = parseDuration(
     options.refreshInterval ?? "10m",
     "deviceBound.refreshInterval",

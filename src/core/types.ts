@@ -74,6 +74,8 @@ export interface AuthFailure {
   transport: Transport | null;
   /** DPoP: the `WWW-Authenticate` challenge to answer with (RFC 9449 §7.1). */
   challenge?: string;
+  /** DPoP: what was wrong with the proof, for logs (`onAuthFailure`); never sent. */
+  detail?: string;
 }
 
 export type AuthResult<Data extends JsonObject = JsonObject> =

@@ -13,9 +13,12 @@ export type CommonOptions = Omit<SessionManagerOptions, "strategy" | "audience">
  */
 export function referenceManagers(
   common: CommonOptions,
-  options: { idCacheMs?: number } = {},
+  options: { idCacheMs?: number; publicOrigin?: string } = {},
 ): Record<"id" | "jwt" | "hybrid", SessionManager> {
-  const shared = { ...common, dpop: {} };
+  // Behind a proxy or TLS terminator the server sees another URL than the one clients sign
+  // in their DPoP proofs: the configured public origin is that one.
+  const dpop = options.publicOrigin ? { origin: options.publicOrigin } : {};
+  const shared = { ...common, dpop };
   return {
     id: createSessionManager({
       ...shared,

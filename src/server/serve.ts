@@ -95,7 +95,10 @@ export async function startServer(
     issuer: origins[0] ?? url,
     revocation: { maxLag: config.maxLag },
   };
-  const managers = referenceManagers(common, { idCacheMs: config.idCache });
+  const managers = referenceManagers(common, {
+    idCacheMs: config.idCache,
+    ...(config.origins[0] ? { publicOrigin: config.origins[0] } : {}),
+  });
   holdFeed();
   app = createApp({
     managers,
