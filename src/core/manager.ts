@@ -177,6 +177,16 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
     return { id: record.id, transport: credential.transport };
   };
 
+  /**
+   * Whether a request may end the session it proves: over a header, yes; over a cookie, only
+   * a safe method or with same-origin proof for that session (the CSRF rule).
+   */
+  const endsByRequest = (request: RequestLike, found: { id: string; transport: Transport }) =>
+    found.transport !== "cookie" ||
+    isSafeMethod(request.method) ||
+    originAllowed(request.headers, o.origins) ||
+    verifyCsrfToken(o.csrfKey, found.id, request.headers.get("x-csrf-token"));
+
   async function create(input: CreateInput<Data>): Promise<IssuedSession<Data>> {
     const now = clock();
     if (typeof input?.userId !== "string" || input.userId === "") {
@@ -185,7 +195,11 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
     const transport = input.transport ?? "cookie";
     const jkt = ix.dpop && transport === "header" ? provenKey(ix.dpop, input.request) : null;
     const previous = input.request ? await presented(input.request, now, jkt) : null;
-    const ended = previous ? await storeCall(() => store.delete(previous.id, "logout")) : null;
+    // The session the request carried ends only under sign-out's own rule: a cookie-borne one
+    // with same-origin proof for that session (a sign-in form's token, bound to no session,
+    // proves the sign-in, not a right to end whatever cookie rode along).
+    const ending = previous && input.request && endsByRequest(input.request, previous);
+    const ended = ending ? await storeCall(() => store.delete(previous.id, "logout")) : null;
     if (ended) revoked(ended, "logout");
     const userAgent = input.userAgent ?? input.request?.headers.get("user-agent") ?? null;
     const secret = generateOpaqueToken(store.newSessionId?.(input.userId));
@@ -244,12 +258,7 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
     const found = await presented(request, clock());
     // Sign-out rides cookies like any unsafe request, so the same CSRF rule applies; a
     // refused one changes nothing, the cookies included.
-    if (
-      found?.transport === "cookie" &&
-      !isSafeMethod(request.method) &&
-      !originAllowed(request.headers, o.origins) &&
-      !verifyCsrfToken(o.csrfKey, found.id, request.headers.get("x-csrf-token"))
-    ) {
+    if (found && !endsByRequest(request, found)) {
       const refused = ix.failure("csrf", "cookie", []);
       refused.headers.set("cache-control", "no-store");
       return { revoked: false, headers: refused.headers, failure: refused.failure };
