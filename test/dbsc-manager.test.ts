@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { createSessionManager } from "../src/index.js";
 import { memoryStore } from "../src/stores/memory/index.js";
 import type { SessionStore } from "../src/stores/types.js";
+import { generateKeySet } from "../src/tokens/keys.js";
 
 // DBSC through the session manager, with the browser's side played by jose: registration
 // binds the session to the key, the cookie then lives one refresh interval, and only a proof
@@ -217,5 +218,95 @@ describe("DBSC: device-bound id sessions", () => {
         deviceBound: { ...deviceBound, refreshInterval: "5s" },
       }),
     ).toThrow(/refreshInterval/);
+    expect(() =>
+      createSessionManager({
+        ...base,
+        strategy: "jwt",
+        keys: generateKeySet(),
+        issuer: ORIGIN,
+        audience: "app",
+        deviceBound,
+      }),
+    ).toThrow(/not jwt/);
+  });
+});
+
+describe("DBSC: device-bound hybrid sessions (the refresh cookie)", () => {
+  function hybridSetup() {
+    let now = Date.UTC(2026, 10, 27, 12);
+    const manager = createSessionManager({
+      strategy: "hybrid",
+      store: memoryStore(),
+      cleanup: false,
+      clock: () => now,
+      keys: generateKeySet(),
+      issuer: ORIGIN,
+      audience: "app",
+      lifetimes: { grace: "5s", access: "1m" },
+      csrf: { origins: [ORIGIN] },
+      deviceBound: {
+        registrationPath: "/dbsc/register",
+        refreshPath: "/dbsc/refresh",
+        refreshInterval: "1m",
+      },
+    });
+    return { manager, advance: (ms: number) => (now += ms) };
+  }
+  type Jar = Map<string, string>;
+  const keep = (jar: Jar, headers: Headers) => {
+    for (const line of headers.getSetCookie()) {
+      const [pair = ""] = line.split(";");
+      const eq = pair.indexOf("=");
+      jar.set(pair.slice(0, eq), pair.slice(eq + 1));
+    }
+  };
+  const cookies = (jar: Jar) => [...jar].map(([k, v]) => `${k}=${v}`).join("; ");
+  const refresh = (m: Manager, jar: Jar) =>
+    m.refresh(post("/api/hybrid/refresh", { cookie: cookies(jar) }));
+
+  it("binds the refresh cookie: it lives the interval, refreshes issue access tokens without renewing it, only a proof does", async () => {
+    const { manager, advance } = hybridSetup();
+    const key = await browserKey();
+    const issued = await manager.create({ userId: "alice", transport: "cookie" });
+    const jar: Jar = new Map();
+    keep(jar, issued.headers);
+    const stale = jar.get("__Secure-rt") ?? "";
+    const challenge = challengeIn(issued.headers.get("secure-session-registration"));
+    expect(challenge).not.toBe("");
+    // The registration request carries the cookies of its path: access and binding, not rt.
+    const sent = new Map(jar);
+    sent.delete("__Secure-rt");
+    const registered = await manager.registerDevice(
+      post("/dbsc/register", {
+        cookie: cookies(sent),
+        "secure-session-response": await proof(key, challenge, true),
+      }),
+    );
+    expect(registered.status).toBe(200);
+    const body = JSON.parse(registered.body ?? "{}");
+    expect(body.credentials[0].name).toBe("__Secure-rt");
+    expect(registered.headers.getSetCookie()[0]).toMatch(/^__Secure-rt=.*Max-Age=60;/);
+    keep(jar, registered.headers);
+    expect((await manager.list("alice"))[0]?.deviceBound).toBe(true);
+
+    advance(20_000);
+    const first = await refresh(manager, jar);
+    expect(first.accessToken).toBeTruthy();
+    // No new refresh cookie: the bound one keeps the life its proof gave it.
+    expect(first.headers.getSetCookie().some((c) => c.startsWith("__Secure-rt="))).toBe(false);
+
+    advance(MINUTE);
+    expect((await refresh(manager, jar)).failure?.reason).toBe("device_unproven");
+    // A copy from before registration: refused, and the session is not revoked for it.
+    const copy = new Map(jar);
+    copy.set("__Secure-rt", stale);
+    expect((await refresh(manager, copy)).session).toBeNull();
+    expect(await manager.get(issued.session.id)).not.toBeNull();
+
+    const renewed = await refreshWith(manager, issued.session.id, key);
+    expect(renewed.status).toBe(200);
+    keep(jar, renewed.headers);
+    expect((await refresh(manager, jar)).accessToken).toBeTruthy();
+    manager.close();
   });
 });

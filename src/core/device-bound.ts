@@ -93,23 +93,47 @@ function claimedChallenge(proof: string): string | null {
 }
 
 /**
- * Device Bound Session Credentials (W3C webappsec-dbsc) for the `id` strategy's cookie: at
- * sign-in the browser is asked to make a key it cannot export and register it; from then on
- * the session cookie lives `refreshInterval` only, and the browser renews it by signing a
- * challenge with that key. A copied cookie dies with its short life and cannot be renewed
+ * Device Bound Session Credentials (W3C webappsec-dbsc) for the `id` session cookie or the
+ * `hybrid` refresh cookie: at sign-in the browser is asked to make a key it cannot export and
+ * register it; from then on that cookie lives `refreshInterval` only, and the browser renews
+ * it by signing a challenge with that key. A copied cookie dies with its short life and cannot be renewed
  * elsewhere; a session whose browser does not register works as before.
  */
 export function createDeviceBinding<Data extends JsonObject>(
   ix: Internals<Data>,
   settings: DeviceBoundSettings,
+  /**
+   * `hybrid`: the session a registration request's cookies prove (its access or binding
+   * cookie: the refresh cookie goes to the refresh route only), or null.
+   */
+  hybridSession: ((request: RequestLike, now: number) => Promise<string | null>) | null = null,
 ) {
   const { o, reader } = ix;
   const { store, clock, cookies, lifetimes } = o;
-  const cookieName = cookies.names.session;
+  // The bound cookie: `id`'s session cookie, or `hybrid`'s refresh cookie (the long-lived
+  // credential; its access tokens live minutes by themselves).
+  const hybrid = o.strategy === "hybrid";
+  const cookieName = hybrid ? cookies.names.refresh : cookies.names.session;
   const instructionsFor = sessionInstructions({
     refreshUrl: settings.refreshPath,
-    cookies: [{ name: cookieName, attributes: cookies.auth }],
+    cookies: [{ name: cookieName, attributes: hybrid ? cookies.refresh : cookies.auth }],
   });
+
+  /** The record a registration request proves, with its current secret checked for `id`. */
+  const registering = async (request: RequestLike, now: number) => {
+    if (hybridSession) {
+      const id = await hybridSession(request, now);
+      const record = id ? await ix.storeCall(() => reader.fresh(id, now)) : null;
+      return record ?? "no session";
+    }
+    const cookie = findAuthCookie(request.headers.get("cookie"), cookieName);
+    if (cookie.status !== "found") return "no session cookie";
+    const verified = await ix.storeCall(() => verifyOpaqueToken(reader, cookie.value, now));
+    if (typeof verified === "string" || !verified.current) {
+      return `session cookie refused: ${String(verified)}`;
+    }
+    return verified.record;
+  };
 
   /**
    * Challenges are bound to one session and one use of it: their MAC covers the session id
@@ -237,15 +261,11 @@ export function createDeviceBinding<Data extends JsonObject>(
      */
     async register(request: RequestLike): Promise<DeviceAnswer> {
       const now = clock();
-      const cookie = findAuthCookie(request.headers.get("cookie"), cookieName);
-      if (cookie.status !== "found") return failed("registration", null, "no session cookie", 401);
-      const verified = await ix.storeCall(() => verifyOpaqueToken(reader, cookie.value, now));
-      if (typeof verified === "string" || !verified.current) {
-        return failed("registration", null, `session cookie refused: ${String(verified)}`, 401);
+      const record = await registering(request, now);
+      if (typeof record === "string") return failed("registration", null, record, 401);
+      if (record.strategy !== o.strategy) {
+        return failed("registration", record.id, "another strategy's session", 400);
       }
-      const { record } = verified;
-      if (record.strategy !== "id")
-        return failed("registration", record.id, "not an id session", 400);
       if (record.binding !== null) return failed("registration", record.id, "already bound", 400);
       const proof = readProof(request);
       if (proof === null) return failed("registration", record.id, "no proof", 400);
@@ -282,7 +302,7 @@ export function createDeviceBinding<Data extends JsonObject>(
       if (sessionId === null) return failed("refresh", null, "no session identifier", 400);
       const record = await ix.storeCall(() => reader.fresh(sessionId, now));
       const binding = record ? readBinding(record.binding) : null;
-      if (!record || binding?.kind !== "dbsc" || record.strategy !== "id") {
+      if (!record || binding?.kind !== "dbsc" || record.strategy !== o.strategy) {
         return failed("refresh", sessionId, "no device-bound session", 401);
       }
       const proof = readProof(request);

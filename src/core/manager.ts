@@ -110,7 +110,6 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
   const { store, clock, events, cookies, lifetimes } = o;
   const { reader, cache, storeCall, toSession, emit, revoked } = ix;
   const opaque = createAuthenticator(ix);
-  const device = o.deviceBound ? createDeviceBinding(ix, o.deviceBound) : null;
   // Without `deviceBound`, the endpoints do not exist: 404, as problem details.
   const noDevice = async (): Promise<DeviceAnswer> => ({
     status: 404,
@@ -131,6 +130,17 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
   const authenticate = async (request: RequestLike) => withHeaders(await authenticateRaw(request));
   const { checkCsrf } = opaque;
   const cookieName = jwt ? jwt.cookieName : cookies.names.session;
+  const device = o.deviceBound
+    ? createDeviceBinding(
+        ix,
+        o.deviceBound,
+        // hybrid: a registration proves its session by the access or binding cookie.
+        refresher && jwt
+          ? async (request) =>
+              jwt.presentedSessionId(request)?.id ?? refresher.boundSessionId(request)
+          : null,
+      )
+    : null;
 
   /**
    * The session a request proves it holds, and how, verified without `authenticate`'s side
@@ -158,6 +168,9 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
       const credential = { transport: "header" as const, scheme: "dpop" as const, token: rt.value };
       const jkt = boundJkt(verified.record.binding);
       if (jkt !== null && presentedVerdict(ix.dpop, request, credential, jkt, provenJkt, false)) {
+        return null;
+      }
+      if (deviceRefuses(o.deviceBound, lifetimes.grace, verified.record, "cookie", now)) {
         return null;
       }
       return { id: verified.record.id, transport: "cookie" };
@@ -240,6 +253,8 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
     if (newDevice) emit("onNewDevice", session);
     if (refresher) {
       const pair = refresher.start(record, secret, transport, now);
+      // A browser that speaks DBSC registers a key for this session right away.
+      if (device && transport === "cookie") device.registrationHeaders(pair.headers, record.id);
       return {
         session,
         headers: pair.headers,

@@ -248,8 +248,12 @@ function normalizeDeviceBound<Data extends JsonObject>(
   if (typeof options !== "object" || options === null) {
     throw configError("deviceBound must be an object");
   }
-  if (all.strategy !== "id") {
-    throw configError(`deviceBound binds the id strategy's cookie; not yet "${all.strategy}"`);
+  // id binds its session cookie, hybrid its refresh cookie; jwt's one token is a signed
+  // cookie that no store read could cut short, so there is nothing for a proof to renew.
+  if (all.strategy === "jwt") {
+    throw configError(
+      `deviceBound binds the id session cookie or the hybrid refresh cookie, not jwt`,
+    );
   }
   if (!transports.has("cookie")) {
     throw configError(`deviceBound binds the session cookie: transports must include "cookie"`);

@@ -5,7 +5,8 @@ import { verifyCsrfToken } from "../csrf/token.js";
 import type { JsonObject, StoredSession } from "../stores/types.js";
 import { encodeBase64url } from "../tokens/base64url.js";
 import { type generateOpaqueToken, isSessionId } from "../tokens/opaque.js";
-import { boundJkt } from "./binding.js";
+import { boundJkt, deviceBound } from "./binding.js";
+import { deviceRefuses } from "./device-bound.js";
 import { type DpopRefusal, dpopVerdict } from "./dpop.js";
 import type { Internals } from "./internals.js";
 import type { createJwtSessions } from "./jwt-session.js";
@@ -81,9 +82,11 @@ export function createRefresher<Data extends JsonObject>(
     refreshToken: string,
     transport: Transport,
     now: number,
+    refreshCookie = true,
   ) => {
     const { token, headers } = access.issue(record, transport, now);
-    if (transport === "cookie") {
+    // A device-bound refresh cookie keeps the short life its proof gave it: not set again.
+    if (transport === "cookie" && refreshCookie) {
       const maxAge = record.absoluteExpiresAt - now;
       headers.append("set-cookie", cookies.set(cookies.names.refresh, refreshToken, maxAge));
       headers.append(
@@ -131,6 +134,8 @@ export function createRefresher<Data extends JsonObject>(
       if (owner && owner.strategy !== "hybrid") return fail("wrong_strategy", transport);
       // A copy of a DPoP-bound refresh token could never have been used: without a proof from
       // its key it revokes nothing (or anyone holding a stale copy could end the session).
+      // A stale copy of a device-bound refresh token is as harmless: it can renew nothing.
+      if (owner && deviceBound(owner.binding)) return fail("device_unproven", transport);
       const ownerJkt = owner ? boundJkt(owner.binding) : null;
       if (ownerJkt !== null) {
         const credential = { transport, scheme: "dpop" as const, token };
@@ -154,6 +159,12 @@ export function createRefresher<Data extends JsonObject>(
       const refused = dpopVerdict(ix.dpop, request, credential, jkt, false);
       if (refused) return fail(refused.reason, transport, refused);
     }
+    // DBSC: the refresh cookie is the bound one; it counts for one refresh interval from the
+    // proof that renewed it, and only a proof renews it (device-bound.ts): no rotation here.
+    const device = deviceBound(verified.record.binding);
+    if (device && deviceRefuses(o.deviceBound, lifetimes.grace, verified.record, transport, now)) {
+      return fail("device_unproven", transport);
+    }
     if (transport === "cookie" && !isSafeMethod(request.method)) {
       const sameOrigin =
         originAllowed(request.headers, o.origins) ||
@@ -162,8 +173,8 @@ export function createRefresher<Data extends JsonObject>(
     }
     const slid = Math.min(now + lifetimes.idle, verified.record.absoluteExpiresAt);
     let record = verified.record;
-    let next = verified.replacement;
-    if (verified.current) {
+    let next = device ? token : verified.replacement;
+    if (verified.current && !device) {
       const renewed = await storeCall(() =>
         renewOpaqueToken(store, reader, verified, now, lifetimes.grace, slid, RETIRED_KEPT),
       );
@@ -176,7 +187,7 @@ export function createRefresher<Data extends JsonObject>(
     const touch = { now, lastActiveAt: now, expiresAt: slid };
     if (!(await storeCall(() => store.touch(record.id, touch)))) return fail("revoked", transport);
     record = { ...record, lastActiveAt: now, expiresAt: Math.max(record.expiresAt, slid) };
-    const issued = issue(record, next, transport, now);
+    const issued = issue(record, next, transport, now, !device);
     return { session: toSession(record, transport, record.data as Data), failure: null, ...issued };
   }
 

@@ -247,12 +247,13 @@ export interface SessionManagerOptions<Data extends JsonObject = JsonObject> {
    */
   dpop?: DpopOptions;
   /**
-   * Device Bound Session Credentials (DBSC, in Chrome) for the `id` strategy's cookie: a
-   * cookie sign-in asks the browser to register a key it cannot export; once it has, the
-   * session cookie lives `refreshInterval` only and is renewed by a proof from that key alone,
-   * so a copied cookie dies within minutes. Browsers without DBSC are unaffected. Route the
-   * two paths to `manager.registerDevice` and `manager.refreshDevice`. Off by default; HTTPS
-   * only (browsers do DBSC on secure origins).
+   * Device Bound Session Credentials (DBSC, in Chrome) for the `id` session cookie or the
+   * `hybrid` refresh cookie: a cookie sign-in asks the browser to register a key it cannot
+   * export; once it has, the bound cookie lives `refreshInterval` only and is renewed by a
+   * proof from that key alone, so a copied cookie dies within minutes. Browsers without DBSC
+   * are unaffected. Route the two paths with the adapter's `deviceEndpoints` (or to
+   * `manager.registerDevice` and `manager.refreshDevice`). Off by default; HTTPS only
+   * (browsers do DBSC on secure origins). Not for `jwt`.
    */
   deviceBound?: DeviceBoundOptions;
   csrf?: {

@@ -8,8 +8,8 @@ export type CommonOptions = Omit<SessionManagerOptions, "strategy" | "audience">
 /**
  * The reference server's three managers, one per strategy, built in one place for the server
  * and its tests: DPoP for header-transport clients that prove a key (optional: a client
- * without one signs in as before), and DBSC for the `id` cookie (browsers without it are
- * unaffected). One audience per strategy: a token of one never passes for another's.
+ * without one signs in as before), and DBSC for the `id` session cookie and the `hybrid` refresh
+ * cookie (browsers without it are unaffected). One audience per strategy: a token of one never passes for another's.
  */
 export function referenceManagers(
   common: CommonOptions,
@@ -34,6 +34,10 @@ export function referenceManagers(
       ...shared,
       strategy: "hybrid",
       audience: `${common.issuer}/api/hybrid`,
+      deviceBound: {
+        registrationPath: "/api/hybrid/dbsc/register",
+        refreshPath: "/api/hybrid/dbsc/refresh",
+      },
     }),
   };
 }
