@@ -120,13 +120,13 @@ async function dbscRefresh(m: Manager, sessionId: string, key: Key, path = "/api
 }
 
 describe("attack: hybrid DBSC, copies beyond the interval", () => {
-  // FLAW (medium): the binding cookie (`__Host-rtb`: a MAC of the session id, never renewed,
+  // Was a FLAW (medium), fixed: the binding cookie (`__Host-rtb`: a MAC of the session id, never renewed,
   // living the session's absolute lifetime) proves the session to sign-out with no device
   // check: presented() in manager.ts returns it before it ever looks at the refresh cookie's
   // interval. A copy taken at any time signs the owner out days later, though the owner keeps
   // renewing by proof and every refresh/access copy died long ago ("stale copies are refused
   // without revoking"; "refused (device_unproven), also at sign-out and sign-in").
-  it.fails("FLAW: a copied binding cookie signs the owner out long after every bound copy died", async () => {
+  it("FLAW: a copied binding cookie signs the owner out long after every bound copy died", async () => {
     const { hybrid, advance } = setup();
     const key = await browserKey();
     const { jar, sessionId } = await signInBound(hybrid, key);
@@ -149,7 +149,7 @@ describe("attack: hybrid DBSC, copies beyond the interval", () => {
 
   // FLAW (medium), same root cause: the thief's own sign-in carries the copied binding cookie
   // and the owner's session is ended by create() (previous = presented(request)).
-  it.fails("FLAW: a copied binding cookie riding the thief's own sign-in ends the owner's session", async () => {
+  it("FLAW: a copied binding cookie riding the thief's own sign-in ends the owner's session", async () => {
     const { hybrid, advance } = setup();
     const key = await browserKey();
     const { jar, sessionId } = await signInBound(hybrid, key);

@@ -5,7 +5,7 @@ import { SessionError } from "../errors.js";
 import type { JsonObject, StoredSession } from "../stores/types.js";
 import { generateOpaqueToken, isSessionId } from "../tokens/opaque.js";
 import { createAuthenticator } from "./authenticate.js";
-import { boundJkt, writeBinding } from "./binding.js";
+import { boundJkt, deviceBound, writeBinding } from "./binding.js";
 import { readCredential } from "./credentials.js";
 import { createDeviceBinding, type DeviceAnswer, deviceRefuses } from "./device-bound.js";
 import { type DpopGate, presentedVerdict } from "./dpop.js";
@@ -157,8 +157,12 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
       if (found || !refresher) return found;
       // hybrid: the access cookie may be gone (a 401 clears it); the binding cookie goes to
       // every path, and a client may present its refresh cookie.
+      // The binding cookie names its session for the whole absolute lifetime: it proves a
+      // device-bound session on its own no more than a lapsed refresh cookie would.
       const bound = refresher.boundSessionId(request);
-      if (bound) return { id: bound, transport: "cookie" };
+      const named = bound ? await storeCall(() => reader.fresh(bound, now)) : null;
+      if (bound && !(named && deviceBound(named.binding)))
+        return { id: bound, transport: "cookie" };
       const rt = findAuthCookie(request.headers.get("cookie"), cookies.names.refresh);
       if (rt.status !== "found") return null;
       const verified = await storeCall(() => verifyOpaqueToken(reader, rt.value, now));

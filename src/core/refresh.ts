@@ -187,7 +187,8 @@ export function createRefresher<Data extends JsonObject>(
     const touch = { now, lastActiveAt: now, expiresAt: slid };
     if (!(await storeCall(() => store.touch(record.id, touch)))) return fail("revoked", transport);
     record = { ...record, lastActiveAt: now, expiresAt: Math.max(record.expiresAt, slid) };
-    const issued = issue(record, next, transport, now, !device);
+    // Bound meanwhile (a registration racing this refresh): no long-lived refresh cookie.
+    const issued = issue(record, next, transport, now, !device && !deviceBound(record.binding));
     return { session: toSession(record, transport, record.data as Data), failure: null, ...issued };
   }
 
