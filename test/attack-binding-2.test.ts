@@ -10,6 +10,7 @@ import { createHash, randomUUID } from "node:crypto";
 import * as jose from "jose";
 import { describe, expect, it } from "vitest";
 import { createSessionManager, generateKeySet, type SessionManagerOptions } from "../src/index.js";
+import { memoryReplayCache, perKeyReplayCache } from "../src/pop/replay.js";
 import { memoryStore } from "../src/stores/memory/index.js";
 import type { SessionStore } from "../src/stores/types.js";
 import { type ClientKey, clientKey } from "./pop/keys.js";
@@ -194,6 +195,29 @@ describe("G1 DPoP replay cache exhausted by one client with many keys", () => {
     const bob = await boundSignIn(manager, await clientKey("EdDSA"), "bob", iat);
     expect(bob.session.deviceBound).toBe(true);
   }, 180_000);
+  // FLAW G1 (the quota itself): fixed windows, restarted per key, let a key hold twice its
+  // share of live entries: 1000 recorded at the end of one window are still live (until
+  // iat + maxAge) when the next window takes 1000 more. options.ts says "at most 1% of the
+  // default cache per proof lifetime"; it is 2%, so half as many keys fill the cache.
+  it.fails("holds at most perKey live entries of one key at any time", () => {
+    const inner = memoryReplayCache({ max: 1000 });
+    const cache = perKeyReplayCache(inner, { perKey: 10, windowMs: MINUTE });
+    const jkt = "k".repeat(43);
+    let accepted = 0;
+    // Opens the key's window at 0; its iat 5 s ahead (the allowed skew) keeps it to 65 s.
+    cache.firstUse(`${jkt}:first`, 5_000 + MINUTE, 0);
+    accepted++;
+    for (let i = 0; i < 9; i++) {
+      const now = MINUTE - 10 + i; // the window's last milliseconds
+      if (cache.firstUse(`${jkt}:a${i}`, now + MINUTE, now)) accepted++;
+    }
+    for (let i = 0; i < 10; i++) {
+      const now = MINUTE + i; // the next window: the entries above are all still live
+      if (cache.firstUse(`${jkt}:b${i}`, now + MINUTE, now)) accepted++;
+    }
+    expect(accepted).toBe(20);
+    expect(inner.size).toBeLessThanOrEqual(10);
+  });
 });
 
 // =============================================================================================
