@@ -236,8 +236,8 @@ describe("G1 DPoP replay cache exhausted by one client with many keys", () => {
 // =============================================================================================
 
 describe("G2 DBSC refresh proof replayed across instances with skewed clocks", () => {
-  // FLAW G2
-  it.fails("renews once per proof even when the challenge came from a faster peer", async () => {
+  // Was FLAW G2, fixed: renewedAt moves past the answered challenge and never back.
+  it("renews once per proof even when the challenge came from a faster peer", async () => {
     const store = memoryStore();
     const keys = generateKeySet("ES256");
     const fast = dbscInstance(store, keys);

@@ -220,8 +220,11 @@ export function createDeviceBinding<Data extends JsonObject>(
   const renewedAnswer = (token: string, record: StoredSession, now: number) => {
     const headers = new Headers({
       "set-cookie": boundCookie(token, record, now),
-      // Stamped 1 ms past the renewal it follows, so that it counts as issued after it.
-      [CHALLENGE_HEADER]: challengeHeader(challenges("refresh", record.id, 1).issue(), record.id),
+      // Stamped past the renewal it follows, so that it counts as issued after it.
+      [CHALLENGE_HEADER]: challengeHeader(
+        challenges("refresh", record.id, Math.max(1, record.renewedAt + 1 - clock())).issue(),
+        record.id,
+      ),
     });
     return json(200, instructionsFor(record.id), headers);
   };
@@ -344,7 +347,11 @@ export function createDeviceBinding<Data extends JsonObject>(
         return challenge();
       }
       if (!checked.ok) return failed("refresh", sessionId, checked.code, 401);
-      const rotated = await rotate(record, now);
+      // renewedAt moves past the answered challenge's stamp and never back, whatever the
+      // clocks of the instances that issued and renew: a challenge stamped by a faster peer
+      // would otherwise stay "after the last renewal" and renew again.
+      const stamp = Math.max(now, issued.at + 1, record.renewedAt + 1);
+      const rotated = await rotate(record, stamp);
       if (!rotated) return failed("refresh", sessionId, "rotation lost a race", 401);
       return renewedAnswer(rotated.token, rotated.record, now);
     },
