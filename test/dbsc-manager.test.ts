@@ -292,6 +292,12 @@ describe("DBSC: device-bound hybrid sessions (the refresh cookie)", () => {
     advance(20_000);
     const first = await refresh(manager, jar);
     expect(first.accessToken).toBeTruthy();
+    // Its access tokens say the session is device-bound.
+    keep(jar, first.headers);
+    const me = await manager.authenticate(
+      new Request(`${ORIGIN}/me`, { headers: { cookie: cookies(jar) } }),
+    );
+    expect(me.session?.deviceBound).toBe(true);
     // No new refresh cookie: the bound one keeps the life its proof gave it.
     expect(first.headers.getSetCookie().some((c) => c.startsWith("__Secure-rt="))).toBe(false);
 

@@ -7,7 +7,7 @@ import { encodeBase64url } from "../tokens/base64url.js";
 import { createJwtSigner, createJwtVerifier } from "../tokens/jwt.js";
 import { importKeySet } from "../tokens/keys.js";
 import { cachedVerifier } from "../tokens/verified-cache.js";
-import { boundJkt } from "./binding.js";
+import { boundJkt, deviceBound } from "./binding.js";
 import { readCredential } from "./credentials.js";
 import { type DpopRefusal, dpopVerdict, NO_KEY, presentedVerdict } from "./dpop.js";
 import type { RawAuthResult } from "./hot-path.js";
@@ -78,6 +78,8 @@ export function createJwtSessions<Data extends JsonObject>(
       aexp: seconds(record.absoluteExpiresAt),
       data: record.data,
       ...(jkt === null ? {} : { cnf: { jkt } }),
+      // A hybrid session whose refresh cookie is device-bound (DBSC): said for session.deviceBound.
+      ...(deviceBound(record.binding) ? { dbsc: true } : {}),
     });
   };
 
@@ -145,7 +147,7 @@ export function createJwtSessions<Data extends JsonObject>(
       userAgent: null,
       version: 0,
       transport,
-      deviceBound: c.cnf !== undefined,
+      deviceBound: c.cnf !== undefined || c.dbsc === true,
     };
     if (
       transport === "cookie" &&
