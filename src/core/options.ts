@@ -167,7 +167,7 @@ export function normalizeOptions<Data extends JsonObject>(
   };
 }
 
-const DPOP_DEFAULT_ALGORITHMS = ["ES256", "EdDSA", "ES384", "PS256", "RS256"] as const;
+const DPOP_DEFAULT_ALGORITHMS = ["ES256", "EdDSA", "Ed25519", "ES384", "PS256", "RS256"] as const;
 
 function normalizeDpop<Data extends JsonObject>(
   dpop: DpopOptions,

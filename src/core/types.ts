@@ -186,7 +186,10 @@ export interface DeviceBoundOptions {
 export interface DpopOptions {
   /** Also refuse header-transport sign-ins and tokens without a proof. Default `false`. */
   required?: boolean;
-  /** Accepted proof algorithms. Default `["ES256", "EdDSA", "ES384", "PS256", "RS256"]`. */
+  /**
+   * Accepted proof algorithms. Default `["ES256", "EdDSA", "Ed25519", "ES384", "PS256",
+   * "RS256"]` ("Ed25519" is RFC 9864's name for EdDSA with an Ed25519 key).
+   */
   algorithms?: ProofAlgorithm[];
   /** How old a proof may be (its `iat`). Default `"60s"`. */
   maxAge?: Duration;

@@ -4,13 +4,18 @@ import { importPublicJwk } from "../tokens/keys.js";
 import type { PublicJwk } from "./thumbprint.js";
 
 /** The asymmetric JWS algorithms a proof of possession may be signed with. */
-export type ProofAlgorithm = "ES256" | "ES384" | "RS256" | "PS256" | "EdDSA";
+/**
+ * The asymmetric JWS algorithms a proof of possession may be signed with. "Ed25519" is RFC
+ * 9864's fully specified name of EdDSA with an Ed25519 key, which some clients send.
+ */
+export type ProofAlgorithm = "ES256" | "ES384" | "RS256" | "PS256" | "EdDSA" | "Ed25519";
 export const PROOF_ALGORITHMS: readonly ProofAlgorithm[] = [
   "ES256",
   "ES384",
   "RS256",
   "PS256",
   "EdDSA",
+  "Ed25519",
 ];
 
 export function isProofAlgorithm(value: unknown): value is ProofAlgorithm {
@@ -104,6 +109,7 @@ export function fitsAlgorithm(jwk: PublicJwk, alg: ProofAlgorithm): boolean {
     case "PS256":
       return jwk.kty === "RSA";
     case "EdDSA":
+    case "Ed25519":
       return jwk.kty === "OKP" && jwk.crv === "Ed25519";
   }
 }

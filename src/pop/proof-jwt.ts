@@ -104,7 +104,8 @@ export function verifyProofJwt(token: unknown, options: ProofJwtOptions): ProofJ
   }
   const publicKey = publicKeyOf(key.jwk);
   if (!publicKey) return fail("bad_jwk", "the key does not import (a point off its curve?)");
-  if (!verifyJwsSignatureWithPublicKey(token, alg, publicKey)) {
+  // RFC 9864's "Ed25519" is EdDSA over an Ed25519 key (fitsAlgorithm checked the key).
+  if (!verifyJwsSignatureWithPublicKey(token, alg === "Ed25519" ? "EdDSA" : alg, publicKey)) {
     return fail("bad_signature", "the signature does not verify with the key");
   }
 
