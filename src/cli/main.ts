@@ -24,6 +24,7 @@ commands:
         [--tls-cert FILE --tls-key FILE]         start the reference server (https with both PEM files);
                                                  DPoP binds header tokens that prove a key (the first
                                                  --origin is the one clients sign), DBSC the /api/id cookie
+                                                 and the /api/hybrid refresh cookie
   migrate [--database PATH|postgres://…]         create or upgrade the schema
   sessions list --user ID [--database PATH|URL] [--store URL] [--json]
   sessions revoke ID | --user ID [--database PATH|URL] [--store URL]

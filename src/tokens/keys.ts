@@ -4,12 +4,16 @@ import {
   createSecretKey,
   generateKeyPairSync,
   hkdfSync,
-  type JsonWebKey,
+  type JsonWebKeyInput,
   type KeyObject,
   randomBytes,
 } from "node:crypto";
 import { configError } from "../errors.js";
 import { decodeBase64url, encodeBase64url } from "./base64url.js";
+
+/** A JWK's members as node:crypto takes them (its `JsonWebKey`, which newer @types/node
+ * export only from `webcrypto`: named through the input type that both versions have). */
+type JwkMembers = JsonWebKeyInput["key"];
 
 export type JwsAlgorithm = "HS256" | "HS384" | "HS512" | "EdDSA" | "ES256" | "RS256" | "PS256";
 export const JWS_ALGORITHMS: readonly JwsAlgorithm[] = [
@@ -130,10 +134,10 @@ function importKey(key: Jwk): ImportedKey {
   try {
     const { kid: _k, alg: _a, use: _u, key_ops: _o, ...material } = key;
     if (typeof key.d === "string") {
-      privateKey = createPrivateKey({ key: material as JsonWebKey, format: "jwk" });
+      privateKey = createPrivateKey({ key: material as JwkMembers, format: "jwk" });
       publicKey = createPublicKey(privateKey);
     } else {
-      publicKey = createPublicKey({ key: material as JsonWebKey, format: "jwk" });
+      publicKey = createPublicKey({ key: material as JwkMembers, format: "jwk" });
     }
   } catch (error) {
     throw configError(
@@ -154,7 +158,7 @@ function importKey(key: Jwk): ImportedKey {
  * `jwk`), or null when they are not one. Never throws: unlike a key set, a bad key here is
  * the sender's fault, not a configuration error. The caller picks the members (public only).
  */
-export function importPublicJwk(members: JsonWebKey): KeyObject | null {
+export function importPublicJwk(members: JwkMembers): KeyObject | null {
   try {
     return createPublicKey({ key: members, format: "jwk" });
   } catch {
