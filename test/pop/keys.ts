@@ -3,7 +3,7 @@ import * as jose from "jose";
 import type { PublicJwk } from "../../src/pop/thumbprint.js";
 
 /** The proof algorithms (as src/pop/jwk.ts names them). */
-export type ProofAlgorithm = "ES256" | "ES384" | "RS256" | "PS256" | "EdDSA";
+export type ProofAlgorithm = "ES256" | "ES384" | "RS256" | "PS256" | "EdDSA" | "Ed25519";
 
 /** A client key pair made by jose (WebCrypto), as a browser would make one. */
 export interface ClientKey {
