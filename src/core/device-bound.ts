@@ -13,7 +13,6 @@ import { sessionInstructions } from "../dbsc/instructions.js";
 import { verifyRefreshProof, verifyRegistrationProof } from "../dbsc/proof.js";
 import { createNonces } from "../pop/nonce.js";
 import type { JsonObject, StoredSession } from "../stores/types.js";
-import { decodeBase64url } from "../tokens/base64url.js";
 import { generateOpaqueToken } from "../tokens/opaque.js";
 import { deviceBound, readBinding, writeBinding } from "./binding.js";
 import type { Internals } from "./internals.js";
@@ -80,17 +79,14 @@ const json = (
   return { status, headers, body: JSON.stringify(body) };
 };
 
-/** The `jti` of a proof before its signature is checked: only to pick the challenge to expect. */
-function claimedChallenge(proof: string): string | null {
-  const payload = decodeBase64url(proof.split(".")[1] ?? "");
-  if (!payload) return null;
-  try {
-    const jti = (JSON.parse(payload.toString("utf8")) as { jti?: unknown }).jti;
-    return typeof jti === "string" ? jti : null;
-  } catch {
-    return null;
-  }
-}
+/** An RFC 9457 problem answer, as every other refusal (a DBSC client reads only the headers). */
+export const problemAnswer = (
+  status: DeviceAnswer["status"],
+  title: string,
+  code: string,
+  headers = new Headers(),
+): DeviceAnswer =>
+  json(status, { type: "about:blank", title, status, code }, headers, "application/problem+json");
 
 /**
  * Device Bound Session Credentials (W3C webappsec-dbsc) for the `id` session cookie or the
@@ -147,11 +143,10 @@ export function createDeviceBinding<Data extends JsonObject>(
       clock: ahead ? () => clock() + ahead : clock,
       purpose: `dbsc-${stage}:${sessionId}`,
     });
-  /** When the proof's challenge was issued for this session and stage, or null. */
-  const issuedAt = (proof: string, stage: "register" | "refresh", sessionId: string) => {
-    const jti = claimedChallenge(proof);
-    const expires = jti === null ? null : challenges(stage, sessionId).expiresAt(jti);
-    return expires === null || jti === null ? null : { jti, at: expires - CHALLENGE_LIFETIME };
+  /** When a challenge was issued for this session and stage, or null if it was not. */
+  const issuedAt = (challenge: string, stage: "register" | "refresh", sessionId: string) => {
+    const expires = challenges(stage, sessionId).expiresAt(challenge);
+    return expires === null ? null : expires - CHALLENGE_LIFETIME;
   };
 
   const failed = (
@@ -168,18 +163,7 @@ export function createDeviceBinding<Data extends JsonObject>(
         // an observer must not break the answer
       }
     }
-    // RFC 9457 problem details, as every other refusal.
-    return json(
-      status,
-      {
-        type: "about:blank",
-        title: "Device binding refused",
-        status,
-        code: "device_binding_failed",
-      },
-      new Headers(),
-      "application/problem+json",
-    );
+    return problemAnswer(status, "Device binding refused", "device_binding_failed");
   };
 
   /**
@@ -274,12 +258,11 @@ export function createDeviceBinding<Data extends JsonObject>(
       if (proof === null) return failed("registration", record.id, "no proof", 400);
       // Only with the challenge of this session's own sign-in, within its life: a cookie
       // copied later cannot be registered to someone else's key. Single use: bind is once.
-      const issued = issuedAt(proof, "register", record.id);
-      if (!issued || now - record.createdAt > CHALLENGE_LIFETIME) {
-        return failed("registration", record.id, "no registration challenge of this session", 400);
+      if (now - record.createdAt > CHALLENGE_LIFETIME) {
+        return failed("registration", record.id, "registration window over", 400);
       }
       const checked = await verifyRegistrationProof(proof, {
-        challenge: issued.jti,
+        challenge: (jti) => issuedAt(jti, "register", record.id) !== null,
         algorithms: settings.algorithms,
       });
       if (!checked.ok) return failed("registration", record.id, checked.code, 400);
@@ -312,30 +295,27 @@ export function createDeviceBinding<Data extends JsonObject>(
       // The challenge (the header is what the browser reads; the body, problem details as
       // every refusal, is for anyone else).
       const challenge = (): DeviceAnswer =>
-        json(
+        problemAnswer(
           403,
-          {
-            type: "about:blank",
-            title: "Device proof required",
-            status: 403,
-            code: "device_proof_required",
-          },
+          "Device proof required",
+          "device_proof_required",
           new Headers({
             [CHALLENGE_HEADER]: challengeHeader(
               challenges("refresh", sessionId).issue(),
               sessionId,
             ),
           }),
-          "application/problem+json",
         );
       if (proof === null) return challenge();
       // A challenge of this session's refresh, issued after its last renewal: each renews
       // once (the renewal moves renewedAt past it), with no cache that others could fill.
-      const issued = issuedAt(proof, "refresh", sessionId);
-      if (!issued || issued.at <= record.renewedAt) return challenge();
+      const fresh = (jti: string) => {
+        const at = issuedAt(jti, "refresh", sessionId);
+        return at !== null && at > record.renewedAt;
+      };
       const checked = await verifyRefreshProof(proof, {
         key: binding.jwk,
-        challenge: issued.jti,
+        challenge: fresh,
         algorithms: settings.algorithms,
       });
       // Chrome refreshing ahead of time re-sends a proof it already used, and deletes its
@@ -350,7 +330,8 @@ export function createDeviceBinding<Data extends JsonObject>(
       // renewedAt moves past the answered challenge's stamp and never back, whatever the
       // clocks of the instances that issued and renew: a challenge stamped by a faster peer
       // would otherwise stay "after the last renewal" and renew again.
-      const stamp = Math.max(now, issued.at + 1, record.renewedAt + 1);
+      const issued = issuedAt(checked.challenge, "refresh", sessionId) ?? now;
+      const stamp = Math.max(now, issued + 1, record.renewedAt + 1);
       const rotated = await rotate(record, stamp);
       if (!rotated) return failed("refresh", sessionId, "rotation lost a race", 401);
       return renewedAnswer(rotated.token, rotated.record, now);

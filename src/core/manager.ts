@@ -7,7 +7,12 @@ import { generateOpaqueToken, isSessionId } from "../tokens/opaque.js";
 import { createAuthenticator } from "./authenticate.js";
 import { boundJkt, deviceBound, writeBinding } from "./binding.js";
 import { readCredential } from "./credentials.js";
-import { createDeviceBinding, type DeviceAnswer, deviceRefuses } from "./device-bound.js";
+import {
+  createDeviceBinding,
+  type DeviceAnswer,
+  deviceRefuses,
+  problemAnswer,
+} from "./device-bound.js";
 import { type DpopGate, presentedVerdict } from "./dpop.js";
 import { type Duration, parseDuration } from "./duration.js";
 import { RAW_AUTHENTICATE, type RawAuthenticate, withHeaders } from "./hot-path.js";
@@ -111,19 +116,7 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
   const { reader, cache, storeCall, toSession, emit, revoked } = ix;
   const opaque = createAuthenticator(ix);
   // Without `deviceBound`, the endpoints do not exist: 404, as problem details.
-  const noDevice = async (): Promise<DeviceAnswer> => ({
-    status: 404,
-    headers: new Headers({
-      "cache-control": "no-store",
-      "content-type": "application/problem+json",
-    }),
-    body: JSON.stringify({
-      type: "about:blank",
-      title: "Not found",
-      status: 404,
-      code: "not_found",
-    }),
-  });
+  const noDevice = async () => problemAnswer(404, "Not found", "not_found");
   const jwt = o.strategy === "id" ? null : createJwtSessions(ix, o.strategy);
   const refresher = o.strategy === "hybrid" && jwt ? createRefresher(ix, jwt) : null;
   const authenticateRaw: RawAuthenticate<Data> = jwt ? jwt.authenticate : opaque.authenticate;

@@ -46,8 +46,11 @@ export interface VerifiedDbscProof {
 export type DbscProofResult = VerifiedDbscProof | DbscProofFailure;
 
 export interface RegistrationProofOptions {
-  /** The challenge sent in `Secure-Session-Registration` (or those still accepted). */
-  challenge: string | readonly string[];
+  /**
+   * The challenge sent in `Secure-Session-Registration` (or those still accepted), or a test
+   * for stateless challenges (a MAC the server can check without remembering them).
+   */
+  challenge: Expected;
   /** The `authorization` parameter sent with it, if any: the proof must carry the same. */
   authorization?: string;
   replay?: ChallengeReplayCache;
@@ -59,9 +62,10 @@ export interface RefreshProofOptions {
   key: DbscPublicJwk;
   /**
    * The challenges still accepted: the latest sent in `Secure-Session-Challenge`, and possibly
-   * the one before it, since the draft warns a proof may answer a challenge just replaced.
+   * the one before it, since the draft warns a proof may answer a challenge just replaced;
+   * or a test, for stateless challenges.
    */
-  challenge: string | readonly string[];
+  challenge: Expected;
   replay?: ChallengeReplayCache;
   algorithms?: readonly DbscAlgorithm[];
 }
@@ -70,20 +74,24 @@ function failure(code: DbscProofFailureCode, detail: string): DbscProofFailure {
   return { ok: false, code, detail };
 }
 
-function acceptedChallenges(challenge: string | readonly string[]): readonly string[] {
+/** The challenges a proof may answer: listed, or tested. */
+type Expected = string | readonly string[] | ((challenge: string) => boolean);
+
+function acceptedChallenges(challenge: Expected): (jti: string) => boolean {
+  if (typeof challenge === "function") return (jti) => isChallenge(jti) && challenge(jti);
   // An unusable expected challenge (empty, or not one we could have sent) matches nothing.
-  const list = typeof challenge === "string" ? [challenge] : challenge;
-  return list.filter(isChallenge);
+  const list = (typeof challenge === "string" ? [challenge] : challenge).filter(isChallenge);
+  return (jti) => list.includes(jti);
 }
 
 /** The checks both proofs share once the signature holds: challenge, then single use. */
 async function finish(
   verified: { payload: Record<string, unknown>; jwk: DbscPublicJwk; jkt: string; alg: string },
-  challenges: readonly string[],
+  accepts: (jti: string) => boolean,
   replay: ChallengeReplayCache | undefined,
 ): Promise<DbscProofResult> {
   const jti = verified.payload.jti;
-  if (typeof jti !== "string" || !challenges.includes(jti)) {
+  if (typeof jti !== "string" || !accepts(jti)) {
     return failure("wrong_challenge", typeof jti === "string" ? "jti differs" : "no jti");
   }
   // Consumed only after the signature and the challenge matched: a forged or mistaken proof
