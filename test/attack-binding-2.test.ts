@@ -13,6 +13,14 @@ import { createSessionManager, generateKeySet, type SessionManagerOptions } from
 import { memoryReplayCache, perKeyReplayCache } from "../src/pop/replay.js";
 import { memoryStore } from "../src/stores/memory/index.js";
 import type { SessionStore } from "../src/stores/types.js";
+import {
+  type Browser,
+  browserKey,
+  cookieOf,
+  dbscProof,
+  refreshChallenge,
+  registrationChallenge,
+} from "./helpers/dbsc-browser.js";
 import { type ClientKey, clientKey } from "./pop/keys.js";
 
 const API = "https://api.example";
@@ -79,25 +87,6 @@ async function meWithProof(manager: DpopManager, token: string, key: ClientKey, 
 // ---------------------------------------------------------------------------------------------
 // DBSC helpers (the browser's side played by jose)
 
-type Browser = { privateKey: jose.CryptoKey; jwk: jose.JWK };
-async function browserKey(): Promise<Browser> {
-  const { publicKey, privateKey } = await jose.generateKeyPair("ES256");
-  return { privateKey, jwk: await jose.exportJWK(publicKey) };
-}
-const dbscProof = (key: Browser, challenge: string, withJwk: boolean) =>
-  new jose.SignJWT({ jti: challenge })
-    .setProtectedHeader({ alg: "ES256", typ: "dbsc+jwt", ...(withJwk ? { jwk: key.jwk } : {}) })
-    .sign(key.privateKey);
-
-const cookieOf = (headers: Headers) =>
-  headers
-    .getSetCookie()
-    .map((c) => c.split(";")[0])
-    .join("; ");
-const registrationChallenge = (headers: Headers) =>
-  /challenge="([^"]+)"/.exec(headers.get("secure-session-registration") ?? "")?.[1] ?? "";
-const refreshChallenge = (headers: Headers) =>
-  /^"([^"]+)"/.exec(headers.get("secure-session-challenge") ?? "")?.[1] ?? "";
 const post = (path: string, headers: Record<string, string>) =>
   new Request(APP + path, { method: "POST", headers: { origin: APP, ...headers } });
 const get = (cookie: string) => new Request(`${APP}/me`, { headers: { cookie } });

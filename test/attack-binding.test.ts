@@ -22,6 +22,13 @@ import {
   POSTGRES_URL,
   REDIS_URL,
 } from "./helpers/backends.js";
+import {
+  type Browser,
+  browserKey,
+  cookieOf,
+  dbscProof,
+  registrationChallenge,
+} from "./helpers/dbsc-browser.js";
 import { type ClientKey, clientKey } from "./pop/keys.js";
 
 const API = "https://api.example";
@@ -86,23 +93,6 @@ async function meWithProof(manager: DpopManager, token: string, key: ClientKey) 
 // ---------------------------------------------------------------------------------------------
 // DBSC helpers (the browser's side played by jose)
 
-type Browser = { privateKey: jose.CryptoKey; jwk: jose.JWK };
-async function browserKey(): Promise<Browser> {
-  const { publicKey, privateKey } = await jose.generateKeyPair("ES256");
-  return { privateKey, jwk: await jose.exportJWK(publicKey) };
-}
-const dbscProof = (key: Browser, challenge: string, withJwk: boolean) =>
-  new jose.SignJWT({ jti: challenge })
-    .setProtectedHeader({ alg: "ES256", typ: "dbsc+jwt", ...(withJwk ? { jwk: key.jwk } : {}) })
-    .sign(key.privateKey);
-
-const cookieOf = (headers: Headers) =>
-  headers
-    .getSetCookie()
-    .map((c) => c.split(";")[0])
-    .join("; ");
-const registrationChallenge = (headers: Headers) =>
-  /challenge="([^"]+)"/.exec(headers.get("secure-session-registration") ?? "")?.[1] ?? "";
 const post = (path: string, headers: Record<string, string>) =>
   new Request(APP + path, { method: "POST", headers: { origin: APP, ...headers } });
 const get = (cookie: string) => new Request(`${APP}/me`, { headers: { cookie } });

@@ -4,6 +4,7 @@ import { createSessionManager } from "../src/index.js";
 import { memoryStore } from "../src/stores/memory/index.js";
 import type { SessionStore } from "../src/stores/types.js";
 import { generateKeySet } from "../src/tokens/keys.js";
+import { type Browser, browserKey, challengeIn, dbscProof } from "./helpers/dbsc-browser.js";
 
 // Attacks on DBSC for the hybrid strategy (af7e2ec): the refresh cookie is the bound one.
 // The browser is played by jose, as in test/dbsc-manager.test.ts; the thief holds copies of
@@ -63,18 +64,9 @@ const only = (jar: Jar, pick: (name: string) => boolean) =>
 const isRefresh = (name: string) => /-rt$/.test(name);
 const isBinding = (name: string) => /rtb$/.test(name);
 
-const challengeIn = (value: string | null) => /challenge="([^"]+)"/.exec(value ?? "")?.[1] ?? "";
+type Key = Browser;
 
-async function browserKey() {
-  const { publicKey, privateKey } = await jose.generateKeyPair("ES256");
-  return { privateKey, jwk: await jose.exportJWK(publicKey) };
-}
-type Key = Awaited<ReturnType<typeof browserKey>>;
-
-const proof = (key: Key, challenge: string, withJwk: boolean) =>
-  new jose.SignJWT({ jti: challenge })
-    .setProtectedHeader({ alg: "ES256", typ: "dbsc+jwt", ...(withJwk ? { jwk: key.jwk } : {}) })
-    .sign(key.privateKey);
+const proof = dbscProof;
 
 const post = (path: string, headers: Record<string, string>) =>
   new Request(ORIGIN + path, { method: "POST", headers: { origin: ORIGIN, ...headers } });

@@ -1,9 +1,15 @@
-import * as jose from "jose";
 import { describe, expect, it } from "vitest";
 import { createSessionManager } from "../src/index.js";
 import { memoryStore } from "../src/stores/memory/index.js";
 import type { SessionStore } from "../src/stores/types.js";
 import { generateKeySet } from "../src/tokens/keys.js";
+import {
+  type Browser,
+  browserKey,
+  challengeIn,
+  cookieOf,
+  dbscProof,
+} from "./helpers/dbsc-browser.js";
 
 // DBSC through the session manager, with the browser's side played by jose: registration
 // binds the session to the key, the cookie then lives one refresh interval, and only a proof
@@ -33,24 +39,9 @@ function setup(store: SessionStore = memoryStore()) {
 
 type Manager = ReturnType<typeof setup>["manager"];
 
-const cookieOf = (headers: Headers) =>
-  headers
-    .getSetCookie()
-    .map((c) => c.split(";")[0])
-    .join("; ");
+type Key = Browser;
 
-const challengeIn = (value: string | null) => /challenge="([^"]+)"/.exec(value ?? "")?.[1] ?? "";
-
-async function browserKey() {
-  const { publicKey, privateKey } = await jose.generateKeyPair("ES256");
-  return { privateKey, jwk: await jose.exportJWK(publicKey) };
-}
-type Key = Awaited<ReturnType<typeof browserKey>>;
-
-const proof = (key: Key, challenge: string, withJwk: boolean) =>
-  new jose.SignJWT({ jti: challenge })
-    .setProtectedHeader({ alg: "ES256", typ: "dbsc+jwt", ...(withJwk ? { jwk: key.jwk } : {}) })
-    .sign(key.privateKey);
+const proof = dbscProof;
 
 const post = (path: string, headers: Record<string, string>) =>
   new Request(ORIGIN + path, { method: "POST", headers: { origin: ORIGIN, ...headers } });
