@@ -1,10 +1,30 @@
 import { configError } from "../errors.js";
 
-/** A duration as milliseconds or a string such as `"500ms"`, `"30s"`, `"30m"`, `"12h"`, `"7d"`. */
-export type Duration = number | `${number}${"ms" | "s" | "m" | "h" | "d"}`;
+type DurationUnit = "ms" | "s" | "m" | "h" | "d";
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-const PATTERN = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
+/**
+ * A duration: milliseconds as a number, or a string of a positive number and a unit, `ms`,
+ * `s`, `m` (minutes), `h` or `d`: `"500ms"`, `"30s"`, `"30m"`, `"1.5h"`, `"7d"`.
+ *
+ * Any `string` compiles, so that a value read from the environment (`process.env.X`, typed
+ * `string`) can be passed as it is; it is checked when the manager is created, and one that
+ * does not parse throws `CONFIG_INVALID` naming the option. What parses besides the forms
+ * above: whitespace around the value and between the number and its unit (`" 30m\n"`,
+ * `"30 m"`). What does not: a number without a unit (`"1800"`: seconds or milliseconds?),
+ * upper-case units (`"30M"` reads as months elsewhere), exponents, signs, zero, and words
+ * (`"30min"`, `"1 hour"`). The literal forms stay in the type for editors' completions.
+ */
+export type Duration = number | `${number}${DurationUnit}` | (string & {});
+
+const UNIT_MS: Record<DurationUnit, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
+// `\s*` between number and unit: "30 m" is what a person writes in a .env file.
+const PATTERN = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/;
 
 /** Parses a duration; returns `null` for anything that is not a positive finite duration. */
 export function tryParseDuration(value: unknown): number | null {
@@ -15,16 +35,22 @@ export function tryParseDuration(value: unknown): number | null {
   const match = PATTERN.exec(value.trim());
   if (!match) return null;
   const amount = Number(match[1]);
-  const unit = UNIT_MS[match[2] ?? ""];
-  if (unit === undefined || !Number.isFinite(amount) || amount <= 0) return null;
-  return Math.round(amount * unit);
+  const unit = UNIT_MS[match[2] as DurationUnit];
+  const ms = Math.round(amount * unit);
+  // "0.0001ms" rounds to nothing: no more a positive duration than "0s" is.
+  if (!Number.isFinite(ms) || ms <= 0) return null;
+  return ms;
 }
 
 /** Parses a duration from configuration; throws `CONFIG_INVALID` naming the option otherwise. */
 export function parseDuration(value: unknown, name: string): number {
   const ms = tryParseDuration(value);
   if (ms === null) {
-    throw configError(`${name} must be a positive duration such as "30m" or a number of ms`);
+    // The value is quoted: an environment string's stray characters show up in the message.
+    const given = typeof value === "string" ? JSON.stringify(value.slice(0, 40)) : String(value);
+    throw configError(
+      `${name}: ${given} is not a positive duration such as "30m" (units ms, s, m, h, d) or a number of ms`,
+    );
   }
   return ms;
 }
