@@ -3,6 +3,7 @@ export { type Duration, parseDuration, tryParseDuration } from "./core/duration.
 export { type FailureAnswer, failureAnswer } from "./core/failure.js";
 export { createSessionManager, RENEWED_TOKEN_HEADER, type SessionManager } from "./core/manager.js";
 export type {
+  AuthenticateOptions,
   AuthFailure,
   AuthResult,
   CreateInput,

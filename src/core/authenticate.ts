@@ -8,7 +8,13 @@ import { type DpopRefusal, dpopVerdict } from "./dpop.js";
 import type { RawAuthResult } from "./hot-path.js";
 import { asStoreError, type Internals } from "./internals.js";
 import { renewOpaqueToken, type VerifiedToken, verifyOpaqueToken } from "./strategies/id.js";
-import type { FailureReason, RequestLike, Session, Transport } from "./types.js";
+import type {
+  AuthenticateOptions,
+  FailureReason,
+  RequestLike,
+  Session,
+  Transport,
+} from "./types.js";
 
 /** Header that carries a renewed token back to header-transport clients. */
 export const RENEWED_TOKEN_HEADER = "x-session-token";
@@ -94,7 +100,10 @@ export function createAuthenticator<Data extends JsonObject>(ix: Internals<Data>
     return { record, replacement, refused: null };
   };
 
-  async function authenticate(request: RequestLike): Promise<RawAuthResult<Data>> {
+  async function authenticate(
+    request: RequestLike,
+    options?: AuthenticateOptions,
+  ): Promise<RawAuthResult<Data>> {
     const now = clock();
     const credential = readCredential(request, cookieName, o.transports, ix.dpop !== null);
     if (!credential.ok) return fail(credential.reason, credential.transport);
@@ -124,10 +133,12 @@ export function createAuthenticator<Data extends JsonObject>(ix: Internals<Data>
 
     let record = verified.record;
     let replacement = verified.replacement;
-    // Most requests neither renew nor slide: they skip the housekeeping call altogether.
+    // Most requests neither renew nor slide: they skip the housekeeping call altogether, and a
+    // read-only one never does (its caller could not hand a renewed token to the client).
     const due =
-      (verified.current && !device && now - record.renewedAt >= lifetimes.renewal) ||
-      now - record.lastActiveAt >= o.touchEvery;
+      options?.readOnly !== true &&
+      ((verified.current && !device && now - record.renewedAt >= lifetimes.renewal) ||
+        now - record.lastActiveAt >= o.touchEvery);
     if (due) {
       try {
         const kept = await housekeeping(verified, now, device);

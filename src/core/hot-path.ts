@@ -1,5 +1,11 @@
 import type { JsonObject } from "../stores/types.js";
-import type { AuthFailure, AuthResult, RequestLike, Session } from "./types.js";
+import type {
+  AuthenticateOptions,
+  AuthFailure,
+  AuthResult,
+  RequestLike,
+  Session,
+} from "./types.js";
 
 /**
  * `authenticate` as the adapters call it: `headers` is `null` when there is nothing to set
@@ -13,6 +19,7 @@ export type RawAuthResult<Data extends JsonObject = JsonObject> =
 
 export type RawAuthenticate<Data extends JsonObject> = (
   request: RequestLike,
+  options?: AuthenticateOptions,
 ) => RawAuthResult<Data> | Promise<RawAuthResult<Data>>;
 
 /** Where a manager keeps its raw `authenticate` (not enumerable, not part of the API). */

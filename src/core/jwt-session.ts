@@ -13,7 +13,13 @@ import { type DpopRefusal, dpopVerdict, NO_KEY, presentedVerdict } from "./dpop.
 import type { RawAuthResult } from "./hot-path.js";
 import { asStoreError, type Internals } from "./internals.js";
 import { RevocationSet, VERIFIER_SKEW_S } from "./revocations.js";
-import type { FailureReason, RequestLike, Session, Transport } from "./types.js";
+import type {
+  AuthenticateOptions,
+  FailureReason,
+  RequestLike,
+  Session,
+  Transport,
+} from "./types.js";
 
 const seconds = (ms: number) => Math.floor(ms / 1000);
 /** The `cnf.jkt` of a token: `null` without `cnf`, a thumbprint no key has for a bad one. */
@@ -107,7 +113,10 @@ export function createJwtSessions<Data extends JsonObject>(
   };
 
   /** Synchronous unless the token is due to be re-issued (the one step that reads the store). */
-  function authenticate(request: RequestLike): RawAuthResult<Data> | Promise<RawAuthResult<Data>> {
+  function authenticate(
+    request: RequestLike,
+    options?: AuthenticateOptions,
+  ): RawAuthResult<Data> | Promise<RawAuthResult<Data>> {
     const now = clock();
     const credential = readCredential(request, cookieName, o.transports, ix.dpop !== null);
     if (!credential.ok) return fail(credential.reason, credential.transport);
@@ -157,8 +166,14 @@ export function createJwtSessions<Data extends JsonObject>(
     ) {
       return fail("csrf", transport);
     }
-    // Sliding: past half its life, the token is re-issued (never beyond the absolute limit).
-    if (mode === "hybrid" || now - issuedAt < lifetimes.idle / 2 || exp >= aexp) {
+    // Sliding: past half its life, the token is re-issued (never beyond the absolute limit);
+    // never for a read-only caller, which could not hand the new token over.
+    if (
+      options?.readOnly === true ||
+      mode === "hybrid" ||
+      now - issuedAt < lifetimes.idle / 2 ||
+      exp >= aexp
+    ) {
       return { session, failure: null, headers: null, renewedToken: null };
     }
     return reissue(session, now);

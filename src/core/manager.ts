@@ -22,6 +22,7 @@ import { type NormalizedOptions, normalizeOptions } from "./options.js";
 import { createRefresher } from "./refresh.js";
 import { verifyOpaqueToken } from "./strategies/id.js";
 import type {
+  AuthenticateOptions,
   AuthFailure,
   AuthResult,
   CreateInput,
@@ -62,8 +63,11 @@ function provenKey(gate: DpopGate, request: RequestLike | undefined): string | n
 export interface SessionManager<Data extends JsonObject = JsonObject> {
   readonly strategy: SessionManagerOptions<Data>["strategy"];
   readonly cookieNames: NormalizedOptions<Data>["cookies"]["names"];
-  /** The session of a request, or `null` and a reason. Never throws on bad input. */
-  authenticate(request: RequestLike): Promise<AuthResult<Data>>;
+  /**
+   * The session of a request, or `null` and a reason. Never throws on bad input. With
+   * `readOnly`, nothing is renewed or written (see `AuthenticateOptions`).
+   */
+  authenticate(request: RequestLike, options?: AuthenticateOptions): Promise<AuthResult<Data>>;
   /** Signs a user in: always a new session; the one the request carried is ended. */
   create(input: CreateInput<Data>): Promise<IssuedSession<Data>>;
   /**
@@ -120,7 +124,8 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
   const jwt = o.strategy === "id" ? null : createJwtSessions(ix, o.strategy);
   const refresher = o.strategy === "hybrid" && jwt ? createRefresher(ix, jwt) : null;
   const authenticateRaw: RawAuthenticate<Data> = jwt ? jwt.authenticate : opaque.authenticate;
-  const authenticate = async (request: RequestLike) => withHeaders(await authenticateRaw(request));
+  const authenticate = async (request: RequestLike, options?: AuthenticateOptions) =>
+    withHeaders(await authenticateRaw(request, options));
   const { checkCsrf } = opaque;
   const cookieName = jwt ? jwt.cookieName : cookies.names.session;
   const device = o.deviceBound

@@ -14,6 +14,16 @@ export interface RequestLike {
 
 export type Transport = "cookie" | "header";
 
+export interface AuthenticateOptions {
+  /**
+   * Reads the session and writes nothing: no renewal, no sliding expiry, no re-issued token.
+   * For callers that cannot set a cookie on their response (a React Server Component): a
+   * renewal there would be written to the store and its token thrown away, and the cookie the
+   * browser keeps would die with the grace. `headers` then has nothing to apply.
+   */
+  readOnly?: boolean;
+}
+
 export interface Session<Data extends JsonObject = JsonObject> {
   id: string;
   userId: string;
