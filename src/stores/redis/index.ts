@@ -1,6 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { createClient, createCluster } from "redis";
-import { configError, SessionError } from "../../errors.js";
+import { configError } from "../../errors.js";
 import { encodeBase64url } from "../../tokens/base64url.js";
 import { LocalFeed, REVOCATION_MARGIN_MS } from "../feed.js";
 import type {
@@ -10,20 +9,13 @@ import type {
   StoredSession,
   UpdateResult,
 } from "../types.js";
+import { type Commands, type RedisStoreOptions, redisConnection } from "./connection.js";
 import { redisKeys } from "./keys.js";
 import { pack, unpack, unpackPairs, userIdOf } from "./record.js";
 import * as lua from "./scripts.js";
 
 export type { SessionStore } from "../types.js";
-
-export interface RedisStoreOptions {
-  /** `redis://host:port` for one server, or `redis-cluster://host:port,host:port` for a Cluster. */
-  url: string;
-  /** Key prefix. Default `"sk:"`. */
-  prefix?: string;
-  /** A command that has not answered by then fails with STORE_UNAVAILABLE. Default 2000 ms. */
-  commandTimeoutMs?: number;
-}
+export type { RedisClientLike, RedisStoreOptions } from "./connection.js";
 
 /**
  * Redis store. Keys carry the user's hash tag, so that a session, its user's index and every
@@ -41,28 +33,7 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
   const prefix = options.prefix ?? "sk:";
   if (!/^[\w:.-]{0,32}$/.test(prefix))
     throw configError("redis: prefix may hold letters, digits, _ : . - only");
-  const timeout = options.commandTimeoutMs ?? 2000;
-  const connection = {
-    // Fail fast while disconnected instead of queueing requests until the server returns.
-    disableOfflineQueue: true,
-    commandOptions: { timeout },
-    socket: {
-      connectTimeout: timeout,
-      reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 1000),
-    },
-  };
-  const cluster = options.url.startsWith("redis-cluster://");
-  const client = (cluster
-    ? createCluster({
-        rootNodes: options.url
-          .slice("redis-cluster://".length)
-          .split(",")
-          .map((node) => ({ url: `redis://${node}` })),
-        defaults: connection,
-      })
-    : createClient({ url: options.url, ...connection })) as unknown as Commands;
-  client.on("error", () => {}); // reported through failing commands; reconnection is automatic
-  let connecting: Promise<unknown> | null = null;
+  const { client, cluster, guard, ...connection } = redisConnection(options);
   const feed = new LocalFeed();
   // In a Cluster the channel is sharded (SPUBLISH/SSUBSCRIBE): its hash tag pins it to the
   // shard of the revocation log instead of broadcasting every message to every node.
@@ -74,50 +45,9 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
   const recordKey = keys.record;
   const indexKey = keys.index;
 
-  const guard = async <T>(operation: (late: () => boolean) => Promise<T>): Promise<T> => {
-    // node-redis retries a connection that fails its handshake (a server that accepts and
-    // drops) without end, and a command sent meanwhile neither fails nor times out: every
-    // call gets its own deadline, so that an outage answers STORE_UNAVAILABLE, never hangs.
-    let timer: NodeJS.Timeout | undefined;
-    let late = false;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        late = true;
-        reject(new Error(`no answer within ${timeout} ms`));
-      }, timeout);
-    });
-    try {
-      // The first connection is made once and awaited by every caller (isOpen turns true
-      // before the client is ready); later drops are node-redis's to reconnect.
-      connecting ??= client.connect().catch((error: unknown) => {
-        connecting = null;
-        throw error;
-      });
-      // A call that has already answered STORE_UNAVAILABLE must never run when the connection
-      // comes up later: a revocation reported as failed would land after the sign-ins that
-      // followed it, and end them (found by the model-based soak).
-      const once = connecting.then(() => {
-        if (late) throw new Error("gave up before the connection was made");
-        return operation(() => late);
-      });
-      return await Promise.race([once, deadline]);
-    } catch (error) {
-      if (error instanceof SessionError) throw error;
-      const name = (error as Error)?.name ?? "";
-      if (name === "ErrorReply" || name === "SimpleError") throw error; // a bug, not an outage
-      throw new SessionError(
-        "STORE_UNAVAILABLE",
-        `redis store unavailable: ${(error as Error)?.message}`,
-        { cause: error },
-      );
-    } finally {
-      clearTimeout(timer);
-    }
-  };
-
   const shas = new Map<string, string>();
   const run = async (script: string, keys: string[], args: Array<string | number>) =>
-    guard(async (late) => {
+    guard(async (c, late) => {
       const argv = args.map(String);
       let sha = shas.get(script);
       if (!sha) {
@@ -127,12 +57,12 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
         shas.set(script, sha);
       }
       try {
-        return await client.evalSha(sha, { keys, arguments: argv });
+        return await c.evalSha(sha, { keys, arguments: argv });
       } catch (error) {
         if (!String((error as Error)?.message).startsWith("NOSCRIPT")) throw error;
         // The caller may have been answered STORE_UNAVAILABLE meanwhile: not sent then.
         if (late()) throw new Error("gave up before the script could be sent again");
-        return client.eval(script, { keys, arguments: argv });
+        return c.eval(script, { keys, arguments: argv });
       }
     });
 
@@ -158,8 +88,8 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
       // The log first: an instance that misses the message finds it there when it reconnects.
       // The live message carries the log entry's id, so that nobody hears it twice.
       const entryId = String(
-        await guard(() =>
-          client.xAdd(
+        await guard((c) =>
+          c.xAdd(
             log,
             "*",
             { c: text },
@@ -168,9 +98,7 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
         ),
       );
       const message = JSON.stringify({ ...change, entryId });
-      await guard(() =>
-        cluster ? client.sPublish(channel, message) : client.publish(channel, message),
-      );
+      await guard((c) => (cluster ? c.sPublish(channel, message) : c.publish(channel, message)));
     }
   };
 
@@ -254,10 +182,10 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
       }
     };
     /** Reads the log from where it left off: the safety net under pub/sub, and the lag meter. */
-    const catchUp = async () => {
+    const catchUp = async (c: Commands) => {
       // Current as of when the read was sent: what commits during the round trip may be missed.
       const asOf = Date.now();
-      const entries = await client.xRange(log, lastId ? `(${lastId}` : "-", "+");
+      const entries = await c.xRange(log, lastId ? `(${lastId}` : "-", "+");
       const now = Date.now();
       for (const entry of entries) {
         const text = entry.message.c ?? "";
@@ -399,7 +327,7 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
     },
 
     async get(id, now) {
-      const raw = await guard(() => client.get(recordKey(id)));
+      const raw = await guard((c) => c.get(recordKey(id)));
       if (!raw) return null;
       const record = unpack(id, raw);
       return record.expiresAt > now ? record : null;
@@ -450,7 +378,7 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
     },
 
     async delete(id, reason) {
-      const existing = await guard(() => client.get(recordKey(id)));
+      const existing = await guard((c) => c.get(recordKey(id)));
       if (!existing) return null;
       const [gone] = await revokeThenDelete(userIdOf(existing), [unpack(id, existing)], reason);
       return gone ?? null;
@@ -485,44 +413,12 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
     feedLag: () => subscriber.lag(),
 
     async ping() {
-      await guard(() => (cluster ? client.sendCommand(undefined, true, ["PING"]) : client.ping()));
+      await guard((c) => (cluster ? c.sendCommand(undefined, true, ["PING"]) : c.ping()));
     },
 
     async close() {
       subscriber.stop();
-      if (client.isOpen) client.destroy();
+      connection.close();
     },
   };
-}
-
-/** What the store uses of a node-redis client or cluster (both have these). */
-interface Commands {
-  isOpen: boolean;
-  /** Connected and past its handshake (a Cluster client has no such flag: undefined). */
-  isReady?: boolean;
-  connect(): Promise<unknown>;
-  destroy(): void;
-  on(event: "error", listener: (error: unknown) => void): unknown;
-  on(event: "ready" | "reconnecting" | "end", listener: () => void): unknown;
-  duplicate(): Commands;
-  get(key: string): Promise<string | null>;
-  evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
-  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
-  xAdd(
-    key: string,
-    id: string,
-    message: Record<string, string>,
-    options?: unknown,
-  ): Promise<unknown>;
-  xRange(
-    key: string,
-    start: string,
-    end: string,
-  ): Promise<Array<{ id: string; message: Record<string, string> }>>;
-  publish(channel: string, message: string): Promise<unknown>;
-  subscribe(channel: string, listener: (message: string) => void): Promise<unknown>;
-  sPublish(channel: string, message: string): Promise<unknown>;
-  sSubscribe(channel: string, listener: (message: string) => void): Promise<unknown>;
-  ping(): Promise<unknown>;
-  sendCommand(firstKey: string | undefined, isReadonly: boolean, args: string[]): Promise<unknown>;
 }
