@@ -1,0 +1,298 @@
+import type { SessionManager } from "../core/manager.js";
+import type { CreateInput, RequestLike, Session } from "../core/types.js";
+import type { JsonObject } from "../stores/types.js";
+import {
+  applyHeaders,
+  requireSession as fetchRequireSession,
+  refusalResponse,
+  sessionErrorResponse,
+} from "./fetch.js";
+import { authenticateOutcome, signInFrom, signOutFrom } from "./outcome.js";
+
+/**
+ * Next.js (App Router, 15.5+ and 16) for the Fetch adapter's manager.
+ *
+ * A renewal is only worth doing where its cookie can be set: `proxy.ts` (`middleware.ts`
+ * before Next 16), route handlers and server actions. A React Server Component cannot set a
+ * cookie, so it reads the session read-only: renewing there would rotate the token in the
+ * store and throw the new one away, and the browser's cookie would stop working once the
+ * grace ran out.
+ *
+ * Nothing here imports `next`: the adapter takes what it needs from the caller
+ * (`NextResponse`, `await headers()`, `await cookies()`), so that it loads in any runtime
+ * (tests included) and never holds a second copy of Next's request-scoped modules.
+ */
+
+/** What the proxy needs of `NextResponse` from `next/server`. */
+export interface NextResponseLike {
+  next(init?: { request?: { headers?: Headers } }): Response;
+}
+
+/** What the server-action helpers need of `await cookies()` from `next/headers`. */
+export interface CookieJar {
+  set(name: string, value: string, options: CookieSetOptions): unknown;
+}
+
+/** A `Set-Cookie` line as the options object of Next's `cookies().set`. */
+export interface CookieSetOptions {
+  path?: string;
+  domain?: string;
+  maxAge?: number;
+  expires?: Date;
+  httpOnly?: boolean;
+  secure?: boolean;
+  sameSite?: "strict" | "lax" | "none";
+  partitioned?: boolean;
+}
+
+/** What the Server Component and server-action helpers read of `await headers()`. */
+export type HeadersLike = RequestLike["headers"];
+
+export interface ProxyOptions {
+  /**
+   * Paths that need a session (a prefix, e.g. `"/account"`, or a test on the pathname): a
+   * signed-out visitor is sent to `signInPath` with the page in `?next=`. Default: none.
+   */
+  protect?: readonly string[] | ((pathname: string) => boolean);
+  /** Where a signed-out visitor of a protected page goes. Default `/login`. */
+  signInPath?: string;
+}
+
+/**
+ * The `proxy` of `proxy.ts`: authenticates every request it matches and renews the session
+ * there (the one place a page request can set a cookie). A renewed cookie goes onto the
+ * response, and into the `Cookie` header forwarded to the page, so that the Server
+ * Components of this same request read the new token. A cross-site unsafe request that
+ * rides the session cookie answers 403 (problem+json).
+ */
+export function sessionProxy<Data extends JsonObject>(
+  manager: SessionManager<Data>,
+  NextResponse: NextResponseLike,
+  options: ProxyOptions = {},
+): (request: Request) => Promise<Response> {
+  const signInPath = options.signInPath ?? "/login";
+  const prefixes = options.protect ?? [];
+  const protects =
+    typeof prefixes === "function"
+      ? prefixes
+      : (path: string) => prefixes.some((p) => path === p || path.startsWith(`${p}/`));
+  return async (request) => {
+    const pending = authenticateOutcome(manager, request);
+    const outcome = pending instanceof Promise ? await pending : pending;
+    const url = new URL(request.url);
+    if (outcome.refusal?.status === 403) return refusalResponse(outcome.refusal);
+    if (!outcome.session && protects(url.pathname)) {
+      if (outcome.error && outcome.refusal) return refusalResponse(outcome.refusal);
+      const target = new URL(signInPath, url);
+      target.searchParams.set("next", url.pathname + url.search);
+      const redirect = new Response(null, { status: 303, headers: { location: target.href } });
+      return applyHeaders(redirect, outcome.headers);
+    }
+    const cookies = outcome.headers?.getSetCookie() ?? [];
+    const response = cookies.length
+      ? NextResponse.next({ request: { headers: forwarded(request.headers, cookies) } })
+      : NextResponse.next();
+    return applyHeaders(response, outcome.headers);
+  };
+}
+
+/**
+ * The request headers for the page, with the `Cookie` header as the browser will send it
+ * next time: renewed cookies replace their old values, cleared ones are gone.
+ */
+function forwarded(headers: Headers, setCookies: string[]): Headers {
+  const replaced = new Map<string, string | null>();
+  for (const line of setCookies) {
+    const { name, value, options } = parseSetCookie(line);
+    replaced.set(name, options.maxAge === 0 ? null : value);
+  }
+  const kept = (headers.get("cookie") ?? "")
+    .split(";")
+    .map((pair) => pair.trim())
+    .filter((pair) => pair !== "" && !replaced.has(pair.slice(0, pair.indexOf("=")).trim()));
+  for (const [name, value] of replaced) if (value !== null) kept.push(`${name}=${value}`);
+  const out = new Headers(headers);
+  if (kept.length) out.set("cookie", kept.join("; "));
+  else out.delete("cookie");
+  return out;
+}
+
+/** One of our own `Set-Cookie` lines (`cookies/serialize.ts` wrote it) as `cookies().set` takes it. */
+export function parseSetCookie(line: string): {
+  name: string;
+  value: string;
+  options: CookieSetOptions;
+} {
+  const [pair = "", ...attributes] = line.split(";");
+  const eq = pair.indexOf("=");
+  const options: CookieSetOptions = {};
+  for (const attribute of attributes) {
+    const [key = "", ...rest] = attribute.trim().split("=");
+    const value = rest.join("=");
+    switch (key.toLowerCase()) {
+      case "path":
+        options.path = value;
+        break;
+      case "domain":
+        options.domain = value;
+        break;
+      case "max-age":
+        options.maxAge = Number(value);
+        break;
+      case "expires":
+        options.expires = new Date(value);
+        break;
+      case "httponly":
+        options.httpOnly = true;
+        break;
+      case "secure":
+        options.secure = true;
+        break;
+      case "samesite":
+        options.sameSite = value.toLowerCase() as CookieSetOptions["sameSite"];
+        break;
+      case "partitioned":
+        options.partitioned = true;
+        break;
+    }
+  }
+  return { name: pair.slice(0, eq).trim(), value: pair.slice(eq + 1).trim(), options };
+}
+
+/** Applies a manager's `Set-Cookie` headers through Next's cookie store (server actions). */
+function setCookies(jar: CookieJar, headers: Headers | null): void {
+  for (const line of headers?.getSetCookie() ?? []) {
+    const { name, value, options } = parseSetCookie(line);
+    jar.set(name, value, options);
+  }
+}
+
+export type RouteHandler<Data extends JsonObject, Context> = (
+  request: Request,
+  session: Session<Data>,
+  context: Context,
+) => Response | Promise<Response>;
+
+/**
+ * A route handler (`export const GET = requireSession(sessions, handler)`) that runs only
+ * for an authenticated request: 401/403/503 as problem+json otherwise. Renewal cookies reach
+ * the handler's response, with `Cache-Control: no-store` unless the handler set its own.
+ */
+export function requireSession<Data extends JsonObject, Context = unknown>(
+  manager: SessionManager<Data>,
+  handler: RouteHandler<Data, Context>,
+): (request: Request, context: Context) => Promise<Response> {
+  return (request, context) =>
+    fetchRequireSession(manager, (r, session) => handler(r, session, context))(request);
+}
+
+/**
+ * Signs in from a route handler and answers with `respond(session)` (default
+ * `{ userId }` as JSON), the session cookie on it. A cross-site sign-in (login CSRF) answers
+ * 403 and an unreachable store 503, as problem+json, with nothing created.
+ */
+export async function signIn<Data extends JsonObject>(
+  manager: SessionManager<Data>,
+  request: Request,
+  input: Omit<CreateInput<Data>, "request">,
+  respond: (session: Session<Data>) => Response | Promise<Response> = (session) =>
+    Response.json({ userId: session.userId }),
+): Promise<Response> {
+  try {
+    const issued = await signInFrom(manager, request, input);
+    return withHeaders(await respond(issued.session), issued.headers);
+  } catch (error) {
+    const answer = sessionErrorResponse(error);
+    if (answer) return answer;
+    throw error;
+  }
+}
+
+/**
+ * Signs out from a route handler: the session is revoked and every cookie cleared, answered
+ * by `respond()` (default 204). A cross-site sign-out riding the cookie answers 403 and
+ * changes nothing.
+ */
+export async function signOut<Data extends JsonObject>(
+  manager: SessionManager<Data>,
+  request: Request,
+  respond: () => Response | Promise<Response> = () => new Response(null, { status: 204 }),
+): Promise<Response> {
+  try {
+    const { headers } = await signOutFrom(manager, request);
+    return withHeaders(await respond(), headers);
+  } catch (error) {
+    const answer = sessionErrorResponse(error);
+    if (answer) return answer;
+    throw error;
+  }
+}
+
+function withHeaders(response: Response, headers: Headers): Response {
+  try {
+    return applyHeaders(response, headers);
+  } catch {
+    // `Response.redirect()` and `fetch()` responses have immutable headers: a copy has not.
+    return applyHeaders(new Response(response.body, response), headers);
+  }
+}
+
+/**
+ * The session in a Server Component (or anywhere that cannot set a cookie):
+ * `await readSession(sessions, await headers())`. Read-only: it never renews and never
+ * writes; `proxy.ts` renews. Bad input is `null`, never a throw; an unreachable store throws
+ * `STORE_UNAVAILABLE` (fail-closed), for the nearest error boundary.
+ */
+export async function readSession<Data extends JsonObject>(
+  manager: SessionManager<Data>,
+  headers: HeadersLike,
+): Promise<Session<Data> | null> {
+  const { session } = await manager.authenticate({ method: "GET", headers }, { readOnly: true });
+  return session;
+}
+
+/**
+ * The session in a server action, renewed when due (`await cookies()` sets the cookie):
+ * `await actionSession(sessions, await headers(), await cookies())`. A server action is a
+ * POST, so a cross-site one riding the cookie gets `null`, as without a session.
+ */
+export async function actionSession<Data extends JsonObject>(
+  manager: SessionManager<Data>,
+  headers: HeadersLike,
+  cookies: CookieJar,
+): Promise<Session<Data> | null> {
+  const pending = authenticateOutcome(manager, { method: "POST", headers });
+  const outcome = pending instanceof Promise ? await pending : pending;
+  if (outcome.error) throw outcome.error;
+  setCookies(cookies, outcome.headers);
+  return outcome.session;
+}
+
+/**
+ * Signs in from a server action: the session cookie through `cookies`. A cross-site sign-in
+ * throws `SessionError` `CSRF_FAILED` with nothing created.
+ */
+export async function signInAction<Data extends JsonObject>(
+  manager: SessionManager<Data>,
+  headers: HeadersLike,
+  cookies: CookieJar,
+  input: Omit<CreateInput<Data>, "request">,
+): Promise<Session<Data>> {
+  const issued = await signInFrom(manager, { method: "POST", headers }, input);
+  setCookies(cookies, issued.headers);
+  return issued.session;
+}
+
+/**
+ * Signs out from a server action: revokes the session and clears every cookie through
+ * `cookies`. A cross-site sign-out throws `SessionError` `CSRF_FAILED` and changes nothing.
+ */
+export async function signOutAction<Data extends JsonObject>(
+  manager: SessionManager<Data>,
+  headers: HeadersLike,
+  cookies: CookieJar,
+): Promise<{ revoked: boolean }> {
+  const { revoked, headers: clearing } = await signOutFrom(manager, { method: "POST", headers });
+  setCookies(cookies, clearing);
+  return { revoked };
+}
