@@ -23,6 +23,6 @@ export async function createApp(manager) {
     return reply.code(204).send();
   });
 
-  // sessionkit's errors carry statusCode: Fastify answers 503 or 403 with them by itself.
+  // The plugin answers sessionkit's errors (403 cross-site, 503 store down) as problem+json.
   return app;
 }

@@ -11,6 +11,7 @@ import {
   type Outcome,
   problemBody,
   type Refusal,
+  refusalOf,
   requestStates,
   signInFrom,
   signOutFrom,
@@ -23,7 +24,10 @@ declare module "fastify" {
     session: Session<RegisteredData> | null;
   }
   interface FastifyReply {
-    /** Signs the user in; a cross-site sign-in throws `CSRF_FAILED` (403). */
+    /**
+     * Signs the user in. A cross-site sign-in throws `CSRF_FAILED`, which the plugin answers
+     * 403 problem+json, as every adapter does (an unreachable store: 503).
+     */
     signIn(input: Omit<CreateInput<RegisteredData>, "request">): Promise<Session<RegisteredData>>;
     /** Ends the session and clears its cookies; a cross-site sign-out throws `CSRF_FAILED` (403). */
     signOut(): Promise<boolean>;
@@ -52,11 +56,15 @@ function writeHeaders(reply: FastifyReply, headers: Headers | null): void {
 
 function refuse(reply: FastifyReply, refusal: Refusal): FastifyReply {
   writeHeaders(reply, refusal.headers);
-  return reply
-    .code(refusal.status)
-    .header("content-type", "application/problem+json")
-    .header("cache-control", "no-store")
-    .send(problemBody(refusal));
+  return (
+    reply
+      .code(refusal.status)
+      .header("content-type", "application/problem+json")
+      .header("cache-control", "no-store")
+      // A Buffer: a string gets "; charset=utf-8" appended by Fastify, and the content type
+      // would differ from every other adapter's.
+      .send(Buffer.from(problemBody(refusal)))
+  );
 }
 
 const plugin: FastifyPluginAsync<SessionkitPluginOptions<JsonObject>> = async (
@@ -87,6 +95,20 @@ const plugin: FastifyPluginAsync<SessionkitPluginOptions<JsonObject>> = async (
     const result = await manager.refresh(toRequestLike(this.request.raw));
     writeHeaders(this, result.headers);
     return result.session as Session<RegisteredData> | null;
+  });
+  // sessionkit's errors thrown from a route (a cross-site sign-in or sign-out, an unreachable
+  // store) are answered as problem details, as the other adapters' error handlers do. A
+  // route-level handler rather than `setErrorHandler`: that would take the scope's one slot
+  // (Fastify warns when the application sets its own after). Any other error is rethrown,
+  // which Fastify hands to the scope's handler, the application's or its default.
+  fastify.addHook("onRoute", (route) => {
+    const own = route.errorHandler;
+    route.errorHandler = function (error, request, reply) {
+      const refusal = refusalOf(error);
+      if (refusal) return refuse(reply, refusal);
+      if (own) return own.call(this, error, request, reply);
+      throw error;
+    };
   });
   const signedIn = states.signedIn(manager);
   /** Applies the outcome; `false` when it answered the request itself (403, 503). */

@@ -1,0 +1,186 @@
+import { createServer, type RequestListener } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { FastifyInstance } from "fastify";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sessionErrorResponse, signIn } from "../src/adapters/fetch.js";
+import { createSessionManager, SessionError, type SessionManager } from "../src/index.js";
+import { memoryStore } from "../src/stores/memory/index.js";
+import type { SessionStore } from "../src/stores/types.js";
+
+// One refusal, one answer: a cross-site sign-in (login CSRF) and a sign-in while the store is
+// down get the same status, content type and problem+json body from every adapter, each app
+// written as its example in examples/ shows (Fastify's answered with its own JSON error shape,
+// {"statusCode":403,"code":"CSRF_FAILED","error":"Forbidden",...}, before the plugin did).
+const ORIGIN = "https://app.example";
+const EVIL = "https://evil.example";
+
+/** A memory store that can be cut off, as an unreachable backend is (STORE_UNAVAILABLE). */
+function cuttableStore() {
+  const inner = memoryStore();
+  const state = { down: false };
+  const store = new Proxy(inner, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver);
+      if (typeof value !== "function" || property === "subscribe" || property === "feedLag")
+        return value;
+      return (...args: unknown[]) =>
+        state.down
+          ? Promise.reject(new SessionError("STORE_UNAVAILABLE", "cut off"))
+          : value.apply(target, args);
+    },
+  }) as SessionStore;
+  return { store, state };
+}
+
+const { store, state } = cuttableStore();
+const manager = createSessionManager({
+  strategy: "id",
+  store,
+  cleanup: false,
+  csrf: { origins: [ORIGIN] },
+});
+
+type AppOf<T> = { createApp(manager: SessionManager): T };
+const example = async <T>(path: string): Promise<T> =>
+  (await import(new URL(`../examples/${path}`, import.meta.url).href)) as T;
+
+type Send = (path: string, init: RequestInit) => Promise<Response>;
+const closers: Array<() => Promise<void>> = [];
+
+async function overHttp(listener: RequestListener): Promise<Send> {
+  const server = createServer(listener);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return (path, init) => fetch(base + path, init);
+}
+
+// The fetch adapter as a Fetch-API app (Bun, Deno, route handlers) writes it: its signIn, and
+// sessionErrorResponse for what it throws.
+async function fetchApp(request: Request): Promise<Response> {
+  try {
+    const { session, headers } = await signIn(manager, request, { userId: "u-alice" });
+    return Response.json({ userId: session.userId }, { headers });
+  } catch (error) {
+    const answer = sessionErrorResponse(error);
+    if (answer) return answer;
+    throw error;
+  }
+}
+
+const targets: Record<string, Send> = {};
+beforeAll(async () => {
+  targets.express = await overHttp(
+    (await example<AppOf<RequestListener>>("express/app.js")).createApp(manager),
+  );
+  targets["node:http"] = await overHttp(
+    (await example<AppOf<RequestListener>>("node-http/app.js")).createApp(manager),
+  );
+  const fastify = await (
+    await example<AppOf<Promise<FastifyInstance>>>("fastify/app.js")
+  ).createApp(manager);
+  const fastifyBase = await fastify.listen({ port: 0, host: "127.0.0.1" });
+  closers.push(() => fastify.close());
+  targets.fastify = (path, init) => fetch(fastifyBase + path, init);
+  const hono = (await example<AppOf<{ request: Send }>>("hono/app.js")).createApp(manager);
+  targets.hono = async (path, init) => hono.request(path, init);
+  targets.fetch = async (path, init) => fetchApp(new Request(`${ORIGIN}${path}`, init));
+});
+afterAll(async () => {
+  await Promise.all(closers.map((close) => close()));
+  manager.close();
+});
+
+interface Answer {
+  status: number;
+  contentType: string | null;
+  cacheControl: string | null;
+  retryAfter: string | null;
+  setCookie: string[];
+  body: unknown;
+}
+
+async function answersOf(init: RequestInit): Promise<Record<string, Answer>> {
+  const out: Record<string, Answer> = {};
+  for (const [name, send] of Object.entries(targets)) {
+    const response = await send("/login", init);
+    out[name] = {
+      status: response.status,
+      contentType: response.headers.get("content-type"),
+      cacheControl: response.headers.get("cache-control"),
+      retryAfter: response.headers.get("retry-after"),
+      setCookie: response.headers.getSetCookie(),
+      body: JSON.parse(await response.text()),
+    };
+  }
+  return out;
+}
+
+const login = (headers: Record<string, string>): RequestInit => ({
+  method: "POST",
+  headers: { "content-type": "application/json", ...headers },
+  body: JSON.stringify({ username: "alice", password: "wonderland" }),
+});
+
+describe("every adapter answers a refused sign-in alike", () => {
+  it("the adapters under test are the five", () => {
+    expect(Object.keys(targets).sort()).toEqual([
+      "express",
+      "fastify",
+      "fetch",
+      "hono",
+      "node:http",
+    ]);
+  });
+
+  it("cross-site sign-in: 403 problem+json, code csrf_failed, no cookie", async () => {
+    const answers = await answersOf(login({ origin: EVIL }));
+    const expected: Answer = {
+      status: 403,
+      contentType: "application/problem+json",
+      cacheControl: "no-store",
+      retryAfter: null,
+      setCookie: [],
+      body: { type: "about:blank", title: expect.any(String), status: 403, code: "csrf_failed" },
+    };
+    for (const [name, answer] of Object.entries(answers)) expect(answer, name).toEqual(expected);
+    // Byte for byte the same body everywhere, the title included.
+    expect(new Set(Object.values(answers).map((a) => JSON.stringify(a.body))).size).toBe(1);
+    expect(await manager.list("u-alice")).toEqual([]);
+  });
+
+  it("sign-in while the store is down: 503 problem+json, Retry-After: 1", async () => {
+    state.down = true;
+    let answers: Record<string, Answer>;
+    try {
+      answers = await answersOf(login({ origin: ORIGIN }));
+    } finally {
+      state.down = false;
+    }
+    for (const [name, answer] of Object.entries(answers)) {
+      expect(answer, name).toEqual({
+        status: 503,
+        contentType: "application/problem+json",
+        cacheControl: "no-store",
+        retryAfter: "1",
+        setCookie: [],
+        body: {
+          type: "about:blank",
+          title: expect.any(String),
+          status: 503,
+          code: "store_unavailable",
+        },
+      });
+    }
+    expect(new Set(Object.values(answers).map((a) => JSON.stringify(a.body))).size).toBe(1);
+  });
+
+  it("a same-origin sign-in still signs in everywhere (the refusals are not blanket)", async () => {
+    const answers = await answersOf(login({ origin: ORIGIN }));
+    for (const [name, answer] of Object.entries(answers)) {
+      expect(answer.status, name).toBe(200);
+      expect(answer.body, name).toEqual({ userId: "u-alice" });
+      expect(answer.setCookie.length, name).toBeGreaterThan(0);
+    }
+  });
+});
