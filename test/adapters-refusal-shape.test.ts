@@ -184,3 +184,42 @@ describe("every adapter answers a refused sign-in alike", () => {
     }
   });
 });
+
+describe("fastify: the plugin's error handling leaves the application's own", () => {
+  it("other errors reach the scope's setErrorHandler, set after the plugin, without a warning", async () => {
+    const { default: Fastify } = await import("fastify");
+    const { sessionkit } = await import("../src/adapters/fastify.js");
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.message);
+    process.on("warning", onWarning);
+    const app = Fastify();
+    try {
+      await app.register(sessionkit, { manager });
+      app.setErrorHandler((error, _request, reply) =>
+        reply.code(418).send({ mine: (error as Error).message }),
+      );
+      app.get("/boom", async () => {
+        throw new Error("boom");
+      });
+      app.post("/login", async (_request, reply) => {
+        await reply.signIn({ userId: "u-alice" });
+        return { ok: true };
+      });
+      const boom = await app.inject({ method: "GET", url: "/boom" });
+      expect(boom.statusCode).toBe(418);
+      expect(boom.json()).toEqual({ mine: "boom" });
+      const refused = await app.inject({
+        method: "POST",
+        url: "/login",
+        headers: { origin: EVIL },
+      });
+      expect(refused.statusCode).toBe(403);
+      expect(refused.headers["content-type"]).toBe("application/problem+json");
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings).toEqual([]);
+    } finally {
+      process.off("warning", onWarning);
+      await app.close();
+    }
+  });
+});
