@@ -4,7 +4,7 @@ import fc from "fast-check";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { generateKeySet } from "../src/index.js";
-import { sqliteUsers } from "../src/server/users.js";
+import { sqliteUsers } from "../src/server/users-sqlite.js";
 import { postgresUsers } from "../src/server/users-postgres.js";
 import { memoryStore } from "../src/stores/memory/index.js";
 import { postgresStore } from "../src/stores/postgres/index.js";

@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { createSessionManager } from "../src/index.js";
 import { createApp } from "../src/server/app.js";
 import { hashPassword } from "../src/server/passwords.js";
-import { sqliteUsers } from "../src/server/users.js";
+import { sqliteUsers } from "../src/server/users-sqlite.js";
 import { sqliteStore } from "../src/stores/sqlite/index.js";
 import { tempDir } from "./helpers/tmp.js";
 

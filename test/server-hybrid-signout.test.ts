@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { createSessionManager, generateKeySet } from "../src/index.js";
 import { createApp } from "../src/server/app.js";
-import { sqliteUsers } from "../src/server/users.js";
+import { sqliteUsers } from "../src/server/users-sqlite.js";
 import { memoryStore } from "../src/stores/memory/index.js";
 import { manualClock } from "./helpers/manager.js";
 

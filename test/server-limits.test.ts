@@ -6,7 +6,7 @@ import { ConfigError, resolveServerConfig } from "../src/server/config.js";
 import { clientAddress } from "../src/server/http.js";
 import { passwordHasher } from "../src/server/passwords.js";
 import { failureLimiter } from "../src/server/rate-limit.js";
-import { sqliteUsers } from "../src/server/users.js";
+import { sqliteUsers } from "../src/server/users-sqlite.js";
 import { sqliteStore } from "../src/stores/sqlite/index.js";
 import { tempDir } from "./helpers/tmp.js";
 

@@ -2,7 +2,7 @@
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { isSessionError } from "../errors.js";
+import { configError, isSessionError } from "../errors.js";
 import {
   ConfigError,
   resolveServerConfig,
@@ -11,7 +11,7 @@ import {
   type ServerFlag,
   type ServerSwitch,
 } from "../server/config.js";
-import { startServer } from "../server/serve.js";
+import { isMissingPackage } from "../util/optional-peer.js";
 import { jwtCommand, keysCommand } from "./keys.js";
 import { CliUsageError, migrateCommand, sessionsCommand } from "./sessions.js";
 
@@ -114,6 +114,7 @@ async function serveCommand(args: string[], io: Io): Promise<number> {
     flags as Partial<Record<ServerFlag, string> & Record<ServerSwitch, boolean>>,
     io.env,
   );
+  const { startServer } = await loadServer();
   const server = await startServer(config, io.out);
   return await new Promise<number>((resolve) => {
     const stop = () => {
@@ -127,6 +128,23 @@ async function serveCommand(args: string[], io: Io): Promise<number> {
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);
   });
+}
+
+/**
+ * The reference server, loaded for `serve` only: it runs on Hono, optional peers of this
+ * package, which the other commands (keys, jwt, sessions, migrate) do not need.
+ */
+async function loadServer(): Promise<typeof import("../server/serve.js")> {
+  try {
+    return await import("../server/serve.js");
+  } catch (error) {
+    if (isMissingPackage(error, "hono") || isMissingPackage(error, "@hono/node-server")) {
+      throw configError(
+        "serve needs the hono and @hono/node-server packages: npm install hono @hono/node-server",
+      );
+    }
+    throw error;
+  }
 }
 
 const isMain = (() => {

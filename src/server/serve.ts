@@ -10,7 +10,7 @@ import { referenceManagers } from "./managers.js";
 import { loadDriver, openStore } from "./stores.js";
 import { loadTls } from "./tls.js";
 import { cachedUsers } from "./user-cache.js";
-import { sqliteUsers, type UserStore } from "./users.js";
+import type { UserStore } from "./users.js";
 import { postgresUsers } from "./users-postgres.js";
 
 export interface RunningServer {
@@ -164,6 +164,13 @@ async function openUsers(config: ServerConfig, log: (line: string) => void): Pro
       process.env.SESSIONKIT_TABLE_PREFIX ?? "sessionkit_",
     );
   }
+  // Loaded only here: a server whose users are on PostgreSQL needs no better-sqlite3.
+  const { sqliteUsers } = await loadDriver(
+    () => import("./users-sqlite.js"),
+    "SQLite",
+    "better-sqlite3",
+    "--database",
+  );
   if (config.database !== ":memory:" && !existsSync(config.database)) {
     log(`created ${config.database} (SQLite: users and sessions)`);
   }

@@ -2,7 +2,7 @@ import { afterAll } from "vitest";
 import { generateKeySet } from "../../src/index.js";
 import { type AppOptions, createApp } from "../../src/server/app.js";
 import { referenceManagers } from "../../src/server/managers.js";
-import { sqliteUsers } from "../../src/server/users.js";
+import { sqliteUsers } from "../../src/server/users-sqlite.js";
 import { memoryStore } from "../../src/stores/memory/index.js";
 
 export const APP_ORIGIN = "http://app.test";

@@ -1,16 +1,26 @@
 import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import Database from "better-sqlite3";
 import { SessionError } from "../../errors.js";
+import { importPeer } from "../../util/optional-peer.js";
 import { LocalFeed, REVOCATION_MARGIN_MS } from "../feed.js";
 import { announceRows, type ChangeRow } from "../rows.js";
 import type { RevocationReason, SessionStore, StrategyName, UpdateResult } from "../types.js";
 import { fromRow, type Row, toRow } from "./rows.js";
 import { migrate } from "./schema.js";
 
+// better-sqlite3 is an optional peer dependency, loaded here rather than by a static import:
+// without it, importing this entry point fails with one line saying what to install
+// (CONFIG_INVALID), not with ERR_MODULE_NOT_FOUND. Importing it is the moment the user chose
+// SQLite, hence at the top level.
+const { default: Database } = await importPeer(
+  () => import("better-sqlite3"),
+  "better-sqlite3",
+  "sessionkit/stores/sqlite",
+);
+
 export type { SessionStore } from "../types.js";
-export { migrate as migrateSqlite, SCHEMA_VERSION } from "./schema.js";
+export { migrate as migrateSqlite, SCHEMA_VERSION, type SqliteDatabase } from "./schema.js";
 
 export interface SqliteStoreOptions {
   /** Database file; created with its folder if missing. `":memory:"` for a private database. */

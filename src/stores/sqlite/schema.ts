@@ -1,4 +1,13 @@
-import type Database from "better-sqlite3";
+/**
+ * What migrations use of a better-sqlite3 `Database`. Structural, so that the published types
+ * name no better-sqlite3 type (they would need `@types/better-sqlite3`, which users need not
+ * install); a better-sqlite3 `Database` is one.
+ */
+export interface SqliteDatabase {
+  exec(source: string): unknown;
+  pragma(source: string, options?: { simple?: boolean }): unknown;
+  transaction(fn: () => void): { immediate(): void };
+}
 
 /**
  * Schema migrations, applied in order and recorded in `PRAGMA user_version`, each inside one
@@ -47,7 +56,7 @@ const MIGRATIONS: string[] = [
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /** Brings the database to the current schema; returns the versions it applied. */
-export function migrate(db: Database.Database): number[] {
+export function migrate(db: SqliteDatabase): number[] {
   const applied: number[] = [];
   const step = db.transaction(() => {
     const current = db.pragma("user_version", { simple: true }) as number;
