@@ -86,14 +86,22 @@ export function sessionProxy<Data extends JsonObject>(
       const target = new URL(signInPath, url);
       target.searchParams.set("next", url.pathname + url.search);
       const redirect = new Response(null, { status: 303, headers: { location: target.href } });
-      return applyHeaders(redirect, outcome.headers);
+      return noStore(applyHeaders(redirect, outcome.headers));
     }
     const cookies = outcome.headers?.getSetCookie() ?? [];
-    const response = cookies.length
-      ? NextResponse.next({ request: { headers: forwarded(request.headers, cookies) } })
-      : NextResponse.next();
-    return applyHeaders(response, outcome.headers);
+    if (!cookies.length) return NextResponse.next();
+    const headers = forwarded(request.headers, cookies);
+    return noStore(applyHeaders(NextResponse.next({ request: { headers } }), outcome.headers));
   };
+}
+
+/**
+ * A response that sets a cookie belongs in no shared cache, even when the page behind it is
+ * static (Next answers those `s-maxage=31536000`); the proxy's header wins over the page's.
+ */
+function noStore(response: Response): Response {
+  if (response.headers.has("set-cookie")) response.headers.set("cache-control", "no-store");
+  return response;
 }
 
 /**

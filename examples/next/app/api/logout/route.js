@@ -1,0 +1,3 @@
+import { routes } from "../../../lib/sessions.js";
+
+export const POST = routes.logout.post;
