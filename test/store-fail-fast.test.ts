@@ -195,6 +195,39 @@ describe.skipIf(!redisUp)("redis: the default bound, and a caller's client", () 
     }
   });
 
+  // Known gap, not fixed here (issue 13 is about answering in time): a script already written
+  // to a silent link when its call answers STORE_UNAVAILABLE still reaches Redis if the
+  // partition heals while TCP retransmits, and runs late. Closing the socket at the deadline
+  // would not help (the kernel still delivers what it had accepted); a fix would give each
+  // write script its deadline and have it refuse past it (Redis TIME). Remove `.fails` then.
+  it.fails("never applies a write answered STORE_UNAVAILABLE behind a black hole once it heals", async () => {
+    const proxy = await tcpProxy(6379);
+    const store = redisStore({
+      url: `redis://127.0.0.1:${proxy.port}`,
+      prefix: redisPrefix,
+      commandTimeoutMs: BOUND,
+    });
+    const direct = redisStore({ url: "redis://127.0.0.1:6379", prefix: redisPrefix });
+    try {
+      const now = Date.now();
+      const record = recordFor(direct, user(), now);
+      await direct.create(record, { now });
+      const update = (expectedVersion: number) => ({ now, expectedVersion, data: { v: "late" } });
+      expect((await store.update(record.id, update(1))).status).toBe("conflict");
+      proxy.blackhole();
+      await expect(store.update(record.id, update(0))).rejects.toMatchObject({
+        code: "STORE_UNAVAILABLE",
+      });
+      proxy.restore();
+      await expectRecovery(store, user());
+      expect((await direct.get(record.id, Date.now()))?.data).toEqual(record.data);
+    } finally {
+      await store.close();
+      await direct.close();
+      await proxy.close();
+    }
+  });
+
   it("opens a caller's client that is not open yet, and leaves it open when it closes", async () => {
     const client = createClient({ url: "redis://127.0.0.1:6379" });
     const store = redisStore({ client, prefix: redisPrefix });
