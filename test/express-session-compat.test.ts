@@ -1,7 +1,7 @@
 import { createServer, type RequestListener, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
-import session, { type LegacyStore } from "../src/adapters/express-session.js";
+import session, { type LegacyStore } from "../src/adapters/express-session/index.js";
 import { createSessionManager } from "../src/core/manager.js";
 import { memoryStore } from "../src/stores/memory/index.js";
 
@@ -103,6 +103,8 @@ describe("express-session compatibility layer", () => {
         store: memoryStore(),
         origins: [ORIGIN],
         legacy: { secret: OLD_SECRET, store: legacyStore },
+        // express-session's default (true) would start an empty session for any visitor.
+        saveUninitialized: false,
       }),
     );
     const me = await app("GET", "/me", forged);

@@ -13,6 +13,9 @@ export interface CookieAttributes {
   httpOnly?: boolean;
   sameSite?: SameSite;
   partitioned?: boolean;
+  /** An absolute end (express-session's `cookie.expires`), for cookies without `maxAge`. */
+  expires?: Date;
+  priority?: "low" | "medium" | "high";
 }
 
 // RFC 6265 token characters for names; cookie-octets for values.
@@ -63,6 +66,8 @@ export function serializeCookie(name: string, value: string, attributes: CookieA
   if (attributes.maxAge !== undefined) {
     out += `; Max-Age=${Math.max(0, Math.floor(attributes.maxAge))}`;
     if (attributes.maxAge <= 0) out += "; Expires=Thu, 01 Jan 1970 00:00:00 GMT";
+  } else if (attributes.expires !== undefined) {
+    out += `; Expires=${attributes.expires.toUTCString()}`;
   }
   if (attributes.httpOnly) out += "; HttpOnly";
   if (attributes.secure) out += "; Secure";
@@ -70,6 +75,9 @@ export function serializeCookie(name: string, value: string, attributes: CookieA
     out += `; SameSite=${attributes.sameSite[0]?.toUpperCase()}${attributes.sameSite.slice(1)}`;
   }
   if (attributes.partitioned) out += "; Partitioned";
+  if (attributes.priority) {
+    out += `; Priority=${attributes.priority[0]?.toUpperCase()}${attributes.priority.slice(1)}`;
+  }
   const bytes = Buffer.byteLength(out, "utf8");
   if (bytes > MAX_COOKIE_BYTES) {
     throw new SessionError(

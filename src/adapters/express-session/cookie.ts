@@ -1,0 +1,122 @@
+import { type CookieAttributes, serializeCookie } from "../../cookies/serialize.js";
+
+export type SameSiteOption = boolean | "lax" | "strict" | "none";
+export type Priority = "low" | "medium" | "high";
+
+/** express-session's cookie options (`cookie: {...}`), as an app passes them. */
+export interface CookieOptions {
+  maxAge?: number | null;
+  expires?: Date | null;
+  path?: string;
+  domain?: string;
+  secure?: boolean;
+  httpOnly?: boolean;
+  sameSite?: SameSiteOption;
+  partitioned?: boolean;
+  priority?: Priority;
+}
+
+/** The cookie as a store keeps it (express-session's JSON shape, read by connect-* stores). */
+export interface CookieJson {
+  originalMaxAge: number | null;
+  expires: string | null;
+  path: string;
+  httpOnly: boolean;
+  secure?: boolean;
+  domain?: string;
+  sameSite?: SameSiteOption;
+  partitioned?: boolean;
+  priority?: Priority;
+}
+
+const toDate = (value: unknown): Date | null => {
+  if (value === null || value === undefined) return null;
+  const date = value instanceof Date ? value : new Date(String(value));
+  return Number.isNaN(date.getTime()) ? null : date;
+};
+
+/**
+ * `req.session.cookie`: the session's lifetime as express-session models it. `maxAge` counts
+ * down to `expires`; `null` is a browser-session cookie. Changing `maxAge` or `expires` on one
+ * session ("remember me") changes that session's cookie and its end in the store.
+ */
+export class Cookie {
+  path = "/";
+  httpOnly = true;
+  secure?: boolean;
+  domain?: string;
+  sameSite?: SameSiteOption;
+  partitioned?: boolean;
+  priority?: Priority;
+  originalMaxAge: number | null = null;
+  #expires: Date | null = null;
+
+  constructor(options: CookieOptions | CookieJson = {}) {
+    const { maxAge, expires, originalMaxAge, ...attributes } = options as CookieOptions & {
+      originalMaxAge?: number | null;
+    };
+    Object.assign(this, attributes);
+    if (expires !== undefined) this.expires = toDate(expires);
+    if (typeof maxAge === "number") this.maxAge = maxAge;
+    if (typeof originalMaxAge === "number") this.originalMaxAge = originalMaxAge;
+  }
+
+  get expires(): Date | null {
+    return this.#expires;
+  }
+  set expires(value: Date | null) {
+    if (value !== null && !(value instanceof Date && !Number.isNaN(value.getTime()))) {
+      throw new TypeError("cookie.expires must be a valid Date or null");
+    }
+    this.#expires = value;
+    this.originalMaxAge = this.maxAge;
+  }
+
+  /** Milliseconds left, or `null` for a browser-session cookie. */
+  get maxAge(): number | null {
+    return this.#expires === null ? null : this.#expires.getTime() - Date.now();
+  }
+  set maxAge(ms: number | Date | null) {
+    if (ms !== null && typeof ms !== "number" && !(ms instanceof Date)) {
+      throw new TypeError("cookie.maxAge must be a number of ms or null");
+    }
+    this.expires = typeof ms === "number" ? new Date(Date.now() + ms) : ms;
+  }
+
+  get data(): CookieJson {
+    const json: CookieJson = {
+      originalMaxAge: this.originalMaxAge,
+      expires: this.#expires === null ? null : this.#expires.toISOString(),
+      path: this.path,
+      httpOnly: this.httpOnly,
+    };
+    for (const key of ["secure", "domain", "sameSite", "partitioned", "priority"] as const) {
+      if (this[key] !== undefined) Object.assign(json, { [key]: this[key] });
+    }
+    return json;
+  }
+
+  toJSON(): CookieJson {
+    return this.data;
+  }
+
+  /** `Set-Cookie` for `name=value` with this cookie's attributes (express-session's API). */
+  serialize(name: string, value: string): string {
+    return serializeCookie(name, encodeURIComponent(value), this.attributes());
+  }
+
+  /** The attributes as sessionkit's serializer takes them. */
+  attributes(): CookieAttributes {
+    const sameSite = this.sameSite === true ? "strict" : this.sameSite || undefined;
+    return {
+      path: this.path,
+      httpOnly: this.httpOnly,
+      ...(this.secure ? { secure: true } : {}),
+      ...(this.domain === undefined ? {} : { domain: this.domain }),
+      ...(sameSite === undefined ? {} : { sameSite }),
+      ...(this.partitioned ? { partitioned: true } : {}),
+      ...(this.priority === undefined ? {} : { priority: this.priority }),
+      ...(this.#expires === null ? {} : { expires: this.#expires }),
+    };
+  }
+}

@@ -1,0 +1,163 @@
+import { findAuthCookie } from "../../cookies/parse.js";
+import { serializeCookie } from "../../cookies/serialize.js";
+import { isSafeMethod, originAllowed } from "../../csrf/origin.js";
+import { SessionError } from "../../errors.js";
+import type { JsonObject } from "../../stores/types.js";
+import { generateOpaqueToken, hashesEqual, hashSecret } from "../../tokens/opaque.js";
+import { csrfRefusal } from "../outcome.js";
+import type { Backend } from "./backend.js";
+import type { CookieJson } from "./cookie.js";
+import type { ExpressSessionStore, StoredData } from "./store.js";
+
+/**
+ * The record key of the SHA-256 of the cookie's secret: the cookie is `id.secret`, the store is
+ * keyed by `id` and keeps only this hash, so that whoever reads the store (a backup, a shared
+ * Redis) cannot present a session, and a cookie with a right id and a wrong secret is nobody.
+ */
+export const SECRET_HASH_KEY = "sessionkitSecretHash";
+const SECRET_LENGTH = 43;
+
+export interface StoreBackendOptions {
+  store: ExpressSessionStore;
+  cookieName: string;
+  /** `false` only for plain-HTTP development: then the cookie is neither Secure nor prefixed. */
+  secure: boolean;
+  /** The cookie's path, fixed at construction (the name's prefix depends on it). */
+  path: string;
+  origins: ReadonlySet<string>;
+  /** Milliseconds a store call may take before `STORE_UNAVAILABLE`. */
+  timeout: number;
+  genid: ((req: import("express").Request) => string) | null;
+}
+
+const unavailable = (cause: unknown) =>
+  new SessionError("STORE_UNAVAILABLE", "the session store did not answer", { cause });
+
+/**
+ * A callback-style store call as a promise that settles once, within `timeout`: a store that
+ * throws, calls back twice or never calls back cannot hang or crash a request.
+ */
+export function bounded<T>(
+  timeout: number,
+  call: (callback: (error?: unknown, value?: T) => void) => void,
+  notFound?: (error: unknown) => boolean,
+): Promise<T | undefined> {
+  return new Promise((resolve, reject) => {
+    let done = false;
+    const timer = setTimeout(() => settle(unavailable(new Error("timeout"))), timeout);
+    function settle(error: unknown, value?: T) {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      if (error && !notFound?.(error)) reject(unavailable(error));
+      else resolve(error ? undefined : value);
+    }
+    try {
+      call(settle);
+    } catch (error) {
+      settle(error ?? new Error("store threw"));
+    }
+  });
+}
+
+const isEnoent = (error: unknown) => (error as { code?: unknown } | null)?.code === "ENOENT";
+
+/** Sessions kept in an express-session store, under hashed `id.secret` cookies. */
+export function storeBackend(o: StoreBackendOptions): Backend {
+  const { store, timeout } = o;
+  let connected = true;
+  const emitter = store as Partial<Pick<NodeJS.EventEmitter, "on">>;
+  if (typeof emitter.on === "function") {
+    emitter.on.call(store, "disconnect", () => {
+      connected = false;
+    });
+    emitter.on.call(store, "connect", () => {
+      connected = true;
+    });
+  }
+  const get = (id: string) =>
+    bounded<StoredData | null>(timeout, (cb) => store.get(id, cb), isEnoent);
+  const split = (data: StoredData) => {
+    const { cookie, [SECRET_HASH_KEY]: _hash, ...rest } = data;
+    return { data: rest as JsonObject, cookie: (cookie as CookieJson | undefined) ?? null };
+  };
+  const sameSite = (request: Parameters<Backend["sameSite"]>[0]) =>
+    isSafeMethod(request.method) || originAllowed(request.headers, o.origins);
+
+  return {
+    online: () => connected,
+    sameSite,
+    fresh(req) {
+      const token = generateOpaqueToken();
+      const id = o.genid ? String(o.genid(req)) : token.id;
+      return { id, token: `${encodeURIComponent(id)}.${token.secret}` };
+    },
+    async load(req, request) {
+      const found = findAuthCookie(req.headers.cookie, o.cookieName);
+      if (found.status !== "found") return { session: null, headers: null, refusal: null };
+      const dot = found.value.lastIndexOf(".");
+      const secret = found.value.slice(dot + 1);
+      let id: string;
+      try {
+        id = decodeURIComponent(found.value.slice(0, dot));
+      } catch {
+        return { session: null, headers: null, refusal: null };
+      }
+      if (dot < 1 || secret.length !== SECRET_LENGTH) {
+        return { session: null, headers: null, refusal: null };
+      }
+      const record = await get(id);
+      const hash = record?.[SECRET_HASH_KEY];
+      if (!record || typeof hash !== "string" || !hashesEqual(hash, hashSecret(secret))) {
+        return { session: null, headers: null, refusal: null };
+      }
+      const expires = record.cookie?.expires;
+      if (typeof expires === "string" && Date.parse(expires) <= Date.now()) {
+        return { session: null, headers: null, refusal: null };
+      }
+      // A cross-site unsafe request may not ride the session cookie (the manager's rule).
+      if (!sameSite(request)) return { session: null, headers: null, refusal: csrfRefusal() };
+      return {
+        session: { id, token: found.value, ...split(record) },
+        headers: null,
+        refusal: null,
+      };
+    },
+    async write({ id, token, data, cookie }) {
+      if (id === null || token === null) throw new Error("store backend: sessions are named first");
+      const secret = token.slice(token.lastIndexOf(".") + 1);
+      const record: StoredData = { cookie: cookie.data, ...data };
+      record[SECRET_HASH_KEY] = hashSecret(secret);
+      await bounded(timeout, (cb) => store.set(id, record, cb));
+      return { id, headers: null };
+    },
+    async touch(id, data, cookie) {
+      const touch = store.touch;
+      if (typeof touch !== "function") return;
+      await bounded(timeout, (cb) => touch.call(store, id, { cookie: cookie.data, ...data }, cb));
+    },
+    async destroy(id) {
+      await bounded(timeout, (cb) => store.destroy(id, cb));
+      return new Headers({ "set-cookie": serializeCookie(o.cookieName, "", clearing(o)) });
+    },
+    async reread(id) {
+      const record = await get(id);
+      return record ? split(record) : null;
+    },
+    cookieHeader(token, cookie) {
+      return serializeCookie(o.cookieName, token, {
+        ...cookie.attributes(),
+        path: o.path,
+        httpOnly: true,
+        secure: o.secure,
+      });
+    },
+  };
+}
+
+const clearing = (o: StoreBackendOptions) => ({
+  path: o.path,
+  maxAge: 0,
+  httpOnly: true,
+  secure: o.secure,
+});

@@ -1,0 +1,108 @@
+import { EventEmitter } from "node:events";
+import type { CookieJson } from "./cookie.js";
+
+/** A session as an express-session store keeps it: the data and its `cookie`. */
+export type StoredData = { cookie?: CookieJson; [key: string]: unknown };
+type Callback<T = void> = (error?: unknown, value?: T) => void;
+
+/**
+ * express-session's store interface, which connect-redis, connect-pg-simple and the other
+ * `connect-*` stores implement. `touch`, `all`, `length` and `clear` are optional there too.
+ */
+export interface ExpressSessionStore {
+  get(sid: string, callback: (error: unknown, data?: StoredData | null) => void): void;
+  set(sid: string, data: StoredData, callback?: (error?: unknown) => void): void;
+  destroy(sid: string, callback?: (error?: unknown) => void): void;
+  touch?(sid: string, data: StoredData, callback?: (error?: unknown) => void): void;
+}
+
+/** An express-session store's base (what `session.Store` gives to stores that extend it). */
+export interface Store extends EventEmitter {
+  /** Reads a session (express-session's helper over `get`). */
+  load(sid: string, callback: Callback<StoredData>): void;
+}
+
+/**
+ * The base class stores extend: `class RedisStore extends session.Store`, connect-redis ≤ 6's
+ * `require("connect-redis")(session)`, and the older `Store.call(this)` with `util.inherits`,
+ * which is why it is a constructor function rather than a class. An EventEmitter as in
+ * express-session: a store that emits `disconnect` makes requests run without a session until
+ * it emits `connect`.
+ */
+export const Store = function Store(this: EventEmitter) {
+  EventEmitter.call(this);
+} as unknown as { new (): Store; prototype: Store };
+Object.setPrototypeOf(Store.prototype, EventEmitter.prototype);
+Object.setPrototypeOf(Store, EventEmitter);
+Store.prototype.load = function load(this: Store, sid: string, callback: Callback<StoredData>) {
+  (this as unknown as ExpressSessionStore).get(sid, (error, data) => {
+    if (error) return callback(error);
+    callback(undefined, data ?? undefined);
+  });
+};
+
+const defer = (fn: () => void) => setImmediate(fn);
+
+/**
+ * express-session's `MemoryStore`, for tests and one-process development: sessions as JSON in
+ * this process, dropped when their cookie expires. Production wants a shared store: pass one
+ * of sessionkit's (`sessionkit/stores/*`) or any `connect-*` store.
+ */
+export class MemoryStore extends Store {
+  sessions: Record<string, string> = Object.create(null);
+
+  get(sid: string, callback: (error: unknown, data?: StoredData | null) => void): void {
+    const data = this.#read(sid);
+    defer(() => callback(null, data));
+  }
+
+  set(sid: string, data: StoredData, callback?: Callback): void {
+    this.sessions[sid] = JSON.stringify(data);
+    if (callback) defer(() => callback());
+  }
+
+  destroy(sid: string, callback?: Callback): void {
+    delete this.sessions[sid];
+    if (callback) defer(() => callback());
+  }
+
+  touch(sid: string, data: StoredData, callback?: Callback): void {
+    const current = this.#read(sid);
+    if (current && data.cookie) {
+      current.cookie = data.cookie;
+      this.sessions[sid] = JSON.stringify(current);
+    }
+    if (callback) defer(() => callback());
+  }
+
+  all(callback: Callback<Record<string, StoredData>>): void {
+    const out: Record<string, StoredData> = {};
+    for (const sid of Object.keys(this.sessions)) {
+      const data = this.#read(sid);
+      if (data) out[sid] = data;
+    }
+    defer(() => callback(null, out));
+  }
+
+  length(callback: Callback<number>): void {
+    this.all((error, all) => callback(error, all ? Object.keys(all).length : 0));
+  }
+
+  clear(callback?: Callback): void {
+    this.sessions = Object.create(null);
+    if (callback) defer(() => callback());
+  }
+
+  /** The session, or `null` once its cookie has expired (then it is dropped). */
+  #read(sid: string): StoredData | null {
+    const text = this.sessions[sid];
+    if (text === undefined) return null;
+    const data = JSON.parse(text) as StoredData;
+    const expires = data.cookie?.expires;
+    if (typeof expires === "string" && Date.parse(expires) <= Date.now()) {
+      delete this.sessions[sid];
+      return null;
+    }
+    return data;
+  }
+}
