@@ -1,15 +1,24 @@
 import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import Database from "better-sqlite3";
 import { createClient } from "redis";
 import { afterAll, describe, expect, it } from "vitest";
 import type { SessionStore } from "../src/index.js";
 import { postgresStore } from "../src/stores/postgres/index.js";
 import { redisStore } from "../src/stores/redis/index.js";
+import { sqliteStore } from "../src/stores/sqlite/index.js";
 import { deleteRedisKeys, dropPostgresTables } from "./helpers/backends.js";
 import { freePort } from "./helpers/free-port.js";
 import { tcpProxy } from "./helpers/proxy.js";
 import { recordFor } from "./helpers/records.js";
 import { serviceAvailable } from "./helpers/services.js";
-import { expectEveryCallUnavailable, expectRecovery, outcome } from "./helpers/store-calls.js";
+import {
+  everyStoreCall,
+  expectEveryCallUnavailable,
+  expectRecovery,
+  outcome,
+} from "./helpers/store-calls.js";
+import { tempDir } from "./helpers/tmp.js";
 
 // Issue 13: a store created while its backend was down left `get()` pending for more than 10 s.
 // Every call of every network store must answer STORE_UNAVAILABLE within the store's bound,
@@ -256,5 +265,29 @@ describe.skipIf(!redisUp)("redis: the default bound, and a caller's client", () 
     // @ts-expect-error one of them is required
     expect(() => redisStore({})).toThrow(/url or client/);
     ioredis.disconnect();
+  });
+});
+
+// SQLite has no network and answers synchronously: its only wait is for another process's
+// write lock, bounded by `busyTimeoutMs` (reads go on under WAL).
+describe("sqlite: every call answers within busyTimeoutMs while another process holds the lock", () => {
+  it("answers each write STORE_UNAVAILABLE in time, each read with its result, and recovers", async () => {
+    const path = join(tempDir(), "locked.sqlite");
+    const store = sqliteStore({ path, busyTimeoutMs: BOUND });
+    const holder = new Database(path);
+    const reads = new Set(["get", "listUser"]);
+    try {
+      holder.exec("BEGIN IMMEDIATE");
+      for (const [name, call] of Object.entries(everyStoreCall(store, user()))) {
+        const { result, ms } = await outcome(call, BOUND * 4);
+        expect(result, name).toBe(reads.has(name) ? "ok" : "STORE_UNAVAILABLE");
+        expect(ms, name).toBeLessThan(BOUND + 400);
+      }
+      holder.exec("ROLLBACK");
+      await expectRecovery(store, user());
+    } finally {
+      holder.close();
+      await store.close();
+    }
   });
 });
