@@ -3,14 +3,16 @@ import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sessionErrorResponse, signIn } from "../src/adapters/fetch.js";
+import { signIn as nextSignIn } from "../src/adapters/next.js";
 import { createSessionManager, SessionError, type SessionManager } from "../src/index.js";
 import { memoryStore } from "../src/stores/memory/index.js";
 import type { SessionStore } from "../src/stores/types.js";
 
 // One refusal, one answer: a cross-site sign-in (login CSRF) and a sign-in while the store is
-// down get the same status, content type and problem+json body from every adapter, each app
-// written as its example in examples/ shows (Fastify's answered with its own JSON error shape,
-// {"statusCode":403,"code":"CSRF_FAILED","error":"Forbidden",...}, before the plugin did).
+// down get the same status, content type and problem+json body from every adapter: Express,
+// Fastify, Hono and node:http as their examples in examples/ are written, fetch and Next.js
+// route handlers here. (Fastify answered with its own JSON error shape,
+// {"statusCode":403,"code":"CSRF_FAILED","error":"Forbidden",...}, before the plugin did.)
 const ORIGIN = "https://app.example";
 const EVIL = "https://evil.example";
 
@@ -85,6 +87,9 @@ beforeAll(async () => {
   const hono = (await example<AppOf<{ request: Send }>>("hono/app.js")).createApp(manager);
   targets.hono = async (path, init) => hono.request(path, init);
   targets.fetch = async (path, init) => fetchApp(new Request(`${ORIGIN}${path}`, init));
+  // Next.js route handlers: the adapter's signIn answers the refusal itself.
+  targets.next = async (path, init) =>
+    nextSignIn(manager, new Request(`${ORIGIN}${path}`, init), { userId: "u-alice" });
 });
 afterAll(async () => {
   await Promise.all(closers.map((close) => close()));
@@ -123,12 +128,13 @@ const login = (headers: Record<string, string>): RequestInit => ({
 });
 
 describe("every adapter answers a refused sign-in alike", () => {
-  it("the adapters under test are the five", () => {
+  it("the adapters under test are the six", () => {
     expect(Object.keys(targets).sort()).toEqual([
       "express",
       "fastify",
       "fetch",
       "hono",
+      "next",
       "node:http",
     ]);
   });
