@@ -73,10 +73,11 @@ const ADAPTERS: Record<string, (manager: SessionManager) => Promise<Served>> = {
   "fetch (Next.js route handlers)": async (m) => {
     const { createRoutes } = await example<{
       createRoutes(m: SessionManager): Record<string, Record<string, Fetch>>;
-    }>("next-route-handlers/lib/routes.js");
+    }>("next/lib/routes.js");
     const routes = createRoutes(m);
     return listenFetch((request) => {
-      const handler = routes[new URL(request.url).pathname.slice(1)]?.[request.method];
+      const route = routes[new URL(request.url).pathname.slice(1)];
+      const handler = route?.[request.method.toLowerCase()];
       return handler ? handler(request) : new Response("not found", { status: 404 });
     });
   },
