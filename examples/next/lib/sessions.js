@@ -1,6 +1,6 @@
-// One manager per server process. Next.js bundles proxy.js apart from the pages and route
-// handlers, so each bundle has its own copy of this module: the manager is kept on
-// globalThis so that both copies use the same one (and the same memory store).
+// One manager per server process. Next.js bundles proxy.js, the pages and the route handlers
+// apart, each with its own copy of this module (and of sessionkit): the manager is kept on
+// globalThis so that every copy uses the same one, and the same memory store.
 import { createSessionManager } from "sessionkit";
 import { memoryStore } from "sessionkit/stores/memory";
 import { createRoutes } from "./routes.js";
