@@ -135,15 +135,24 @@ export function redisConnection(options: RedisStoreOptions) {
   // The first connection is made once and awaited by every caller (isOpen turns true before
   // the client is ready); later drops are node-redis's to reconnect.
   let connecting: Promise<unknown> | null = null;
+  // A caller's client may queue commands while it is offline (node-redis's default), and send
+  // them when it is back: a call reported as failed must never run then. So its commands carry
+  // an abort signal, and a call that misses its deadline withdraws what is still queued. The
+  // signal is shared until then (a client view per call would cost most of the throughput of
+  // lookups): it withdraws the other calls' queued commands too, which is an outage's answer
+  // anyway, and the calls after it get a fresh one. The store's own client queues nothing
+  // (`disableOfflineQueue`) and needs none of this.
+  let withdraw = given === undefined ? null : new AbortController();
+  const viewOf = (signal: AbortSignal | undefined) =>
+    signal ? client.withCommandOptions({ abortSignal: signal }) : client;
+  let sender = viewOf(withdraw?.signal);
 
   const guard = async <T>(operation: Operation<T>): Promise<T> => {
     // node-redis retries a connection that fails its handshake (a server that accepts and
     // drops) without end, and a command sent meanwhile neither fails nor times out: every
     // call gets its own deadline, so that an outage answers STORE_UNAVAILABLE, never hangs.
-    // At the deadline its commands still queued (a caller's client may queue while offline)
-    // are withdrawn: a call reported as failed must never run when the connection comes back.
-    const abort = new AbortController();
     let late = false;
+    let mine: AbortController | null = null;
     try {
       // An open client (the caller's, or ours still retrying a first connection that failed)
       // is used as it is: it cannot be opened twice.
@@ -156,11 +165,17 @@ export function redisConnection(options: RedisStoreOptions) {
       // followed it, and end them (found by the model-based soak).
       const once = connecting.then(() => {
         if (late) throw new Error("gave up before the connection was made");
-        return operation(client.withCommandOptions({ abortSignal: abort.signal }), () => late);
+        mine = withdraw;
+        return operation(sender, () => late);
       });
       return await within(once, timeout, () => {
         late = true;
-        abort.abort();
+        if (mine === null) return;
+        if (mine === withdraw) {
+          withdraw = new AbortController();
+          sender = viewOf(withdraw.signal);
+        }
+        mine.abort();
       });
     } catch (error) {
       if (error instanceof SessionError) throw error;
