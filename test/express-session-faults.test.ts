@@ -4,6 +4,7 @@ import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import express from "express";
 import { Redis } from "ioredis";
+import { createClient } from "redis";
 import { afterAll, describe, expect, it } from "vitest";
 import session, {
   type ExpressSessionCompatOptions,
@@ -43,7 +44,6 @@ async function start(options: ExpressSessionCompatOptions, route: Route) {
     });
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: each assertion reads the fields it needs
 const json = async (r: Response | Promise<Response>) => (await (await r).json()) as any;
 const cookieOf = (response: Response) => response.headers.getSetCookie()[0]?.split(";")[0] ?? "";
 
@@ -334,6 +334,29 @@ describe("express-session's companions", () => {
       { encoding: "utf8" },
     );
     expect(out.trim()).toBe("function function function");
+  });
+
+  it("runs on connect-redis 9 over real Redis (a node-redis client)", async () => {
+    const { RedisStore } = await import("connect-redis");
+    const client = createClient({ url: "redis://127.0.0.1:6379" });
+    await client.connect();
+    const prefix = `skcompat9:${Date.now()}:`;
+    try {
+      const store = new RedisStore({ client, prefix });
+      const app = await start({ store: store as never }, (req, res) => {
+        sess(req).views = ((sess(req).views as number) ?? 0) + 1;
+        res.json({ views: sess(req).views });
+      });
+      const first = await app();
+      const cookie = cookieOf(first);
+      expect((await json(first)).views).toBe(1);
+      expect((await json(app("/", { headers: { cookie } }))).views).toBe(2);
+      const keys = await client.keys(`${prefix}*`);
+      expect(keys).toHaveLength(1);
+      await client.del(keys);
+    } finally {
+      await client.quit();
+    }
   });
 
   it("runs on connect-redis 6, built the old way from our Store, over real Redis", async () => {
