@@ -207,6 +207,7 @@ describe.skipIf(!browserAvailable)("examples/next in Chromium", () => {
 
   it("signs in with the form, navigates pages across renewals, stays signed in, signs out", async () => {
     const page = await context.newPage();
+    page.setDefaultTimeout(10_000); // a lost session shows as a page that never comes
     await page.goto(`${base}/account`); // the proxy sends a signed-out visitor to /login
     await page.waitForSelector("#login");
     await page.fill("#username", "alice");
