@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { createClient, createCluster } from "redis";
+import { createClient, createCluster, RESP_TYPES } from "redis";
 import { afterAll, describe, expect, it } from "vitest";
 import { redisStore } from "../src/stores/redis/index.js";
 import { runStoreConformance } from "../src/testing/index.js";
@@ -52,6 +52,22 @@ describe.skipIf(!up)("redis store on a caller's node-redis client", () => {
     await first.close();
     await second.ping();
     await second.close();
+  });
+});
+
+// A client speaking RESP3, with a type mapping of its own: the store's commands use their own
+// options, so replies reach it as strings whatever the client maps them to.
+describe.skipIf(!up)("redis store on a caller's RESP3 client", () => {
+  const resp3 = createClient({
+    url: REDIS_URL,
+    RESP: 3,
+    commandOptions: { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } },
+  });
+  afterAll(() => resp3.destroy());
+  runStoreConformance("redis (node-redis client, RESP3)", {
+    create: () => redisStore({ client: resp3, prefix }),
+    peer: () => redisStore({ client: peerClient, prefix }),
+    expiry: "ttl",
   });
 });
 

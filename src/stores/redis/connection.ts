@@ -11,7 +11,7 @@ export interface RedisClientLike {
   readonly isOpen: boolean;
   connect(): Promise<unknown>;
   duplicate(): unknown;
-  withCommandOptions(options: { abortSignal: AbortSignal }): unknown;
+  withCommandOptions(options: { abortSignal: AbortSignal; typeMapping: object }): unknown;
   on(event: "error", listener: (error: Error) => void): unknown;
   off(event: "error", listener: (error: Error) => void): unknown;
 }
@@ -58,7 +58,7 @@ export interface Commands {
   on(event: "ready" | "reconnecting" | "end", listener: () => void): unknown;
   off(event: "error", listener: (error: unknown) => void): unknown;
   duplicate(): Commands;
-  withCommandOptions(options: { abortSignal: AbortSignal }): Commands;
+  withCommandOptions(options: { abortSignal: AbortSignal; typeMapping: object }): Commands;
   get(key: string): Promise<string | null>;
   evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
@@ -143,8 +143,10 @@ export function redisConnection(options: RedisStoreOptions) {
   // anyway, and the calls after it get a fresh one. The store's own client queues nothing
   // (`disableOfflineQueue`) and needs none of this.
   let withdraw = given === undefined ? null : new AbortController();
+  // The empty type mapping undoes one the caller's client may have (Buffers, Maps): the store
+  // reads strings and arrays.
   const viewOf = (signal: AbortSignal | undefined) =>
-    signal ? client.withCommandOptions({ abortSignal: signal }) : client;
+    signal ? client.withCommandOptions({ abortSignal: signal, typeMapping: {} }) : client;
   let sender = viewOf(withdraw?.signal);
 
   const guard = async <T>(operation: Operation<T>): Promise<T> => {
