@@ -39,7 +39,8 @@ export interface Backend {
   ): Promise<{ session: LoadedSession | null; headers: Headers | null; refusal: Refusal | null }>;
   /** An id and cookie value for a session not stored yet, or `null` if named at creation. */
   fresh(req: Request): { id: string; token: string } | null;
-  write(input: WriteInput): Promise<{ id: string; headers: Headers | null }>;
+  /** `gone`: the session ended meanwhile (revoked elsewhere) and was not written back. */
+  write(input: WriteInput): Promise<{ id: string; headers: Headers | null; gone: boolean }>;
   /** Slides the stored expiry without rewriting the data (stores that implement `touch`). */
   touch(id: string, data: JsonObject, cookie: Cookie): Promise<void>;
   /** Ends a stored session; headers that clear its cookie. */

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { SessionManager } from "../../core/manager.js";
+import { isSessionError } from "../../errors.js";
 import type { JsonObject } from "../../stores/types.js";
 import { authenticateOutcome } from "../outcome.js";
 import type { Backend } from "./backend.js";
@@ -32,10 +33,17 @@ export function managerBackend(manager: SessionManager<JsonObject>): Backend {
           request,
           ip: req.ip ?? null,
         });
-        return { id: issued.session.id, headers: issued.headers };
+        return { id: issued.session.id, headers: issued.headers, gone: false };
       }
-      const updated = await manager.update(id, () => data);
-      return { id: updated.id, headers: null };
+      try {
+        const updated = await manager.update(id, () => data);
+        return { id: updated.id, headers: null, gone: false };
+      } catch (error) {
+        if (!isSessionError(error, "SESSION_NOT_FOUND")) throw error;
+        // Ended meanwhile (signed out elsewhere, revoked): not brought back by a write.
+        const { headers } = await manager.logout(request);
+        return { id, headers, gone: true };
+      }
     },
     // The manager slides the expiry as it authenticates.
     touch: async () => {},

@@ -160,6 +160,11 @@ export class RequestSession implements SessionControl {
       request: this.request,
     });
     if (!this.res.headersSent) applyNodeHeaders(this.res, written.headers);
+    if (written.gone) {
+      this.#stored = false;
+      this.#destroyed = true;
+      return;
+    }
     this.#id = written.id;
     this.#stored = true;
     this.#userId = userId;

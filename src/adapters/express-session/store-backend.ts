@@ -129,7 +129,7 @@ export function storeBackend(o: StoreBackendOptions): Backend {
       const record: StoredData = { cookie: cookie.data, ...data };
       record[SECRET_HASH_KEY] = hashSecret(secret);
       await bounded(timeout, (cb) => store.set(id, record, cb));
-      return { id, headers: null };
+      return { id, headers: null, gone: false };
     },
     async touch(id, data, cookie) {
       const touch = store.touch;
