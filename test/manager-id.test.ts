@@ -206,8 +206,23 @@ describe("id strategy: renewal", () => {
     expect(cookiesOf(late.headers).get("__Host-sid")).toBe(renewed);
     clock.advance(5_000);
     // Past the grace the replaced token is refused (and recognised as a replaced one).
-    expect((await manager.authenticate(withSid(token))).failure?.reason).toBe("reused");
+    const stale = await manager.authenticate(withSid(token));
+    expect(stale.failure?.reason).toBe("reused");
+    // Without clearing the cookie: a late request's answer would delete the browser's successor.
+    expect(stale.headers.getSetCookie()).toEqual([]);
     expect((await manager.authenticate(withSid(renewed ?? ""))).session).not.toBeNull();
+  });
+
+  it("clears the cookie of a session that is gone or a secret that never was", async () => {
+    const { manager } = setup();
+    const { token, session } = await manager.create({ userId: "u1" });
+    const forged = `${session.id}.${"A".repeat(42)}A`;
+    const bad = await manager.authenticate(withSid(forged));
+    expect(bad.failure?.reason).toBe("bad_secret");
+    expect(bad.headers.getSetCookie().join()).toMatch(/__Host-sid=;.*Max-Age=0/);
+    await manager.revoke(session.id);
+    const gone = await manager.authenticate(withSid(token));
+    expect(gone.headers.getSetCookie().join()).toMatch(/__Host-sid=;.*Max-Age=0/);
   });
 
   it("gives every concurrent request at renewal time the same new token", async () => {

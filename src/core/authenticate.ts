@@ -27,7 +27,10 @@ export function createAuthenticator<Data extends JsonObject>(ix: Internals<Data>
   const fail = (reason: FailureReason, transport: Transport | null, dpop?: DpopRefusal) =>
     ({
       session: null,
-      ...ix.failure(reason, transport, [cookieName], dpop),
+      // A secret replaced by a renewal comes back late from a request sent before it (a
+      // prefetch, a slow tab): the browser already holds the successor, which clearing the
+      // cookie in this answer would delete, signing a live session out.
+      ...ix.failure(reason, transport, reason === "reused" ? [] : [cookieName], dpop),
       renewedToken: null,
     }) as const;
 
