@@ -1,8 +1,12 @@
 import { createHmac } from "node:crypto";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Readable } from "node:stream";
 import express from "express";
+import { createClient } from "redis";
 import { afterAll, describe, expect, it } from "vitest";
 import session, {
   type ExpressSessionCompatOptions,
@@ -137,6 +141,38 @@ describe("session resurrection: an end-of-request save after a sign-out", () => 
     expect((await me(app, cookie)).user).toBe(null);
   });
 
+  it.fails("the same resurrection on connect-redis 9 over real Redis", async () => {
+    const { RedisStore } = await import("connect-redis");
+    const client = createClient({ url: "redis://127.0.0.1:6379" });
+    await client.connect();
+    const prefix = `skattack:${Date.now()}:`;
+    try {
+      const store = new RedisStore({ client, prefix });
+      const slow = gate();
+      const entered = gate();
+      const app = await start({ store: store as never }, async (req, res, next) => {
+        if (req.path === "/slow") {
+          entered.open();
+          await slow.opened;
+          return res.send("slow done");
+        }
+        return accountRoutes(req, res, next);
+      });
+      const cookie = cookieOf(await app("/login?u=alice"));
+      const inFlight = app("/slow", { headers: { cookie } });
+      await entered.opened;
+      await (await app("/logout", { method: "POST", headers: { cookie } })).text();
+      expect((await me(app, cookie)).user).toBe(null);
+      slow.open();
+      await (await inFlight).text();
+      expect((await me(app, cookie)).user).toBe(null);
+    } finally {
+      const keys = await client.keys(`${prefix}*`);
+      if (keys.length) await client.del(keys);
+      await client.quit();
+    }
+  });
+
   it("a request in flight during logout does not bring the session back (sessionkit store)", async () => {
     const slow = gate();
     const entered = gate();
@@ -262,6 +298,64 @@ describe("poisoned store records", () => {
     expect((await b()).status).toBe(200);
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(stop()).toEqual([]);
+  });
+});
+
+describe("what reaches the store: express-session only ever passed it ids it had signed", () => {
+  /** The common file store shape (session-file-store and many hand-written ones): one JSON file per id. */
+  function fileStore(dir: string) {
+    const store = new MemoryStore();
+    const file = (sid: string) => join(dir, `${sid}.json`);
+    store.get = (sid, callback) => {
+      readFile(file(sid), "utf8").then(
+        (text) => callback(null, JSON.parse(text)),
+        (error: unknown) => callback((error as { code?: string }).code === "ENOENT" ? null : error),
+      );
+    };
+    store.set = (sid, data, callback) => {
+      writeFile(file(sid), JSON.stringify(data)).then(() => callback?.(), callback);
+    };
+    store.destroy = (sid, callback) => {
+      rm(file(sid), { force: true }).then(() => callback?.(), callback);
+    };
+    return store;
+  }
+
+  it.fails("an attacker-chosen id cannot make a file store read an uploaded file as a session", async () => {
+    const root = await mkdtemp(join(tmpdir(), "sk-attack-"));
+    const sessions = join(root, "sessions");
+    const uploads = join(root, "uploads");
+    await mkdir(sessions);
+    await mkdir(uploads);
+    const { hashSecret } = await import("../src/tokens/opaque.js");
+    const secret = "A".repeat(43);
+    // An avatar upload the attacker controls, anywhere on disk the app can read.
+    await writeFile(
+      join(uploads, "avatar.json"),
+      JSON.stringify({ sessionkitSecretHash: hashSecret(secret), user: { id: "admin" } }),
+    );
+    try {
+      const app = await start({ store: fileStore(sessions) }, accountRoutes);
+      const id = encodeURIComponent("../uploads/avatar");
+      expect((await me(app, `__Host-sid=${id}.${secret}`)).user).toBe(null);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it.fails("store.get only sees ids of the layer's own format", async () => {
+    const store = new MemoryStore();
+    const asked: string[] = [];
+    const get = store.get.bind(store);
+    store.get = (sid, callback) => {
+      asked.push(sid);
+      get(sid, callback);
+    };
+    const app = await start({ store }, accountRoutes);
+    for (const id of ["../../etc/passwd", "__proto__", "a\u0000b", "x".repeat(2000), "*"]) {
+      await me(app, `__Host-sid=${encodeURIComponent(id)}.${"A".repeat(43)}`);
+    }
+    expect(asked.filter((sid) => !/^[A-Za-z0-9_-]{22}$/.test(sid))).toEqual([]);
   });
 });
 
@@ -853,5 +947,24 @@ describe("sessionkit manager backend attacks", () => {
     const denied = await app("/login?u=attacker", { method: "POST", headers: crossSite });
     expect(denied.status).toBe(403);
     expect(denied.headers.getSetCookie()).toEqual([]);
+  });
+
+  it("signing in over an existing manager session moves it and the new cookie works", async () => {
+    const manager = createSessionManager({ strategy: "id", store: memoryStore() });
+    const app = await start({ manager: manager as never }, accountRoutes);
+    const jar = (r: Response) =>
+      r.headers
+        .getSetCookie()
+        .filter((c) => !/Max-Age=0/.test(c))
+        .map((c) => c.split(";")[0])
+        .join("; ");
+    const anonymous = jar(await app("/visit", { method: "POST" }));
+    expect(anonymous).not.toBe("");
+    const login = await app("/login?u=alice", { method: "POST", headers: { cookie: anonymous } });
+    const signedIn = jar(login);
+    expect(signedIn).not.toBe("");
+    expect(signedIn).not.toBe(anonymous);
+    expect((await me(app, signedIn)).user).toBe("alice");
+    expect((await me(app, anonymous)).user).toBe(null);
   });
 });
