@@ -908,6 +908,40 @@ describe("errors after the answer was given", () => {
   });
 });
 
+describe("writes after the end, once the held end has gone out", () => {
+  it("a late res.write (after the held end went out) is dropped, not an uncaught error", async () => {
+    const stop = watchProcess();
+    const app = await start({ store: new MemoryStore() }, (req, res) => {
+      sess(req).n = 1;
+      res.end("first");
+      setTimeout(() => res.write("late"), 30);
+    });
+    const response = await app("/");
+    expect(await response.text()).toBe("first");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(stop()).toEqual([]);
+  });
+
+  it("a streaming route that keeps writing after a failed save got its 503 does not raise an uncaught error", async () => {
+    const stop = watchProcess();
+    const store = new MemoryStore();
+    store.set = (_sid, _data, callback) => callback?.(new Error("disk full"));
+    const app = await start({ store }, (req, res) => {
+      sess(req).n = 1;
+      res.write("a");
+      setTimeout(() => {
+        res.write("b");
+        res.end("c");
+      }, 30);
+    });
+    const response = await app("/");
+    expect(response.status).toBe(503);
+    await response.text();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(stop()).toEqual([]);
+  });
+});
+
 describe("untrusted input never throws or 500s", () => {
   it("malformed cookies, URLs and headers get a normal answer", async () => {
     const app = await start({ store: new MemoryStore(), secret: "old" }, (req, res) => {
