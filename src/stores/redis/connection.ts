@@ -84,6 +84,9 @@ export interface Commands {
 /** A store call: `c` sends its commands, `late()` says whether its caller has been answered. */
 export type Operation<T> = (c: Commands, late: () => boolean) => Promise<T>;
 
+/** Runs one store call within the bound (see `redisConnection`). */
+export type Guard = <T>(operation: Operation<T>) => Promise<T>;
+
 /**
  * The store's connection: the client (made from the URL, or the caller's), whether it is a
  * Cluster, and `guard`, which runs one store call within the bound.
@@ -149,7 +152,7 @@ export function redisConnection(options: RedisStoreOptions) {
     signal ? client.withCommandOptions({ abortSignal: signal, typeMapping: {} }) : client;
   let sender = viewOf(withdraw?.signal);
 
-  const guard = async <T>(operation: Operation<T>): Promise<T> => {
+  const guard: Guard = async <T>(operation: Operation<T>): Promise<T> => {
     // node-redis retries a connection that fails its handshake (a server that accepts and
     // drops) without end, and a command sent meanwhile neither fails nor times out: every
     // call gets its own deadline, so that an outage answers STORE_UNAVAILABLE, never hangs.
