@@ -17,6 +17,8 @@ export interface LoadedSession {
 export interface WriteInput {
   /** `null`: a session not stored yet that the backend names as it creates it (manager). */
   id: string | null;
+  /** It was stored before this request (not new): it must still be there to be written. */
+  existing: boolean;
   token: string | null;
   data: JsonObject;
   cookie: Cookie;

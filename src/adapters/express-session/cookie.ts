@@ -55,7 +55,18 @@ export class Cookie {
     const { maxAge, expires, originalMaxAge, ...attributes } = options as CookieOptions & {
       originalMaxAge?: number | null;
     };
-    Object.assign(this, attributes);
+    // Only the attributes a cookie has: a stored record's other keys stay out of the object.
+    for (const key of [
+      "path",
+      "httpOnly",
+      "secure",
+      "domain",
+      "sameSite",
+      "partitioned",
+    ] as const) {
+      if (attributes[key] !== undefined) Object.assign(this, { [key]: attributes[key] });
+    }
+    if (attributes.priority !== undefined) this.priority = attributes.priority;
     if (expires !== undefined) this.expires = toDate(expires);
     if (typeof maxAge === "number") this.maxAge = maxAge;
     if (typeof originalMaxAge === "number") this.originalMaxAge = originalMaxAge;

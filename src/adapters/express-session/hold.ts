@@ -1,18 +1,30 @@
-import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
+import { type OutgoingHttpHeaders, OutgoingMessage, type ServerResponse } from "node:http";
+
+export type Send = (status: number, headers: Record<string, string>, body: string) => void;
+
+interface Hooks {
+  /** Saves, touches or ends the session; may add headers for `headers` to hand over. */
+  commit(): Promise<void>;
+  /** The session's headers for the response, taken once each. */
+  headers(): Headers[];
+  /** Answers instead of the route when `commit` failed before anything was sent. */
+  fail(error: unknown, send: Send): void;
+}
+
+const proto = OutgoingMessage.prototype;
+const FROZEN = ["setHeader", "removeHeader", "appendHeader", "writeHead"] as const;
 
 /**
  * The response's first bytes wait for the session: express-session saves before the response
  * ends, and a new session's cookie must be known before the headers leave. Node has no async
  * hook before headers are sent, hence the patch of `writeHead`, `write` and `end` (what
  * express-session and on-headers patch too). `commit` runs at the first write or at `end`,
- * and once more at `end` if the body had started; when it fails before anything was sent,
- * `fail` answers instead (once: it writes through the original methods, never through this
- * patch again).
+ * and once more at `end` if the body had started. From `end` on, the route's answer is fixed
+ * as Node fixes it once sent: status and headers can no longer change (a second `res.send`
+ * throws `ERR_HTTP_HEADERS_SENT`), only the session's own headers are added. When `commit`
+ * fails before anything was sent, `fail` answers instead, once, through the original methods.
  */
-export function holdResponse(
-  res: ServerResponse,
-  hooks: { commit(): Promise<void>; fail(error: unknown, send: Send): void },
-): void {
+export function holdResponse(res: ServerResponse, hooks: Hooks): void {
   const write = res.write;
   const end = res.end;
   const writeHead = res.writeHead;
@@ -21,12 +33,12 @@ export function holdResponse(
   let committed = false;
   let ended = false;
   let failed = false;
+  let status = 0;
 
   const step = (work: () => unknown) => {
     pending++;
     queue = queue.then(async () => {
       try {
-        unfreeze();
         if (!failed) await work();
       } catch (error) {
         failed = true;
@@ -39,39 +51,62 @@ export function holdResponse(
       }
     });
   };
+  const apply = () => {
+    for (const headers of hooks.headers()) {
+      if (res.headersSent) return;
+      const cookies = headers.getSetCookie();
+      if (cookies.length > 0) {
+        const before = res.getHeader("set-cookie");
+        const list = before === undefined ? [] : [before].flat().map(String);
+        proto.setHeader.call(res, "set-cookie", [...list, ...cookies]);
+      }
+      headers.forEach((value, name) => {
+        if (name !== "set-cookie") proto.setHeader.call(res, name, value);
+      });
+    }
+  };
   const frozen = () => {
     throw Object.assign(new Error("Cannot set headers after they are sent to the client"), {
       code: "ERR_HTTP_HEADERS_SENT",
     });
   };
-  const unfreeze = () => {
-    if ((res as { setHeader: unknown }).setHeader === frozen) {
-      delete (res as { setHeader?: unknown }).setHeader;
-    }
+  const freeze = () => {
+    status = res.statusCode;
+    for (const name of FROZEN) Object.assign(res, { [name]: frozen });
+    Object.defineProperty(res, "statusCode", {
+      configurable: true,
+      get: () => status,
+      set: () => {},
+    });
   };
   const restore = () => {
     res.write = write;
     res.end = end;
+    for (const name of FROZEN) {
+      if ((res as unknown as Record<string, unknown>)[name] === frozen) {
+        delete (res as unknown as Record<string, unknown>)[name];
+      }
+    }
     res.writeHead = writeHead;
-    unfreeze();
+    if (Object.getOwnPropertyDescriptor(res, "statusCode")?.get) {
+      delete (res as { statusCode?: number }).statusCode;
+      res.statusCode = status;
+    }
   };
-  const send: Send = (status, headers, body) => {
+  const send: Send = (code, headers, body) => {
     restore();
     for (const name of res.getHeaderNames()) res.removeHeader(name);
-    res.statusCode = status;
+    res.statusCode = code;
     for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
     (end as (chunk: string) => ServerResponse).call(res, body);
   };
 
   // Headers given to writeHead wait on the response object, as if set one by one, so that
   // the session's cookie can still be added after them.
-  res.writeHead = function heldWriteHead(this: ServerResponse, status: number, ...rest: unknown[]) {
-    if (committed && pending === 0) {
-      return (writeHead as (...args: unknown[]) => ServerResponse).call(this, status, ...rest);
-    }
+  res.writeHead = function heldWriteHead(this: ServerResponse, code: number, ...rest: unknown[]) {
     const [first, second] = rest;
     if (typeof first === "string") this.statusMessage = first;
-    this.statusCode = status;
+    this.statusCode = code;
     applyHeaders(this, typeof first === "string" ? second : first);
     return this;
   } as ServerResponse["writeHead"];
@@ -84,6 +119,7 @@ export function holdResponse(
       committed = true;
       step(async () => {
         await hooks.commit();
+        apply();
         // The headers are decided: Node's own implicit writeHead must go through from here.
         res.writeHead = writeHead;
       });
@@ -96,19 +132,16 @@ export function holdResponse(
     if (ended) return this;
     ended = true;
     committed = true;
+    freeze();
     step(() => hooks.commit());
     step(() => {
       restore();
+      apply();
       end.apply(res, args as never);
     });
-    // As after Node's own end: headers can no longer change (a second `res.send` throws
-    // synchronously, and the client keeps the first answer).
-    (res as { setHeader: unknown }).setHeader = frozen;
     return this;
   } as ServerResponse["end"];
 }
-
-export type Send = (status: number, headers: Record<string, string>, body: string) => void;
 
 function applyHeaders(res: ServerResponse, headers: unknown): void {
   if (!headers) return;
@@ -131,6 +164,9 @@ function applyHeaders(res: ServerResponse, headers: unknown): void {
 function pairsOf(list: unknown[]): Array<[string, unknown]> {
   if (list.every(Array.isArray)) return list as Array<[string, unknown]>;
   const out: Array<[string, unknown]> = [];
-  for (let i = 0; i + 1 < list.length; i += 2) out.push([String(list[i]), list[i + 1]]);
+  for (let i = 0; i < list.length; i++) {
+    if (i + 1 < list.length) out.push([String(list[i]), list[i + 1]]);
+    i++;
+  }
   return out;
 }

@@ -2,7 +2,6 @@ import type { Request, Response } from "express";
 import type { RequestLike } from "../../core/types.js";
 import { SessionError } from "../../errors.js";
 import type { JsonObject } from "../../stores/types.js";
-import { applyNodeHeaders } from "../node.js";
 import type { Backend, LoadedSession } from "./backend.js";
 import { Cookie, type CookieJson, type CookieOptions } from "./cookie.js";
 import { assignData, clearData, dataText, Session, type SessionControl } from "./session.js";
@@ -35,8 +34,15 @@ export class RequestSession implements SessionControl {
   #userId: string | null;
   #touched = false;
   #destroyed = false;
-  /** Written after the commit that moved a legacy session (then forgotten there). */
-  onStored: (() => void) | null = null;
+  /** Headers for the response, set by the hold just before it starts (the app's are frozen). */
+  readonly pending: Headers[] = [];
+
+  out(headers: Headers | null): void {
+    if (headers && !this.res.headersSent) this.pending.push(headers);
+  }
+
+  /** A moved legacy session: runs once it is saved under its new id or ended here. */
+  onSettled: (() => Promise<void>) | null = null;
 
   constructor(
     private readonly backend: Backend,
@@ -88,13 +94,15 @@ export class RequestSession implements SessionControl {
   async destroy(session: Session): Promise<void> {
     this.#destroyed = true;
     if (this.#current() === session) this.req.session = undefined as never;
+    await this.#settle();
     if (!this.#stored) return;
     this.#stored = false;
     const headers = await this.backend.destroy(this.#id, this.request);
-    if (!this.res.headersSent) applyNodeHeaders(this.res, headers);
+    this.out(headers);
   }
 
   async regenerate(session: Session): Promise<void> {
+    await this.#settle();
     if (this.#stored) await this.backend.destroy(this.#id, this.request);
     this.#renew();
     if (this.#current() === session) this.#install(new Session(this, {}, this.#cookieOf(null)));
@@ -105,10 +113,11 @@ export class RequestSession implements SessionControl {
     if (this.#destroyed) return;
     const current = this.#current();
     if (current === null || current === undefined) {
+      if (this.rules.unsetDestroy) await this.#settle();
       if (this.rules.unsetDestroy && this.#stored) {
         this.#stored = false;
         const headers = await this.backend.destroy(this.#id, this.request);
-        if (!this.res.headersSent) applyNodeHeaders(this.res, headers);
+        this.out(headers);
       }
       this.#destroyed = true;
       return;
@@ -123,19 +132,24 @@ export class RequestSession implements SessionControl {
     const shouldSave =
       !this.rules.saveUninitialized && !this.#stored
         ? modified
-        : !(this.#stored && this.#savedHash === hash);
-    const cookieMatched = this.#cookieMatches;
+        : !(this.#stored && this.#savedHash === hash) &&
+          // A cross-site request (a webhook, a form_post callback) that did not touch a new
+          // session gets the route's answer without one, rather than a 403.
+          (this.#stored || this.sameSite || modified);
     if (shouldSave) {
       await this.#write(session, hash);
-    } else if (cookieMatched) {
+    } else if (this.#cookieMatches) {
       await this.backend.touch(this.#id, JSON.parse(hash) as JsonObject, session.cookie);
     }
+    if (this.#destroyed) return;
+    // Read after the write: a sign-in moved the session to a new id, whose cookie must go out.
+    const cookieMatched = this.#cookieMatches;
     const setCookie = !cookieMatched
       ? this.#stored && (this.rules.saveUninitialized || modified)
       : this.rules.rolling || (session.cookie.expires !== null && modified);
-    if (setCookie && this.#token !== null && !this.res.headersSent) {
+    if (setCookie && this.#token !== null) {
       const header = this.backend.cookieHeader(this.#token, session.cookie);
-      if (header) applyNodeHeaders(this.res, new Headers({ "set-cookie": header }));
+      if (header) this.out(new Headers({ "set-cookie": header }));
     }
   }
 
@@ -152,6 +166,7 @@ export class RequestSession implements SessionControl {
     }
     const written = await this.backend.write({
       id: this.#id === "" ? null : this.#id,
+      existing: this.#stored,
       token: this.#token,
       data,
       cookie: session.cookie,
@@ -159,7 +174,7 @@ export class RequestSession implements SessionControl {
       req: this.req,
       request: this.request,
     });
-    if (!this.res.headersSent) applyNodeHeaders(this.res, written.headers);
+    this.out(written.headers);
     if (written.gone) {
       this.#stored = false;
       this.#destroyed = true;
@@ -169,8 +184,13 @@ export class RequestSession implements SessionControl {
     this.#stored = true;
     this.#userId = userId;
     this.#savedHash = text;
-    this.onStored?.();
-    this.onStored = null;
+    await this.#settle();
+  }
+
+  async #settle(): Promise<void> {
+    const settled = this.onSettled;
+    this.onSettled = null;
+    await settled?.();
   }
 
   /** A new id (and cookie value) for a session not stored yet. */

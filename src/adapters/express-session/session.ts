@@ -12,9 +12,12 @@ export interface SessionControl {
   regenerate(session: Session): Promise<void>;
 }
 
-/** Names the API owns: stored data under these names is not copied onto the session. */
+/**
+ * Names the API owns, and names that would reach the prototype: stored data under these names
+ * is not copied onto the session (a poisoned record cannot replace its methods or its id).
+ */
 const RESERVED = new Set(["id", "cookie", "regenerate", "destroy", "save", "reload", "touch"]);
-RESERVED.add("resetMaxAge");
+for (const name of ["resetMaxAge", "__proto__", "constructor", "prototype"]) RESERVED.add(name);
 
 const settle = (work: Promise<void>, callback: Callback | undefined) => {
   work.then(

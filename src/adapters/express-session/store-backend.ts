@@ -1,9 +1,9 @@
 import { findAuthCookie } from "../../cookies/parse.js";
-import { serializeCookie } from "../../cookies/serialize.js";
+import { type CookieAttributes, serializeCookie } from "../../cookies/serialize.js";
 import { isSafeMethod, originAllowed } from "../../csrf/origin.js";
 import { SessionError } from "../../errors.js";
 import type { JsonObject } from "../../stores/types.js";
-import { generateOpaqueToken, hashesEqual, hashSecret } from "../../tokens/opaque.js";
+import { generateOpaqueToken, hashesEqual, hashSecret, isSessionId } from "../../tokens/opaque.js";
 import { csrfRefusal } from "../outcome.js";
 import type { Backend } from "./backend.js";
 import type { CookieJson } from "./cookie.js";
@@ -15,15 +15,22 @@ import type { ExpressSessionStore, StoredData } from "./store.js";
  * Redis) cannot present a session, and a cookie with a right id and a wrong secret is nobody.
  */
 export const SECRET_HASH_KEY = "sessionkitSecretHash";
-const SECRET_LENGTH = 43;
+const SECRET = /^[A-Za-z0-9_-]{43}$/;
+/**
+ * What an id from `genid` may be: express-session only ever passed a store ids it had signed,
+ * so a store may build a file path or a key from them. Without `genid` ids are sessionkit's own.
+ */
+const GENID = /^[\w.~:@+=-]{1,128}$/;
+const SAMESITE = new Set(["lax", "strict", "none"]);
+const PRIORITY = new Set(["low", "medium", "high"]);
 
 export interface StoreBackendOptions {
   store: ExpressSessionStore;
   cookieName: string;
   /** `false` only for plain-HTTP development: then the cookie is neither Secure nor prefixed. */
   secure: boolean;
-  /** The cookie's path, fixed at construction (the name's prefix depends on it). */
-  path: string;
+  /** The cookie's attributes, checked at construction against the name's prefix. */
+  attributes: CookieAttributes;
   origins: ReadonlySet<string>;
   /** Milliseconds a store call may take before `STORE_UNAVAILABLE`. */
   timeout: number;
@@ -81,6 +88,8 @@ export function storeBackend(o: StoreBackendOptions): Backend {
     const { cookie, [SECRET_HASH_KEY]: _hash, ...rest } = data;
     return { data: rest as JsonObject, cookie: (cookie as CookieJson | undefined) ?? null };
   };
+  const validId = (id: string) =>
+    o.genid ? GENID.test(id) && !id.includes("..") : isSessionId(id);
   const sameSite = (request: Parameters<Backend["sameSite"]>[0]) =>
     isSafeMethod(request.method) || originAllowed(request.headers, o.origins);
 
@@ -90,6 +99,12 @@ export function storeBackend(o: StoreBackendOptions): Backend {
     fresh(req) {
       const token = generateOpaqueToken();
       const id = o.genid ? String(o.genid(req)) : token.id;
+      if (!validId(id)) {
+        throw new SessionError(
+          "CONFIG_INVALID",
+          "genid must return 1 to 128 of A-Z a-z 0-9 _ . ~ : @ + = - (no ..): stores build keys and paths from it",
+        );
+      }
       return { id, token: `${encodeURIComponent(id)}.${token.secret}` };
     },
     async load(req, request) {
@@ -103,7 +118,7 @@ export function storeBackend(o: StoreBackendOptions): Backend {
       } catch {
         return { session: null, headers: null, refusal: null };
       }
-      if (dot < 1 || secret.length !== SECRET_LENGTH) {
+      if (dot < 1 || !SECRET.test(secret) || !validId(id)) {
         return { session: null, headers: null, refusal: null };
       }
       const record = await get(id);
@@ -123,11 +138,20 @@ export function storeBackend(o: StoreBackendOptions): Backend {
         refusal: null,
       };
     },
-    async write({ id, token, data, cookie }) {
+    async write({ id, token, data, cookie, existing }) {
       if (id === null || token === null) throw new Error("store backend: sessions are named first");
-      const secret = token.slice(token.lastIndexOf(".") + 1);
+      const hash = hashSecret(token.slice(token.lastIndexOf(".") + 1));
+      if (existing) {
+        // A session destroyed by another request (sign-out elsewhere) while this one ran must
+        // not be written back: its cookie, perhaps a stolen one, would work again. The store's
+        // calls are get and set, not compare-and-set: this narrows the race to the two calls.
+        const current = await get(id);
+        if (current?.[SECRET_HASH_KEY] !== hash) {
+          return { id, headers: new Headers({ "set-cookie": clearing() }), gone: true };
+        }
+      }
       const record: StoredData = { cookie: cookie.data, ...data };
-      record[SECRET_HASH_KEY] = hashSecret(secret);
+      record[SECRET_HASH_KEY] = hash;
       await bounded(timeout, (cb) => store.set(id, record, cb));
       return { id, headers: null, gone: false };
     },
@@ -138,26 +162,29 @@ export function storeBackend(o: StoreBackendOptions): Backend {
     },
     async destroy(id) {
       await bounded(timeout, (cb) => store.destroy(id, cb));
-      return new Headers({ "set-cookie": serializeCookie(o.cookieName, "", clearing(o)) });
+      return new Headers({ "set-cookie": clearing() });
     },
     async reread(id) {
       const record = await get(id);
       return record ? split(record) : null;
     },
     cookieHeader(token, cookie) {
+      // Only the lifetime and a checked SameSite or Priority come from the session's cookie
+      // (stored, moved from express-session, or changed by a route): the rest is the
+      // configuration's, which the name's prefix was checked against.
+      const own = cookie.attributes();
+      const sameSite = typeof own.sameSite === "string" && SAMESITE.has(own.sameSite);
+      const priority = typeof own.priority === "string" && PRIORITY.has(own.priority);
       return serializeCookie(o.cookieName, token, {
-        ...cookie.attributes(),
-        path: o.path,
-        httpOnly: true,
-        secure: o.secure,
+        ...o.attributes,
+        ...(own.expires === undefined ? {} : { expires: own.expires }),
+        ...(sameSite && (own.sameSite !== "none" || o.secure) ? { sameSite: own.sameSite } : {}),
+        ...(priority ? { priority: own.priority } : {}),
       });
     },
   };
-}
 
-const clearing = (o: StoreBackendOptions) => ({
-  path: o.path,
-  maxAge: 0,
-  httpOnly: true,
-  secure: o.secure,
-});
+  function clearing(): string {
+    return serializeCookie(o.cookieName, "", { ...o.attributes, maxAge: 0 });
+  }
+}
