@@ -49,6 +49,8 @@ export interface Backend {
   destroy(id: string, request: RequestLike): Promise<Headers | null>;
   /** Reads a stored session's data again (`reload`), or `null` if it is gone. */
   reread(id: string): Promise<{ data: JsonObject; cookie: CookieJson | null } | null>;
+  /** The cookie (`name=value`) that names a session just written, from its token or headers. */
+  pairOf(token: string | null, headers: Headers | null): string | null;
   /** `Set-Cookie` for a session's cookie when the layer sets it itself, else `null`. */
   cookieHeader(token: string, cookie: Cookie): string | null;
   /** The CSRF rule: may this request change state with the session cookie (or start one)? */

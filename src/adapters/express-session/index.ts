@@ -15,6 +15,9 @@ export type { ExpressSessionCompatOptions } from "./options.js";
 export { type ExpressSessionStore, MemoryStore, Store, type StoredData } from "./store.js";
 export { Session };
 
+const MOVED_GRACE_MS = 10_000;
+const MOVED_KEPT = 10_000;
+
 /**
  * Drop-in for `express-session`: `app.use(session(options))` gives routes the same
  * `req.session` (data, `regenerate`, `destroy`, `save`, `reload`, `touch`, `cookie`) with
@@ -31,58 +34,85 @@ export default function session(options: ExpressSessionCompatOptions = {}): Requ
 
   // Old cookies being moved in this process: a second request with the same one (a page's
   // parallel requests, or a replay) waits for the first and then reads what it became.
-  const moving = new Map<string, Promise<void>>();
+  const moving = new Map<string, Promise<string | null>>();
+  // And for a short while after (as a renewed token's grace): requests a page sent together
+  // with the first arrive after it finished, still carrying the old cookie.
+  const moved = new Map<string, { pair: string; until: number }>();
+  const recently = (sid: string) => {
+    const now = Date.now();
+    for (const [key, entry] of moved) {
+      if (entry.until > now && moved.size <= MOVED_KEPT) break;
+      moved.delete(key);
+    }
+    const entry = moved.get(sid);
+    return entry && entry.until > now ? Promise.resolve<string | null>(entry.pair) : undefined;
+  };
 
   const middleware = async (req: Request, res: Response) => {
     const request = toRequestLike(req);
-    const loaded = await backend.load(req, request);
+    let loaded = await backend.load(req, request);
     if (loaded.headers) applyHeaders(res, loaded.headers);
     if (loaded.refusal) return sendRefusal(res, loaded.refusal);
     if (loaded.session) markAuthenticated(res);
     const sameSite = loaded.session !== null || backend.sameSite(request);
     let old: LegacySession | null = null;
-    if (!loaded.session && legacy) {
-      old = await legacy.read(req);
+    let release: (pair: string | null) => void = () => {};
+    const sid = !loaded.session && legacy ? legacy.sidOf(req) : null;
+    const first = sid ? (moving.get(sid) ?? recently(sid)) : undefined;
+    if (sid && legacy && first) {
+      // Moved by a request running now: the cookie it moved to, as if the browser sent it.
+      const pair = await first;
+      if (pair) {
+        req.headers.cookie = withCookie(req.headers.cookie, legacy.name, pair);
+        loaded = await backend.load(req, request);
+        if (loaded.headers) applyHeaders(res, loaded.headers);
+        if (loaded.refusal) return sendRefusal(res, loaded.refusal);
+        if (loaded.session) markAuthenticated(res);
+      }
+    } else if (sid && legacy) {
+      // Registered before the first await, so that a concurrent request finds it.
+      let done: (pair: string | null) => void = () => {};
+      const pending = new Promise<string | null>((resolve) => {
+        done = resolve;
+      });
+      moving.set(sid, pending);
+      release = (pair) => {
+        if (moving.get(sid) === pending) moving.delete(sid);
+        if (pair) moved.set(sid, { pair, until: Date.now() + MOVED_GRACE_MS });
+        done(pair);
+      };
+      try {
+        old = await legacy.read(sid);
+      } finally {
+        if (!old) release(null);
+      }
       // A cross-site unsafe request may not ride the old cookie either.
-      if (old && !backend.sameSite(request)) return sendRefusal(res, csrfRefusal());
-      const first = old ? moving.get(old.sid) : undefined;
-      if (first) {
-        await first;
-        old = await legacy.read(req); // gone once moved: this request goes on without it
+      if (old && !backend.sameSite(request)) {
+        release(null);
+        return sendRefusal(res, csrfRefusal());
       }
     }
-    const moved = old ? { id: "", token: null, data: old.data, cookie: old.cookie } : null;
+    const carried = old ? { id: "", token: null, data: old.data, cookie: old.cookie } : null;
     const state = new RequestSession(
       backend,
       rules,
       req,
       res,
       request,
-      loaded.session ?? moved,
+      loaded.session ?? carried,
       sameSite,
     );
     if (old && legacy) {
-      const sid = old.sid;
-      let done: () => void = () => {};
-      moving.set(
-        sid,
-        new Promise<void>((resolve) => {
-          done = resolve;
-        }),
-      );
+      const oldSid = old.sid;
       state.markUnsaved();
       // Once saved under its new id, or ended (destroy, regenerate): the old record goes and
       // the old cookie is cleared, so that it signs nobody in again.
-      state.onSettled = async () => {
+      state.onSettled = async (pair) => {
         state.out(new Headers({ "set-cookie": legacy.clear }));
-        await legacy.forget(sid);
-        moving.delete(sid);
-        done();
+        await legacy.forget(oldSid);
+        release(pair);
       };
-      res.on("close", () => {
-        moving.delete(sid);
-        done();
-      });
+      res.on("close", () => release(null));
     }
     Object.defineProperty(req, "sessionID", {
       configurable: true,
@@ -126,6 +156,15 @@ Object.assign(session, { Store, MemoryStore, Cookie, Session });
 // What `require()` of this ESM module returns (Node 20.19+): the factory itself, as with
 // express-session, rather than a namespace with `.default`.
 export { session as "module.exports" };
+
+/** The request's cookies with the old one replaced by `pair` (`name=value`). */
+function withCookie(header: string | undefined, old: string, pair: string): string {
+  const kept = (header ?? "")
+    .split(";")
+    .map((part) => part.trim())
+    .filter((part) => part !== "" && !part.startsWith(`${old}=`));
+  return [...kept, pair].join("; ");
+}
 
 function applyHeaders(res: Response, headers: Headers): void {
   for (const value of headers.getSetCookie()) res.append("set-cookie", value);

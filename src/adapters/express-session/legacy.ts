@@ -76,10 +76,12 @@ export function legacyReader(legacy: LegacyOptions, timeout: number) {
     name,
     /** `Set-Cookie` that removes the old cookie. */
     clear: `${name}=; Path=/; Max-Age=0; HttpOnly`,
-    async read(req: Request): Promise<LegacySession | null> {
+    /** The old session's id, if the request carries an old cookie signed with the secret. */
+    sidOf(req: Request): string | null {
       const raw = parseCookieHeader(req.headers.cookie).find(([n]) => n === name)?.[1];
-      const sid = raw ? unsignLegacyCookie(raw, secrets) : null;
-      if (!sid) return null;
+      return raw ? unsignLegacyCookie(raw, secrets) : null;
+    },
+    async read(sid: string): Promise<LegacySession | null> {
       const stored = await bounded<StoredData | null>(timeout, (cb) => legacy.store.get(sid, cb));
       if (!stored) return null;
       const { cookie, ...rest } = stored;

@@ -57,6 +57,11 @@ export function managerBackend(manager: SessionManager<JsonObject>): Backend {
       const session = await manager.get(id);
       return session ? { data: session.data, cookie: null } : null;
     },
+    pairOf(_token, headers) {
+      const prefix = `${manager.cookieNames.session}=`;
+      const cookie = headers?.getSetCookie().find((c) => c.startsWith(prefix));
+      return cookie?.split(";")[0] ?? null;
+    },
     cookieHeader: () => null,
   };
 }

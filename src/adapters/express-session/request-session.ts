@@ -42,7 +42,7 @@ export class RequestSession implements SessionControl {
   }
 
   /** A moved legacy session: runs once it is saved under its new id or ended here. */
-  onSettled: (() => Promise<void>) | null = null;
+  onSettled: ((pair: string | null) => Promise<void>) | null = null;
 
   constructor(
     private readonly backend: Backend,
@@ -184,13 +184,14 @@ export class RequestSession implements SessionControl {
     this.#stored = true;
     this.#userId = userId;
     this.#savedHash = text;
-    await this.#settle();
+    await this.#settle(this.backend.pairOf(this.#token, written.headers));
   }
 
-  async #settle(): Promise<void> {
+  /** `pair`: the new session's cookie (`name=value`), or `null` when it ended. */
+  async #settle(pair: string | null = null): Promise<void> {
     const settled = this.onSettled;
     this.onSettled = null;
-    await settled?.();
+    await settled?.(pair);
   }
 
   /** A new id (and cookie value) for a session not stored yet. */

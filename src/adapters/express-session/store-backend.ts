@@ -168,6 +168,7 @@ export function storeBackend(o: StoreBackendOptions): Backend {
       const record = await get(id);
       return record ? split(record) : null;
     },
+    pairOf: (token) => (token === null ? null : `${o.cookieName}=${token}`),
     cookieHeader(token, cookie) {
       // Only the lifetime and a checked SameSite or Priority come from the session's cookie
       // (stored, moved from express-session, or changed by a route): the rest is the
