@@ -29,12 +29,27 @@ export function normalizeOrigin(value: string): string | null {
 
 /**
  * Fetch Metadata and Origin checks (OWASP CSRF cheat sheet). A request passes when the
- * browser says it is same-origin, or when its `Origin` is exactly one of the allowed ones.
- * Everything else (cross-site, `Origin: null`, no headers at all) must carry a valid token.
+ * browser says it is same-origin, when its `Origin` is exactly one of the allowed ones, or when
+ * its `Origin` names the host the request was sent to (the target origin: a browser that sends
+ * no Fetch Metadata, on plain HTTP or an older version, or a test client). A page elsewhere
+ * cannot make a browser send the victim's cookies with a `Host` of its choosing. Everything
+ * else (cross-site, `Origin: null`, no headers at all) must carry a valid token.
  */
 export function originAllowed(headers: HeaderSource, allowed: ReadonlySet<string>): boolean {
   const site = headers.get("sec-fetch-site");
   if (site === "same-origin") return true;
   const origin = headers.get("origin");
-  return origin !== null && allowed.has(origin);
+  if (origin === null) return false;
+  if (allowed.has(origin)) return true;
+  // Fetch Metadata says otherwise: believe it (a same-site sibling is not this origin).
+  if (site !== null) return false;
+  const host = headers.get("host");
+  return host !== null && targetHost(origin) === host.toLowerCase();
+}
+
+/** The `host[:port]` of an `Origin` value, as a `Host` header writes it, or `null`. */
+function targetHost(origin: string): string | null {
+  const normal = normalizeOrigin(origin);
+  if (normal === null) return null;
+  return new URL(normal).host;
 }
