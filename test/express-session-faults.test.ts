@@ -348,7 +348,7 @@ describe("express-session's companions", () => {
     const prefix = `skcompat9:${Date.now()}:`;
     try {
       const store = new RedisStore({ client, prefix });
-      const app = await start({ store: store as never }, (req, res) => {
+      const app = await start({ store }, (req, res) => {
         sess(req).views = ((sess(req).views as number) ?? 0) + 1;
         res.json({ views: sess(req).views });
       });

@@ -152,13 +152,15 @@ export function storeBackend(o: StoreBackendOptions): Backend {
       }
       const record: StoredData = { cookie: cookie.data, ...data };
       record[SECRET_HASH_KEY] = hash;
-      await bounded(timeout, (cb) => store.set(id, record, cb));
+      await bounded(timeout, (cb) => store.set(id, record as never, cb));
       return { id, headers: null, gone: false };
     },
     async touch(id, data, cookie) {
       const touch = store.touch;
       if (typeof touch !== "function") return;
-      await bounded(timeout, (cb) => touch.call(store, id, { cookie: cookie.data, ...data }, cb));
+      await bounded(timeout, (cb) =>
+        touch.call(store, id, { cookie: cookie.data, ...data } as never, cb),
+      );
     },
     async destroy(id) {
       await bounded(timeout, (cb) => store.destroy(id, cb));

@@ -11,9 +11,13 @@ type Callback<T = void> = (error?: unknown, value?: T) => void;
  */
 export interface ExpressSessionStore {
   get(sid: string, callback: (error: unknown, data?: StoredData | null) => void): void;
-  set(sid: string, data: StoredData, callback?: (error?: unknown) => void): void;
+  /**
+   * `data` is a `StoredData`; typed `never` here so that stores typed against
+   * @types/express-session (whose `cookie` is its `Cookie` class) are accepted as they are.
+   */
+  set(sid: string, data: never, callback?: (error?: unknown) => void): void;
   destroy(sid: string, callback?: (error?: unknown) => void): void;
-  touch?(sid: string, data: StoredData, callback?: (error?: unknown) => void): void;
+  touch?(sid: string, data: never, callback?: (error?: unknown) => void): void;
 }
 
 /** An express-session store's base (what `session.Store` gives to stores that extend it). */
