@@ -52,7 +52,7 @@ export function createAuthenticator<Data extends JsonObject>(ix: Internals<Data>
 
   const checkCsrf = (request: RequestLike, session: Session<Data> | null): boolean =>
     isSafeMethod(request.method) ||
-    originAllowed(request.headers, o.origins) ||
+    originAllowed(request, o.origins) ||
     verifyCsrfToken(o.csrfKey, session?.id ?? "", request.headers.get("x-csrf-token"));
 
   /**

@@ -161,7 +161,7 @@ export function createJwtSessions<Data extends JsonObject>(
     if (
       transport === "cookie" &&
       !isSafeMethod(request.method) &&
-      !originAllowed(request.headers, o.origins) &&
+      !originAllowed(request, o.origins) &&
       !verifyCsrfToken(o.csrfKey, sid, request.headers.get("x-csrf-token"))
     ) {
       return fail("csrf", transport);

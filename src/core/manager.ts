@@ -199,7 +199,7 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
   const endsByRequest = (request: RequestLike, found: { id: string; transport: Transport }) =>
     found.transport !== "cookie" ||
     isSafeMethod(request.method) ||
-    originAllowed(request.headers, o.origins) ||
+    originAllowed(request, o.origins) ||
     verifyCsrfToken(o.csrfKey, found.id, request.headers.get("x-csrf-token"));
 
   async function create(input: CreateInput<Data>): Promise<IssuedSession<Data>> {

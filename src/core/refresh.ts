@@ -167,7 +167,7 @@ export function createRefresher<Data extends JsonObject>(
     }
     if (transport === "cookie" && !isSafeMethod(request.method)) {
       const sameOrigin =
-        originAllowed(request.headers, o.origins) ||
+        originAllowed(request, o.origins) ||
         verifyCsrfToken(o.csrfKey, verified.record.id, request.headers.get("x-csrf-token"));
       if (!sameOrigin) return fail("csrf", transport);
     }

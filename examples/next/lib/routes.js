@@ -23,7 +23,8 @@ export function createRoutes(sessions) {
         // A cross-site sign-in (login CSRF) answers 403 problem+json here, never a 500.
         return signIn(sessions, request, { userId }, (session) =>
           form
-            ? Response.redirect(new URL(localPath(body.next), request.url), 303)
+            ? // A relative Location: behind a proxy, request.url is Next's own address.
+              new Response(null, { status: 303, headers: { location: localPath(body.next) } })
             : Response.json({ userId: session.userId }),
         );
       },
@@ -40,9 +41,13 @@ export function createRoutes(sessions) {
   };
 }
 
-/** Only a path of this site: `?next=//evil.example` must not make an open redirect. */
+/**
+ * Only a path of this site, or /account: `?next=//evil.example` must not make an open redirect,
+ * nor "/\\evil.example" or "/\t/evil.example", which a URL parser reads as "//evil.example".
+ */
 function localPath(value) {
-  return typeof value === "string" && value.startsWith("/") && !value.startsWith("//")
-    ? value
-    : "/account";
+  if (typeof value !== "string" || !value.startsWith("/")) return "/account";
+  const base = "http://this.invalid";
+  const url = new URL(value, base);
+  return url.origin === base ? `${url.pathname}${url.search}${url.hash}` : "/account";
 }

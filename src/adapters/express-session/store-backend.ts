@@ -91,7 +91,7 @@ export function storeBackend(o: StoreBackendOptions): Backend {
   const validId = (id: string) =>
     o.genid ? GENID.test(id) && !id.includes("..") : isSessionId(id);
   const sameSite = (request: Parameters<Backend["sameSite"]>[0]) =>
-    isSafeMethod(request.method) || originAllowed(request.headers, o.origins);
+    isSafeMethod(request.method) || originAllowed(request, o.origins);
 
   return {
     online: () => connected,
