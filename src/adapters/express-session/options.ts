@@ -122,6 +122,12 @@ export function configure(options: ExpressSessionCompatOptions) {
     if (!normal) throw fail(`origins: ${String(origin)} is not an origin (https://host[:port])`);
     origins.add(normal);
   }
+  if (!options.store && !options.manager && process.env.NODE_ENV === "production") {
+    // express-session's warning too: each process would have its own sessions, lost at exit.
+    process.emitWarning(
+      "sessionkit express-session compat: no store given, using a MemoryStore, which is for one process in development",
+    );
+  }
   const store = options.store ?? (options.manager ? undefined : new MemoryStore());
   const kept = store !== undefined && !isSessionkitStore(store);
   const name = options.name ?? (options as { key?: string }).key;
