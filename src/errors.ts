@@ -27,7 +27,18 @@ const STATUS: Record<SessionErrorCode, number> = {
   DPOP_REFUSED: 401,
 };
 
+/**
+ * Marks sessionkit's errors across copies of the package: a bundler (Next.js builds the proxy,
+ * the route handlers and the Server Components apart) can load sessionkit more than once, and an
+ * error thrown by one copy must still be a `SessionError` to another (a 503, not a 500).
+ */
+const BRAND = Symbol.for("sessionkit.SessionError");
+
 export class SessionError extends Error {
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === "object" && value !== null && BRAND in value;
+  }
+
   readonly code: SessionErrorCode;
   /** HTTP status for this error (`503` for an unavailable store, `403` for CSRF, ...). */
   readonly statusCode: number;
@@ -44,6 +55,7 @@ export class SessionError extends Error {
     this.code = code;
     this.statusCode = STATUS[code];
     this.headers = options?.headers ?? {};
+    Object.defineProperty(this, BRAND, { value: true });
   }
 
   /** Express's final handler reads `status`. */

@@ -344,6 +344,24 @@ describe("id strategy: management", () => {
     expect((await manager.authenticate(withSid(token))).session).toBeNull();
   });
 
+  it("refuses a cross-site sign-out that carries no cookie (SameSite=Lax kept it back) without clearing anything", async () => {
+    const { manager } = setup();
+    // A form on another site posting to the sign-out route: the browser sends no cookie, but
+    // a clearing answer would still delete it (logout CSRF).
+    const crossSite = requestWith({
+      method: "POST",
+      headers: { origin: "https://evil.example", "sec-fetch-site": "cross-site" },
+    });
+    const refused = await manager.logout(crossSite);
+    expect(refused.failure?.status).toBe(403);
+    expect(refused.headers.getSetCookie()).toEqual([]);
+    // The same without a cookie from the site itself: 401, and the cookies cleared anyway.
+    const own = requestWith({ method: "POST", headers: { "sec-fetch-site": "same-origin" } });
+    const signedOut = await manager.logout(own);
+    expect(signedOut.failure?.status).toBe(401);
+    expect(signedOut.headers.getSetCookie().length).toBeGreaterThan(0);
+  });
+
   it("keeps both of two concurrent updates to different fields", async () => {
     const { manager } = setup();
     const { session } = await manager.create({ userId: "u1", data: { a: 0, b: 0 } });
