@@ -1,15 +1,11 @@
-import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { existsSync, rmSync } from "node:fs";
 import { request as httpRequest } from "node:http";
-import { join } from "node:path";
-import { promisify } from "node:util";
 import { NextResponse } from "next/server.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readSession, sessionProxy } from "../src/adapters/next.js";
 import { originAllowed } from "../src/csrf/origin.js";
 import type { StoredSession } from "../src/index.js";
-import { freePort } from "./helpers/free-port.js";
 import { cookiesOf, ORIGIN, setup } from "./helpers/manager.js";
+import { startNextApp } from "./helpers/next-app.js";
 
 // Attack review of the Next.js adapter (src/adapters/next.ts, examples/next) and of the
 // Host-equals-Origin rule of originAllowed (src/csrf/origin.ts).
@@ -23,9 +19,6 @@ import { cookiesOf, ORIGIN, setup } from "./helpers/manager.js";
 // https://app.example and every request carries `Host: app.example` (sent with node:http, which
 // lets a test choose the Host header as the proxy would pass it on).
 
-const APP = new URL("../examples/next/", import.meta.url).pathname;
-const NEXT = new URL("../node_modules/next/dist/bin/next", import.meta.url).pathname;
-const DIST_DIR = `.next-attack-${process.pid}`;
 const HOST = "app.example";
 const SITE = `https://${HOST}`;
 const SID = "__Host-sid";
@@ -172,8 +165,6 @@ interface Answer {
 }
 
 let port = 0;
-let server: ChildProcess | undefined;
-let output = "";
 
 function send(
   path: string,
@@ -231,58 +222,21 @@ const me = async (sid: string) =>
   (await send("/api/me", { headers: { cookie: `${SID}=${sid}` } })).status;
 
 describe("examples/next, built and served", () => {
+  let app: Awaited<ReturnType<typeof startNextApp>> | undefined;
   beforeAll(async () => {
-    if (!existsSync(new URL("../dist/adapters/next.js", import.meta.url))) {
-      throw new Error("dist/ is missing: run `npm run build`");
-    }
-    port = await freePort();
-    const env = {
-      ...process.env,
-      NODE_ENV: "production",
-      NEXT_TELEMETRY_DISABLED: "1",
-      NEXT_DIST_DIR: DIST_DIR,
-      ORIGIN: SITE,
-      SESSION_RENEWAL: `${RENEWAL_MS}ms`,
-      SESSION_GRACE: `${GRACE_MS}ms`,
-      SESSION_IDLE: "1m",
-    };
-    await promisify(execFile)(process.execPath, [NEXT, "build"], {
-      cwd: APP,
-      env,
-      maxBuffer: 16 * 1024 * 1024,
+    app = await startNextApp("attack", (p) => {
+      port = p;
+      return {
+        ORIGIN: SITE,
+        SESSION_RENEWAL: `${RENEWAL_MS}ms`,
+        SESSION_GRACE: `${GRACE_MS}ms`,
+        SESSION_IDLE: "1m",
+      };
     });
-    server = spawn(process.execPath, [NEXT, "start", "-p", String(port), "-H", "127.0.0.1"], {
-      cwd: APP,
-      env,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    server.stdout?.on("data", (d: Buffer) => {
-      output += d.toString();
-    });
-    server.stderr?.on("data", (d: Buffer) => {
-      output += d.toString();
-    });
-    for (let i = 0; ; i++) {
-      const up = await send("/about").then(
-        (r) => r.status === 200,
-        () => false,
-      );
-      if (up) break;
-      if (i > 150 || server.exitCode !== null) throw new Error(`next start failed:\n${output}`);
-      await sleep(200);
-    }
   }, 240_000);
 
   afterAll(async () => {
-    const child = server;
-    if (child && child.exitCode === null) {
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-      await exited;
-      clearTimeout(timer);
-    }
-    rmSync(join(APP, DIST_DIR), { recursive: true, force: true });
+    await app?.stop();
   });
 
   // Found by this review, fixed in the same change (medium), the same scheme downgrade end to end: a cookie-authenticated unsafe

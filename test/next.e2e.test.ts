@@ -1,10 +1,7 @@
-import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { existsSync, rmSync } from "node:fs";
-import { join } from "node:path";
-import { promisify } from "node:util";
+import { existsSync } from "node:fs";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "./helpers/free-port.js";
+import { startNextApp } from "./helpers/next-app.js";
 
 // examples/next, a real Next.js 16 App Router app, built (`next build`) and served
 // (`next start`) as users run it, against sessionkit's dist (`npm test` builds it first).
@@ -12,9 +9,6 @@ import { freePort } from "./helpers/free-port.js";
 // browser with a cookie that dies before the next visit. (The grace is not 1 s only because a
 // prefetch sent with the old cookie just before a renewal may be served later than that on a
 // loaded machine.) Driven over HTTP and in Chromium.
-const APP = new URL("../examples/next/", import.meta.url).pathname;
-const NEXT = new URL("../node_modules/next/dist/bin/next", import.meta.url).pathname;
-const DIST_DIR = `.next-test-${process.pid}`;
 const CHROMIUM = "/usr/bin/chromium";
 const RENEWAL_MS = 3000;
 const GRACE_MS = 2000;
@@ -30,62 +24,23 @@ if (!browserAvailable) {
 }
 
 let base = ""; // http://localhost:PORT: Chromium keeps Secure (__Host-) cookies for localhost
-let server: ChildProcess | undefined;
-let output = "";
+
+let app: Awaited<ReturnType<typeof startNextApp>> | undefined;
 
 beforeAll(async () => {
-  if (!existsSync(new URL("../dist/adapters/next.js", import.meta.url))) {
-    throw new Error("dist/ is missing: run `npm run build` (npm test does it first)");
-  }
-  const port = await freePort();
-  base = `http://localhost:${port}`;
-  const env = {
-    ...process.env,
-    NODE_ENV: "production",
-    NEXT_TELEMETRY_DISABLED: "1",
-    NEXT_DIST_DIR: DIST_DIR,
-    ORIGIN: base,
-    SESSION_RENEWAL: `${RENEWAL_MS}ms`,
-    SESSION_GRACE: `${GRACE_MS}ms`,
-    SESSION_IDLE: "1m",
-  };
-  await promisify(execFile)(process.execPath, [NEXT, "build"], {
-    cwd: APP,
-    env,
-    maxBuffer: 16 * 1024 * 1024,
+  app = await startNextApp("test", (port) => {
+    base = `http://localhost:${port}`;
+    return {
+      ORIGIN: base,
+      SESSION_RENEWAL: `${RENEWAL_MS}ms`,
+      SESSION_GRACE: `${GRACE_MS}ms`,
+      SESSION_IDLE: "1m",
+    };
   });
-  server = spawn(process.execPath, [NEXT, "start", "-p", String(port), "-H", "127.0.0.1"], {
-    cwd: APP,
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  server.stdout?.on("data", (d: Buffer) => {
-    output += d.toString();
-  });
-  server.stderr?.on("data", (d: Buffer) => {
-    output += d.toString();
-  });
-  for (let i = 0; ; i++) {
-    const up = await fetch(`${base}/about`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (up) break;
-    if (i > 150 || server.exitCode !== null) throw new Error(`next start failed:\n${output}`);
-    await sleep(200);
-  }
 }, 240_000);
 
 afterAll(async () => {
-  const child = server;
-  if (child && child.exitCode === null) {
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGTERM");
-    const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-    await exited;
-    clearTimeout(timer);
-  }
-  rmSync(join(APP, DIST_DIR), { recursive: true, force: true });
+  await app?.stop();
 });
 
 /** A browser's cookie jar, over fetch: what each response sets, sent back with the next. */
