@@ -1,20 +1,24 @@
-import { createHmac } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import express from "express";
 import { createClient } from "redis";
-import { afterAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import session, {
   type ExpressSessionCompatOptions,
   MemoryStore,
-  type Session,
 } from "../src/adapters/express-session/index.js";
 import { createSessionManager } from "../src/core/manager.js";
 import { memoryStore } from "../src/stores/memory/index.js";
+
+import {
+  cookieOf,
+  type Route,
+  sess,
+  signLegacy,
+  startApp,
+  watchProcess,
+} from "./helpers/express-session-app.js";
 
 // An adversary's view of the express-session compatibility layer: every test here is an
 // attack against a real Express server. The layer stops each of them; the ones that worked
@@ -23,49 +27,8 @@ import { memoryStore } from "../src/stores/memory/index.js";
 // answer, concurrent replays of an old cookie, 403 for untouched cross-site requests) failed
 // before the fixes in the same change.
 
-const servers: Server[] = [];
-afterAll(() => {
-  for (const s of servers) s.close();
-});
-
-type Route = (req: express.Request, res: express.Response, next: express.NextFunction) => unknown;
-const sess = (req: express.Request) => (req as unknown as { session: Session }).session;
-
-async function start(
-  options: ExpressSessionCompatOptions,
-  route: Route,
-  errorHandler?: express.ErrorRequestHandler,
-) {
-  const app = express();
-  app.use(session(options));
-  app.all("/{*path}", route);
-  if (errorHandler) app.use(errorHandler);
-  const server = createServer(app);
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return (path = "/", init: RequestInit = {}) =>
-    fetch(base + path, {
-      ...init,
-      headers: { "sec-fetch-site": "same-origin", ...(init.headers as object) },
-    });
-}
-
-const cookieOf = (response: Response) => response.headers.getSetCookie()[0]?.split(";")[0] ?? "";
+const start = startApp;
 const crossSite = { "sec-fetch-site": "cross-site", origin: "https://evil.example" };
-
-/** Fails the test if the process sees an unhandled rejection or exception meanwhile. */
-function watchProcess() {
-  const seen: unknown[] = [];
-  const onError = (error: unknown) => seen.push(error);
-  process.on("unhandledRejection", onError);
-  process.on("uncaughtException", onError);
-  return () => {
-    process.off("unhandledRejection", onError);
-    process.off("uncaughtException", onError);
-    return seen;
-  };
-}
 
 /** A route that signs in (`/login?u=`), reports who is signed in (`/me`), and signs out. */
 const accountRoutes: Route = (req, res) => {
@@ -80,12 +43,6 @@ const accountRoutes: Route = (req, res) => {
 
 const me = async (app: Awaited<ReturnType<typeof start>>, cookie: string) =>
   (await (await app("/me", { headers: { cookie } })).json()) as any as { user: string | null };
-
-/** express-session's signed cookie value: `s:<sid>.<HMAC-SHA256 base64, unpadded>`, encoded. */
-const signLegacy = (sid: string, secret: string) =>
-  encodeURIComponent(
-    `s:${sid}.${createHmac("sha256", secret).update(sid).digest("base64").replace(/=+$/, "")}`,
-  );
 
 const gate = () => {
   let open!: () => void;

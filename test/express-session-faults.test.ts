@@ -1,51 +1,24 @@
 import { execFileSync } from "node:child_process";
-import { createServer, type Server } from "node:http";
+import { createServer } from "node:http";
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import express from "express";
 import { Redis } from "ioredis";
 import { createClient } from "redis";
-import { afterAll, describe, expect, it } from "vitest";
-import session, {
-  type ExpressSessionCompatOptions,
-  MemoryStore,
-  Session,
-  Store,
-} from "../src/adapters/express-session/index.js";
+import { describe, expect, it } from "vitest";
+import session, { MemoryStore, Session, Store } from "../src/adapters/express-session/index.js";
 import { memoryStore } from "../src/stores/memory/index.js";
 import { redisStore } from "../src/stores/redis/index.js";
 import type { SessionStore } from "../src/stores/types.js";
+import { cookieOf, sess, startApp, watchProcess } from "./helpers/express-session-app.js";
 import { tcpProxy } from "./helpers/proxy.js";
 
 // The crashes and hangs a real express-session app found in the compatibility layer, each
 // reproduced against real servers (Express, the memory store, Redis behind a proxy that cuts).
 
-const servers: Server[] = [];
-afterAll(() => {
-  for (const s of servers) s.close();
-});
-
-type Route = (req: express.Request, res: express.Response) => unknown;
-/** The layer's `req.session` (the Express adapter's typed one is another type). */
-const sess = (req: express.Request) => (req as unknown as { session: Session }).session;
-
-async function start(options: ExpressSessionCompatOptions, route: Route) {
-  const app = express();
-  app.use(session(options));
-  app.all("/{*path}", route);
-  const server = createServer(app);
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return (path = "/", init: RequestInit = {}) =>
-    fetch(base + path, {
-      ...init,
-      headers: { "sec-fetch-site": "same-origin", ...(init.headers as object) },
-    });
-}
+const start = startApp;
 
 const json = async (r: Response | Promise<Response>) => (await (await r).json()) as any;
-const cookieOf = (response: Response) => response.headers.getSetCookie()[0]?.split(";")[0] ?? "";
 
 /** A sessionkit store whose writes fail, counting how often they are tried. */
 function failingWrites(store: SessionStore) {
@@ -62,19 +35,6 @@ function failingWrites(store: SessionStore) {
     },
   });
   return { store: wrapped, calls };
-}
-
-/** Fails the test if the process sees an unhandled rejection or exception meanwhile. */
-function watchProcess() {
-  const seen: unknown[] = [];
-  const onError = (error: unknown) => seen.push(error);
-  process.on("unhandledRejection", onError);
-  process.on("uncaughtException", onError);
-  return () => {
-    process.off("unhandledRejection", onError);
-    process.off("uncaughtException", onError);
-    return seen;
-  };
 }
 
 describe("a failed write at the end of a request", () => {
@@ -261,9 +221,9 @@ describe("req.session as express-session gives it", () => {
     app.use(session({}));
     app.get("/", (req, res) => res.json(sess(req)));
     const server = createServer(app);
-    servers.push(server);
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+    server.close();
     expect(await json(response)).toEqual({ mine: true });
     expect(response.headers.getSetCookie()).toEqual([]);
   });
