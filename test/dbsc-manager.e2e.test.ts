@@ -129,7 +129,7 @@ function app(tls: { cert: Buffer; key: Buffer }) {
       const userId = new URLSearchParams(body).get("user") ?? "";
       const session = await signIn(m, req, res, { userId, transport: "cookie" });
       entry.session = session.id;
-      entry.user = session.userId;
+      entry.user = session.userId ?? undefined;
       res.setHeader("content-type", "text/html");
       res.end(html(`<p>signed in as ${userId}</p>`));
       return;
@@ -149,7 +149,7 @@ function app(tls: { cert: Buffer; key: Buffer }) {
       res.setHeader("cache-control", "no-store");
       if (result.session) {
         entry.session = result.session.id;
-        entry.user = result.session.userId;
+        entry.user = result.session.userId ?? undefined;
         res.end(JSON.stringify({ session: result.session.id, user: result.session.userId }));
       } else {
         entry.reason = result.failure.reason;

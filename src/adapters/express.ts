@@ -60,10 +60,10 @@ export function sessionkit<Data extends JsonObject = RegisteredData>(
   };
 }
 
-/** Guard: lets signed-in requests through, answers the others 401 (problem+json). */
+/** Guard: lets signed-in requests through, answers the others (guests too) 401 (problem+json). */
 export function requireSession(): RequestHandler {
   return (req, res, next) => {
-    if (req.session) return next();
+    if (req.session && req.session.userId !== null) return next();
     let state: RequestState;
     try {
       state = states.get(req);

@@ -167,9 +167,9 @@ Object.assign(plugin, {
  */
 export const sessionkit = plugin as FastifyPluginAsync<SessionkitPluginOptions>;
 
-/** `onRequest` guard: `{ onRequest: requireSession }` answers 401 without a session. */
+/** `onRequest` guard: `{ onRequest: requireSession }` answers 401 without a signed-in user. */
 export async function requireSession(request: FastifyRequest, reply: FastifyReply) {
-  if (request.session) return;
+  if (request.session && request.session.userId !== null) return;
   return refuse(reply, stateOf(request).refusal ?? unauthorizedRefusal());
 }
 

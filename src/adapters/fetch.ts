@@ -75,7 +75,8 @@ export function requireSession<Data extends JsonObject>(
   return async (request) => {
     const pending = authenticateOutcome(manager, request);
     const outcome = pending instanceof Promise ? await pending : pending;
-    if (!outcome.session) {
+    // A guest session is not a signed-in user: refused like none.
+    if (!outcome.session || outcome.session.userId === null) {
       return refusalResponse(
         outcome.refusal ?? unauthorizedRefusal(),
         outcome.headers ?? undefined,

@@ -76,12 +76,12 @@ export function sessionkit<Data extends JsonObject = RegisteredData>(
   };
 }
 
-/** Guard: lets signed-in requests through, answers the others 401 (problem+json). */
+/** Guard: lets signed-in requests through, answers the others (guests too) 401 (problem+json). */
 export function requireSession<Data extends JsonObject = RegisteredData>(): MiddlewareHandler<
   SessionEnv<Data>
 > {
   return async (c, next) => {
-    if (c.get("session")) return next();
+    if (c.get("session")?.userId) return next();
     return refusalResponse(stateOf(c).refusal ?? unauthorizedRefusal());
   };
 }

@@ -81,7 +81,8 @@ export function sessionProxy<Data extends JsonObject>(
     const outcome = pending instanceof Promise ? await pending : pending;
     const url = new URL(request.url);
     if (outcome.refusal?.status === 403) return refusalResponse(outcome.refusal);
-    if (!outcome.session && protects(url.pathname)) {
+    // A guest session is not a signed-in user: a protected page sends it to sign in too.
+    if ((!outcome.session || outcome.session.userId === null) && protects(url.pathname)) {
       if (outcome.error && outcome.refusal) return refusalResponse(outcome.refusal);
       const target = new URL(signInPath, url);
       target.searchParams.set("next", url.pathname + url.search);

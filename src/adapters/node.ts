@@ -11,6 +11,7 @@ import {
   refusalOf,
   signInFrom,
   signOutFrom,
+  unauthorizedRefusal,
 } from "./outcome.js";
 
 /** The headers of a Node request as the core reads them: in place, nothing copied. */
@@ -131,9 +132,10 @@ export async function authenticateNode<Data extends JsonObject>(
   applyNodeHeaders(res, outcome.headers);
   if (outcome.session) {
     markAuthenticated(res);
-    return outcome.session;
+    // A guest session when a signed-in user is required: refused like none.
+    if (outcome.session.userId !== null || options.required === false) return outcome.session;
   }
-  const refusal = outcome.refusal;
+  const refusal = outcome.session ? unauthorizedRefusal() : outcome.refusal;
   if (refusal && (options.required !== false || refusal.status !== 401)) {
     sendRefusal(res, refusal);
   }

@@ -2,6 +2,7 @@ import { SessionError } from "../errors.js";
 import type { JsonObject, RevocationReason, StoredSession } from "../stores/types.js";
 import { RecordCache } from "./cache.js";
 import { createDpopGate, type DpopGate, type DpopRefusal } from "./dpop.js";
+import { publicUserId } from "./guest.js";
 import type { NormalizedOptions } from "./options.js";
 import type { RecordReader } from "./strategies/id.js";
 import type { AuthFailure, FailureReason, Session, SessionEvents, Transport } from "./types.js";
@@ -78,7 +79,9 @@ export function createInternals<Data extends JsonObject>(
     timer = setInterval(() => {
       store.deleteExpired(clock(), batch).then(
         (gone) => {
-          for (const r of gone) emit("onExpire", { sessionId: r.id, userId: r.userId });
+          for (const r of gone) {
+            emit("onExpire", { sessionId: r.id, userId: publicUserId(r.userId) });
+          }
         },
         () => {}, // an outage shows on requests and /healthz; cleanup retries next tick
       );
@@ -101,7 +104,7 @@ export function createInternals<Data extends JsonObject>(
     },
     toSession: (record, transport, data) => ({
       id: record.id,
-      userId: record.userId,
+      userId: publicUserId(record.userId),
       strategy: record.strategy,
       data,
       createdAt: new Date(record.createdAt),
@@ -145,7 +148,7 @@ export function createInternals<Data extends JsonObject>(
     },
     revoked(record, reason) {
       cache?.delete(record.id);
-      emit("onRevoke", { sessionId: record.id, userId: record.userId, reason });
+      emit("onRevoke", { sessionId: record.id, userId: publicUserId(record.userId), reason });
     },
     close() {
       if (timer) clearInterval(timer);

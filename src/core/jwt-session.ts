@@ -10,6 +10,7 @@ import { cachedVerifier } from "../tokens/verified-cache.js";
 import { boundJkt, deviceBound } from "./binding.js";
 import { readCredential } from "./credentials.js";
 import { type DpopRefusal, dpopVerdict, NO_KEY, presentedVerdict } from "./dpop.js";
+import { publicUserId } from "./guest.js";
 import type { RawAuthResult } from "./hot-path.js";
 import { asStoreError, type Internals } from "./internals.js";
 import { RevocationSet, VERIFIER_SKEW_S } from "./revocations.js";
@@ -144,7 +145,7 @@ export function createJwtSessions<Data extends JsonObject>(
     const issuedAt = (iat as number) * 1000;
     const session: Session<Data> = {
       id: sid,
-      userId: sub,
+      userId: publicUserId(sub),
       strategy: mode,
       data: (c.data ?? {}) as Data,
       createdAt: new Date(numeric(c.created) * 1000),

@@ -15,6 +15,7 @@ import {
 } from "./device-bound.js";
 import { type DpopGate, presentedVerdict } from "./dpop.js";
 import { type Duration, parseDuration } from "./duration.js";
+import { checkUserId, guestOwner } from "./guest.js";
 import { RAW_AUTHENTICATE, type RawAuthenticate, withHeaders } from "./hot-path.js";
 import { createInternals } from "./internals.js";
 import { createJwtSessions } from "./jwt-session.js";
@@ -204,9 +205,9 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
 
   async function create(input: CreateInput<Data>): Promise<IssuedSession<Data>> {
     const now = clock();
-    if (typeof input?.userId !== "string" || input.userId === "") {
-      throw new SessionError("CONFIG_INVALID", "create: userId must be a non-empty string");
-    }
+    // `userId: null` starts a guest session: owned by a name of its own in the store.
+    const guest = input?.userId === null;
+    const owner = guest ? guestOwner() : checkUserId(input?.userId, "create");
     const transport = input.transport ?? "cookie";
     const jkt = ix.dpop && transport === "header" ? provenKey(ix.dpop, input.request) : null;
     const previous = input.request ? await presented(input.request, now, jkt) : null;
@@ -217,10 +218,10 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
     const ended = ending ? await storeCall(() => store.delete(previous.id, "logout")) : null;
     if (ended) revoked(ended, "logout");
     const userAgent = input.userAgent ?? input.request?.headers.get("user-agent") ?? null;
-    const secret = generateOpaqueToken(store.newSessionId?.(input.userId));
+    const secret = generateOpaqueToken(store.newSessionId?.(owner));
     const record: StoredSession = {
       id: secret.id,
-      userId: input.userId,
+      userId: owner,
       strategy: o.strategy,
       // A jwt session has no opaque secret: its inventory record only names it. A hybrid
       // session's secret is its refresh token's.
@@ -241,11 +242,12 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
       binding: jkt === null ? null : writeBinding({ kind: "dpop", jkt }),
     };
     // Only pay for the lookup when someone listens for new devices.
-    const newDevice = events.onNewDevice
-      ? !(await storeCall(() => store.listUser(input.userId, now))).some(
-          (r) => r.userAgent === record.userAgent,
-        )
-      : false;
+    const newDevice =
+      events.onNewDevice && !guest
+        ? !(await storeCall(() => store.listUser(owner, now))).some(
+            (r) => r.userAgent === record.userAgent,
+          )
+        : false;
     const { evicted } = await storeCall(() =>
       store.create(record, { now, maxSessionsPerUser: o.maxSessionsPerUser }),
     );
@@ -367,6 +369,7 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
     },
 
     async revokeUser(userId, opts = {}) {
+      checkUserId(userId, "revokeUser");
       const gone = await storeCall(() =>
         store.deleteUser(userId, {
           strategy: o.strategy,
@@ -379,6 +382,7 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
     },
 
     async list(userId, opts = {}) {
+      checkUserId(userId, "list");
       const records = await storeCall(() => store.listUser(userId, clock()));
       return records
         .filter((r) => r.strategy === o.strategy)

@@ -8,6 +8,7 @@ import { type generateOpaqueToken, isSessionId } from "../tokens/opaque.js";
 import { boundJkt, deviceBound } from "./binding.js";
 import { deviceRefuses } from "./device-bound.js";
 import { type DpopRefusal, dpopVerdict } from "./dpop.js";
+import { publicUserId } from "./guest.js";
 import type { Internals } from "./internals.js";
 import type { createJwtSessions } from "./jwt-session.js";
 import { renewOpaqueToken, verifyOpaqueToken } from "./strategies/id.js";
@@ -145,7 +146,7 @@ export function createRefresher<Data extends JsonObject>(
       const gone = await storeCall(() => store.delete(id, "reuse"));
       if (gone) {
         revoked(gone, "reuse");
-        emit("onRefreshReuse", { sessionId: gone.id, userId: gone.userId });
+        emit("onRefreshReuse", { sessionId: gone.id, userId: publicUserId(gone.userId) });
       }
       return fail("reused", transport);
     }

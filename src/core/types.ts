@@ -26,7 +26,8 @@ export interface AuthenticateOptions {
 
 export interface Session<Data extends JsonObject = JsonObject> {
   id: string;
-  userId: string;
+  /** The signed-in user, or `null` for a guest session (`create({ userId: null })`). */
+  userId: string | null;
   strategy: StrategyName;
   data: Data;
   createdAt: Date;
@@ -132,7 +133,11 @@ export type RefreshResult<Data extends JsonObject = JsonObject> =
     };
 
 export interface CreateInput<Data extends JsonObject = JsonObject> {
-  userId: string;
+  /**
+   * Who signs in, or `null` for a guest session (data kept for nobody signed in yet: a cart).
+   * A guest session is never in a user's list or cap, and guards (`requireSession`) refuse it.
+   */
+  userId: string | null;
   data?: Data;
   /** The sign-in request: its user agent is recorded and a session it carries is revoked. */
   request?: RequestLike;
@@ -146,15 +151,16 @@ export interface CreateInput<Data extends JsonObject = JsonObject> {
 
 export interface RevokeEvent {
   sessionId: string;
-  userId: string;
+  /** `null` for a guest session. */
+  userId: string | null;
   reason: "logout" | "revoked" | "revoked-user" | "evicted" | "reuse";
 }
 
 export interface SessionEvents<Data extends JsonObject = JsonObject> {
   onCreate?(session: Session<Data>): void;
   onRevoke?(event: RevokeEvent): void;
-  onExpire?(event: { sessionId: string; userId: string }): void;
-  onRefreshReuse?(event: { sessionId: string; userId: string }): void;
+  onExpire?(event: { sessionId: string; userId: string | null }): void;
+  onRefreshReuse?(event: { sessionId: string; userId: string | null }): void;
   onNewDevice?(session: Session<Data>): void;
   onAuthFailure?(failure: AuthFailure): void;
   /** DBSC: a registration or refresh refused (a bad or replayed proof, the wrong key). */

@@ -252,7 +252,8 @@ export function createApp(options: AppOptions): Hono<Env> {
       [StrategyName, SessionManager]
     >) {
       const result = await manager.authenticate(c.req.raw);
-      const user = result.session ? await users.byId(result.session.userId) : null;
+      const userId = result.session?.userId ?? null;
+      const user = userId === null ? null : await users.byId(userId);
       if (!result.session || !user) continue;
       for (const cookie of result.headers.getSetCookie()) headers.append("set-cookie", cookie);
       page.user = publicUser(user);

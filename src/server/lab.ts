@@ -85,7 +85,7 @@ that support DBSC the cookie lives a few minutes and only this browser's key ren
   app.post("/api/lab/copy", async (c) => {
     const result = await manager.authenticate(c.req.raw);
     if (!result.session) return failureResponse(result.failure, result.headers);
-    if (result.session.transport !== "cookie") {
+    if (result.session.transport !== "cookie" || result.session.userId === null) {
       return problem(401, "unauthorized", "Sign in with the id strategy first");
     }
     const issued = await labSessions.create({ userId: result.session.userId, transport: "header" });

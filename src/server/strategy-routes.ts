@@ -58,7 +58,7 @@ export function mountStrategyRoutes(
     const result = pending instanceof Promise ? await pending : pending;
     if (!result.session)
       return { response: failureResponse(result.failure, result.headers ?? undefined) } as const;
-    const user = await users.byId(result.session.userId);
+    const user = result.session.userId === null ? null : await users.byId(result.session.userId);
     if (!user) {
       await manager.revoke(result.session.id);
       return {

@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import type { SessionManager } from "../../core/manager.js";
 import { isSessionError } from "../../errors.js";
 import type { JsonObject } from "../../stores/types.js";
@@ -27,8 +26,8 @@ export function managerBackend(manager: SessionManager<JsonObject>): Backend {
     async write({ id, data, userId, req, request }) {
       if (id === null) {
         const issued = await manager.create({
-          // A session nobody signed into yet still needs an owner in a sessionkit store.
-          userId: userId ?? `anonymous.${randomUUID()}`,
+          // Nobody signed in yet: a guest session (`userId: null`), in nobody's list.
+          userId,
           data,
           request,
           ip: req.ip ?? null,
