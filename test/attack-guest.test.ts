@@ -34,6 +34,7 @@ import {
   POSTGRES_URL,
   REDIS_URL,
 } from "./helpers/backends.js";
+import { sess, startApp } from "./helpers/express-session-app.js";
 import { cookiesOf, ORIGIN, requestWith, setup, withSid } from "./helpers/manager.js";
 import { tempDir } from "./helpers/tmp.js";
 
@@ -112,6 +113,48 @@ describe("attack: a guest treated as a signed-in user", () => {
     } finally {
       await close();
     }
+  });
+
+  it("Fastify's requireSession and Next's proxy `protect` refuse a guest like no session", async () => {
+    const { manager } = setup();
+    const guest = await manager.create({ userId: null });
+    const cookie = `__Host-sid=${sidOf(guest.headers)}`;
+    const Fastify = (await import("fastify")).default;
+    const { requireSession: requireFastify, sessionkit: fastifyPlugin } = await import(
+      "../src/adapters/fastify.js"
+    );
+    const app = Fastify();
+    await app.register(fastifyPlugin, {
+      manager: manager as unknown as SessionManager<JsonObject>,
+    });
+    app.get("/me", { onRequest: requireFastify }, async () => "in");
+    app.get("/cart", async (request) => ({ guest: request.session?.userId === null }));
+    expect((await app.inject({ method: "GET", url: "/me", headers: { cookie } })).statusCode).toBe(
+      401,
+    );
+    expect((await app.inject({ method: "GET", url: "/cart", headers: { cookie } })).json()).toEqual(
+      { guest: true },
+    );
+    await app.close();
+
+    const { NextResponse } = await import("next/server.js");
+    const { sessionProxy } = await import("../src/adapters/next.js");
+    const proxy = sessionProxy(manager, NextResponse, { protect: ["/account"] });
+    const page = await proxy(new Request("https://app.example/account/x", { headers: { cookie } }));
+    expect(page.status).toBeGreaterThanOrEqual(300);
+    expect(page.status).toBeLessThan(400);
+    expect(page.headers.get("location")).toContain("/login?next=%2Faccount%2Fx");
+  });
+
+  it("express-session layer: a user id taking the guests' prefix is refused, never stored as a guest", async () => {
+    const store = memoryStore();
+    const app = await startApp({ store }, (req, res) => {
+      sess(req).userId = `${GUEST}${randomUUID()}`;
+      res.end();
+    });
+    const answer = await app("/login");
+    expect(answer.status).toBeGreaterThanOrEqual(500);
+    expect(answer.headers.getSetCookie().some((c) => c.startsWith("__Host-sid="))).toBe(false);
   });
 
   it("case variants and unicode look-alikes of the prefix are ordinary users, never guests nor a guest's owner", async () => {
