@@ -71,10 +71,13 @@ export function createJwtSessions<Data extends JsonObject>(
     // A DPoP-bound session's tokens say so themselves (RFC 9449 §6.1), since they are
     // verified with no store read.
     const jkt = boundJkt(record.binding);
+    // A guest's token names no subject: another service verifying it (createJwtVerifier) must
+    // not take the store's owner name for a user.
+    const sub = publicUserId(record.userId);
     return signer.sign({
       iss: issuer,
       aud: audience,
-      sub: record.userId,
+      ...(sub === null ? {} : { sub }),
       sid: record.id,
       jti: encodeBase64url(randomBytes(12)),
       iat: revocations.issuedAt(now),
@@ -129,7 +132,7 @@ export function createJwtSessions<Data extends JsonObject>(
     const { sid, sub, iat, exp, aexp } = c;
     if (
       typeof sid !== "string" ||
-      typeof sub !== "string" ||
+      (sub !== undefined && typeof sub !== "string") ||
       typeof aexp !== "number" ||
       typeof exp !== "number"
     ) {
@@ -145,7 +148,8 @@ export function createJwtSessions<Data extends JsonObject>(
     const issuedAt = (iat as number) * 1000;
     const session: Session<Data> = {
       id: sid,
-      userId: publicUserId(sub),
+      // No subject: a guest session's token.
+      userId: typeof sub === "string" ? publicUserId(sub) : null,
       strategy: mode,
       data: (c.data ?? {}) as Data,
       createdAt: new Date(numeric(c.created) * 1000),

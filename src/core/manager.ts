@@ -93,6 +93,7 @@ export interface SessionManager<Data extends JsonObject = JsonObject> {
   get(sessionId: string): Promise<Session<Data> | null>;
   /** Changes data without lost updates: version-checked, re-applied on conflict. */
   update(sessionId: string, patch: Partial<Data> | ((data: Data) => Data)): Promise<Session<Data>>;
+  /** Throws `RECENT_AUTH_REQUIRED` unless the user signed in within `maxAge` (a guest never did). */
   requireRecentAuth(session: Session<Data>, maxAge: Duration): void;
   /** A CSRF token bound to the session (or to "no session" for sign-in forms). */
   csrfToken(session: Session<Data> | null): { token: string; headers: Headers };
@@ -408,7 +409,8 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
 
     requireRecentAuth(session, maxAge) {
       const limit = parseDuration(maxAge, "maxAge");
-      if (clock() - session.authTime.getTime() > limit) {
+      // A guest never authenticated: its authTime is only when its session began.
+      if (session.userId === null || clock() - session.authTime.getTime() > limit) {
         throw new SessionError("RECENT_AUTH_REQUIRED", "sign in again to continue");
       }
     },
