@@ -62,17 +62,24 @@ describe("history of three instances under load, restarts and store cuts", () =>
         for (const w of Object.values(report.windows)) expect(w.count).toBeGreaterThan(0);
         expect(report.faults.map((f) => f.kind)).toContain("kill");
         if (backend.target !== null) expect(report.faults.map((f) => f.kind)).toContain("cut");
-        // The checker can fail on this very history: one refused probe of a revoked id session
-        // turned into a 200 is reported.
+        // The checker can fail on this very history: a refused probe of a revoked id session
+        // turned into a 200 is reported. Not every refused probe qualifies (one inside the id
+        // cache's window after the revocation, or of a revocation whose acknowledgement a store
+        // cut swallowed, may answer 200 by the rules), so the latest ones are tried in turn.
         const entries = run.history.entries;
-        const probe = entries.findLast(
-          (e) => e.type === "op" && e.kind === "probe" && e.strategy === "id" && e.status === 401,
-        );
-        const forged = entries.map((e) => (e === probe ? { ...e, status: 200 } : e));
-        const caught = check({ ...run.history, entries: forged }).violations;
-        expect(caught.filter((v) => v.kind === "I1" && v.op.start === probe?.start)).toHaveLength(
-          1,
-        );
+        const probes = entries
+          .filter(
+            (e) => e.type === "op" && e.kind === "probe" && e.strategy === "id" && e.status === 401,
+          )
+          .slice(-40)
+          .reverse();
+        const caughtOnce = probes.some((probe) => {
+          const forged = entries.map((e) => (e === probe ? { ...e, status: 200 } : e));
+          const caught = check({ ...run.history, entries: forged }).violations;
+          return caught.filter((v) => v.kind === "I1" && v.op.start === probe.start).length === 1;
+        });
+        expect(probes.length).toBeGreaterThan(0);
+        expect(caughtOnce).toBe(true);
         expect(result.violations.map((v) => v.kind)).toEqual([]);
       },
     );
