@@ -13,6 +13,7 @@ import { memoryStore } from "../src/stores/memory/index.js";
 
 import {
   cookieOf,
+  json,
   type Route,
   sess,
   signLegacy,
@@ -42,7 +43,7 @@ const accountRoutes: Route = (req, res) => {
 };
 
 const me = async (app: Awaited<ReturnType<typeof start>>, cookie: string) =>
-  (await (await app("/me", { headers: { cookie } })).json()) as any as { user: string | null };
+  (await json(app("/me", { headers: { cookie } }))) as { user: string | null };
 
 const gate = () => {
   let open!: () => void;
@@ -192,7 +193,7 @@ describe("poisoned store records", () => {
     );
     const response = await app("/me", { headers: { cookie } });
     expect(response.status).toBe(200);
-    const body = (await response.json()) as any;
+    const body = await json(response);
     expect(body.user).toBe("alice");
     expect(body.regenerate).toBe("function");
     expect(body.save).toBe("function");
@@ -209,7 +210,7 @@ describe("poisoned store records", () => {
     const response = await app("/me", { headers: { cookie } });
     expect(response.status).toBeLessThan(500);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    const body = (await response.json()) as any;
+    const body = await json(response);
     expect(body.polluted).toBe(null);
   });
 
@@ -229,7 +230,7 @@ describe("poisoned store records", () => {
       const cookie = `__Host-sid=abc.${"A".repeat(43)}`;
       const response = await app("/", { headers: { cookie } });
       expect(response.status).toBe(200);
-      expect(((await response.json()) as any).user).toBe(null);
+      expect((await json(response)).user).toBe(null);
     }
   });
 
@@ -347,12 +348,8 @@ describe("the secret hash at rest cannot be set by the app or an attacker", () =
       const id = decodeURIComponent(cookie.slice(cookie.indexOf("=") + 1).split(".")[0] as string);
       expect(JSON.parse(store.sessions[id] as string).sessionkitSecretHash).not.toBe(attackerHash);
       const forged = `__Host-sid=${encodeURIComponent(id)}.${attackerSecret}`;
-      expect(
-        ((await (await app("/who", { headers: { cookie: forged } })).json()) as any).user,
-      ).toBe(null);
-      expect(((await (await app("/who", { headers: { cookie } })).json()) as any).user).toBe(
-        "alice",
-      );
+      expect((await json(app("/who", { headers: { cookie: forged } }))).user).toBe(null);
+      expect((await json(app("/who", { headers: { cookie } }))).user).toBe("alice");
     }
   });
 
@@ -367,7 +364,7 @@ describe("the secret hash at rest cannot be set by the app or an attacker", () =
       s.reload(() => res.json({ keys: Object.keys(sess(req)) }));
     });
     const cookie = cookieOf(await app("/login"));
-    const body = (await (await app("/r", { headers: { cookie } })).json()) as any;
+    const body = await json(app("/r", { headers: { cookie } }));
     expect(body.keys).not.toContain("sessionkitSecretHash");
   });
 });
@@ -399,7 +396,7 @@ describe("forged, duplicated and case-variant cookies", () => {
     for (const attempt of attempts) {
       const response = await app("/me", { headers: { cookie: attempt } });
       expect(response.status, attempt).toBe(200);
-      expect(((await response.json()) as any).user, attempt).toBe(null);
+      expect((await json(response)).user, attempt).toBe(null);
     }
     expect((await me(app, cookie)).user).toBe("alice");
   });
@@ -494,7 +491,7 @@ describe("cookie attributes: injection and prefix rules", () => {
     const response = await app("/me", {
       headers: { cookie: `connect.sid=${signLegacy("oldsid", "old secret")}` },
     });
-    expect(((await response.json()) as any).user).toBe("alice");
+    expect((await json(response)).user).toBe("alice");
     const header = response.headers.getSetCookie().find((c) => c.startsWith("__Host-sid=")) ?? "";
     expect(header).toMatch(/^__Host-sid=/);
     // Browsers reject a __Host- cookie with Domain: the user would be signed out by the move.
@@ -607,16 +604,14 @@ describe("CSRF, login CSRF and fixation", () => {
     const login = await app(path, { method: "POST", headers: { cookie: fixated } });
     expect(login.status).toBe(200);
     await login.text();
-    const old = (await (await app("/who", { headers: { cookie: fixated } })).json()) as any;
+    const old = await json(app("/who", { headers: { cookie: fixated } }));
     // No fixation: whoever knew the pre-login cookie is not signed in.
     expect(old.alice, path).toBe(false);
     const fresh = login.headers.getSetCookie().find((c) => c.startsWith("__Host-sid=")) ?? "";
     const cookie = fresh.split(";")[0] as string;
     expect(cookie.split(".")[0], path).not.toBe(fixated.split(".")[0]);
     // And the user who signed in is signed in.
-    expect(((await (await app("/who", { headers: { cookie } })).json()) as any).alice, path).toBe(
-      true,
-    );
+    expect((await json(app("/who", { headers: { cookie } }))).alice, path).toBe(true);
   }
 
   it("signing in with save() moves the session to a new id and sets its cookie", async () => {
@@ -641,9 +636,7 @@ describe("CSRF, login CSRF and fixation", () => {
     const a = cookieOf(await app("/login"));
     const b = cookieOf(await app("/switch", { method: "POST", headers: { cookie: a } }));
     expect(b.split(".")[0]).not.toBe(a.split(".")[0]);
-    expect(((await (await app("/who", { headers: { cookie: a } })).json()) as any).mallory).toBe(
-      false,
-    );
+    expect((await json(app("/who", { headers: { cookie: a } }))).mallory).toBe(false);
   });
 
   it("genid cannot fix a session: an attacker-chosen id still gets a random secret", async () => {
@@ -669,7 +662,7 @@ describe("legacy connect.sid migration abuse", () => {
     const app = await start({ store, secret: ["new", "old"] }, accountRoutes);
     const old = `connect.sid=${signLegacy("legacy1", "old")}`;
     const first = await app("/me", { headers: { cookie: old } });
-    expect(((await first.json()) as any).user).toBe("alice");
+    expect((await json(first)).user).toBe("alice");
     expect(first.headers.getSetCookie().join("\n")).toMatch(/connect\.sid=; Path=\/; Max-Age=0/);
     // Within 10 s the old cookie still finds the moved session (a page's requests sent
     // together with the first); after that it is nobody.
@@ -707,7 +700,7 @@ describe("legacy connect.sid migration abuse", () => {
       Array.from({ length: 5 }, () => app("/me", { headers: { cookie: old } })),
     );
     // A page's parallel requests right after the switch all stay signed in, on one session.
-    for (const answer of answers) expect(((await answer.json()) as any).user).toBe("alice");
+    for (const answer of answers) expect((await json(answer)).user).toBe("alice");
     expect(Object.keys(store.sessions)).toHaveLength(1);
     expect(store.sessions.legacy9).toBeUndefined();
   });

@@ -10,15 +10,13 @@ import session, { MemoryStore, Session, Store } from "../src/adapters/express-se
 import { memoryStore } from "../src/stores/memory/index.js";
 import { redisStore } from "../src/stores/redis/index.js";
 import type { SessionStore } from "../src/stores/types.js";
-import { cookieOf, sess, startApp, watchProcess } from "./helpers/express-session-app.js";
+import { cookieOf, json, sess, startApp, watchProcess } from "./helpers/express-session-app.js";
 import { tcpProxy } from "./helpers/proxy.js";
 
 // The crashes and hangs a real express-session app found in the compatibility layer, each
 // reproduced against real servers (Express, the memory store, Redis behind a proxy that cuts).
 
 const start = startApp;
-
-const json = async (r: Response | Promise<Response>) => (await (await r).json()) as any;
 
 /** A sessionkit store whose writes fail, counting how often they are tried. */
 function failingWrites(store: SessionStore) {

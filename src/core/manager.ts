@@ -274,18 +274,16 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
     return { session, headers, token: secret.token };
   }
 
-  const hasHeaderCredential = (request: RequestLike) => {
-    const authorization = request.headers.get("authorization");
-    return authorization !== null && authorization.trim() !== "";
-  };
-
   async function logout(request: RequestLike) {
     const found = await presented(request, clock());
     // Sign-out rides cookies like any unsafe request, so the same CSRF rule applies; a
     // refused one changes nothing, the cookies included.
     // Without a session too: a cross-site page's POST carries no SameSite=Lax cookie, and an
     // answer clearing the cookies would still sign the user out (logout CSRF).
-    const crossSite = !found && !hasHeaderCredential(request) && !checkCsrf(request, null);
+    const crossSite =
+      !found &&
+      readCredential(request, cookieName, o.transports).transport !== "header" &&
+      !checkCsrf(request, null);
     if ((found && !endsByRequest(request, found)) || crossSite) {
       const refused = ix.failure("csrf", "cookie", []);
       refused.headers.set("cache-control", "no-store");

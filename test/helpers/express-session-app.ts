@@ -67,3 +67,6 @@ export const signLegacy = (sid: string, secret: string) =>
   encodeURIComponent(
     `s:${sid}.${createHmac("sha256", secret).update(sid).digest("base64").replace(/=+$/, "")}`,
   );
+
+/** A JSON answer, read loosely: each assertion reads the fields it needs. */
+export const json = async (r: Response | Promise<Response>) => (await (await r).json()) as any;

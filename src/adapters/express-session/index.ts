@@ -1,5 +1,5 @@
 import type { Request, RequestHandler, Response } from "express";
-import { markAuthenticated, sendRefusal, toRequestLike } from "../node.js";
+import { applyNodeHeaders, markAuthenticated, sendRefusal, toRequestLike } from "../node.js";
 import { csrfRefusal, problemBody, refusalOf } from "../outcome.js";
 import { Cookie } from "./cookie.js";
 import { holdResponse, type Send } from "./hold.js";
@@ -51,7 +51,7 @@ export default function session(options: ExpressSessionCompatOptions = {}): Requ
   const middleware = async (req: Request, res: Response) => {
     const request = toRequestLike(req);
     let loaded = await backend.load(req, request);
-    if (loaded.headers) applyHeaders(res, loaded.headers);
+    if (loaded.headers) applyNodeHeaders(res, loaded.headers);
     if (loaded.refusal) return sendRefusal(res, loaded.refusal);
     if (loaded.session) markAuthenticated(res);
     const sameSite = loaded.session !== null || backend.sameSite(request);
@@ -65,7 +65,7 @@ export default function session(options: ExpressSessionCompatOptions = {}): Requ
       if (pair) {
         req.headers.cookie = withCookie(req.headers.cookie, legacy.name, pair);
         loaded = await backend.load(req, request);
-        if (loaded.headers) applyHeaders(res, loaded.headers);
+        if (loaded.headers) applyNodeHeaders(res, loaded.headers);
         if (loaded.refusal) return sendRefusal(res, loaded.refusal);
         if (loaded.session) markAuthenticated(res);
       }
@@ -166,19 +166,12 @@ function withCookie(header: string | undefined, old: string, pair: string): stri
   return [...kept, pair].join("; ");
 }
 
-function applyHeaders(res: Response, headers: Headers): void {
-  for (const value of headers.getSetCookie()) res.append("set-cookie", value);
-  headers.forEach((value, name) => {
-    if (name !== "set-cookie") res.setHeader(name, value);
-  });
-}
-
 /** A failed save answers once, as problem details, instead of the route's response. */
 function answerFailure(error: unknown, send: Send): void {
   const refusal = refusalOf(error);
   if (!refusal) {
-    const body = { type: "about:blank", title: "Internal error", status: 500, code: "internal" };
-    send(500, { "content-type": "application/problem+json" }, JSON.stringify(body));
+    const body = problemBody({ status: 500, code: "internal", title: "Internal error" });
+    send(500, { "content-type": "application/problem+json" }, body);
     return;
   }
   const headers: Record<string, string> = {
