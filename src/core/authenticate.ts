@@ -1,5 +1,3 @@
-import { isSafeMethod, originAllowed } from "../csrf/origin.js";
-import { verifyCsrfToken } from "../csrf/token.js";
 import type { JsonObject, StoredSession } from "../stores/types.js";
 import { boundJkt, deviceBound } from "./binding.js";
 import { readCredential } from "./credentials.js";
@@ -8,16 +6,8 @@ import { type DpopRefusal, dpopVerdict } from "./dpop.js";
 import type { RawAuthResult } from "./hot-path.js";
 import { asStoreError, type Internals } from "./internals.js";
 import { renewOpaqueToken, type VerifiedToken, verifyOpaqueToken } from "./strategies/id.js";
-import type {
-  AuthenticateOptions,
-  FailureReason,
-  RequestLike,
-  Session,
-  Transport,
-} from "./types.js";
-
-/** Header that carries a renewed token back to header-transport clients. */
-export const RENEWED_TOKEN_HEADER = "x-session-token";
+import { tokenHeaders } from "./token-headers.js";
+import type { AuthenticateOptions, FailureReason, RequestLike, Transport } from "./types.js";
 
 export function createAuthenticator<Data extends JsonObject>(ix: Internals<Data>) {
   const { o, reader, cache, storeCall, toSession } = ix;
@@ -34,26 +24,7 @@ export function createAuthenticator<Data extends JsonObject>(ix: Internals<Data>
       renewedToken: null,
     }) as const;
 
-  /** `Set-Cookie` (cookie transport) or `x-session-token` (header transport) for a token. */
-  const tokenHeaders = (
-    token: string,
-    transport: Transport,
-    record: StoredSession,
-    now: number,
-  ) => {
-    const headers = new Headers({ "cache-control": "no-store" });
-    if (transport === "cookie") {
-      headers.append("set-cookie", cookies.set(cookieName, token, record.absoluteExpiresAt - now));
-    } else {
-      headers.set(RENEWED_TOKEN_HEADER, token);
-    }
-    return headers;
-  };
-
-  const checkCsrf = (request: RequestLike, session: Session<Data> | null): boolean =>
-    isSafeMethod(request.method) ||
-    originAllowed(request, o.origins) ||
-    verifyCsrfToken(o.csrfKey, session?.id ?? "", request.headers.get("x-csrf-token"));
+  const headersFor = tokenHeaders(cookies, cookieName);
 
   /**
    * Renewal (a new secret after `renewal`) and sliding expiry (a touch at most once per
@@ -132,7 +103,7 @@ export function createAuthenticator<Data extends JsonObject>(ix: Internals<Data>
     const data = read instanceof Promise ? await read : read;
     if (data === null) return fail("invalid_data", transport);
     let session = toSession(verified.record, transport, data);
-    if (transport === "cookie" && !checkCsrf(request, session)) return fail("csrf", transport);
+    if (transport === "cookie" && !ix.csrf(request, session.id)) return fail("csrf", transport);
 
     let record = verified.record;
     let replacement = verified.replacement;
@@ -157,10 +128,12 @@ export function createAuthenticator<Data extends JsonObject>(ix: Internals<Data>
     return {
       session,
       failure: null,
-      headers: replacement ? tokenHeaders(replacement, transport, record, now) : null,
+      headers: replacement
+        ? headersFor(replacement, transport, record.absoluteExpiresAt, now)
+        : null,
       renewedToken: transport === "header" ? replacement : null,
     };
   }
 
-  return { authenticate, checkCsrf, tokenHeaders };
+  return { authenticate, tokenHeaders: headersFor };
 }

@@ -1,6 +1,7 @@
 import { SessionError } from "../errors.js";
 import type { JsonObject, RevocationReason, StoredSession } from "../stores/types.js";
 import { RecordCache } from "./cache.js";
+import { type CsrfCheck, csrfCheck } from "./csrf.js";
 import { createDpopGate, type DpopGate, type DpopRefusal } from "./dpop.js";
 import { publicUserId } from "./guest.js";
 import type { NormalizedOptions } from "./options.js";
@@ -38,6 +39,8 @@ export interface Internals<Data extends JsonObject> {
   ): { failure: AuthFailure; headers: Headers };
   /** DPoP, when configured. */
   dpop: DpopGate | null;
+  /** The CSRF rule of every cookie-borne request, tokens accepted (`csrf.ts`). */
+  csrf: CsrfCheck;
   close(): void;
 }
 
@@ -94,6 +97,7 @@ export function createInternals<Data extends JsonObject>(
     reader,
     cache,
     dpop,
+    csrf: csrfCheck({ origins: o.origins, tokenKey: o.csrfKey }),
     emit,
     async storeCall(operation) {
       try {

@@ -1,6 +1,5 @@
 import { findAuthCookie } from "../cookies/parse.js";
-import { isSafeMethod, originAllowed } from "../csrf/origin.js";
-import { createCsrfToken, verifyCsrfToken } from "../csrf/token.js";
+import { createCsrfToken } from "../csrf/token.js";
 import { SessionError } from "../errors.js";
 import type { JsonObject, StoredSession } from "../stores/types.js";
 import { generateOpaqueToken, isSessionId } from "../tokens/opaque.js";
@@ -18,10 +17,10 @@ import { type Duration, parseDuration } from "./duration.js";
 import { checkUserId, guestOwner } from "./guest.js";
 import { RAW_AUTHENTICATE, type RawAuthenticate, withHeaders } from "./hot-path.js";
 import { createInternals } from "./internals.js";
-import { createJwtSessions } from "./jwt-session.js";
 import { type NormalizedOptions, normalizeOptions } from "./options.js";
-import { createRefresher } from "./refresh.js";
 import { verifyOpaqueToken } from "./strategies/id.js";
+import { createJwtSessions } from "./strategies/jwt-session.js";
+import { createRefresher } from "./strategies/refresh.js";
 import type {
   AuthenticateOptions,
   AuthFailure,
@@ -36,7 +35,7 @@ import type {
   Transport,
 } from "./types.js";
 
-export { RENEWED_TOKEN_HEADER } from "./authenticate.js";
+export { RENEWED_TOKEN_HEADER } from "./token-headers.js";
 
 /**
  * The key a DPoP sign-in proves it holds (the new session is bound to it), or `null` without
@@ -128,7 +127,8 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
   const authenticateRaw: RawAuthenticate<Data> = jwt ? jwt.authenticate : opaque.authenticate;
   const authenticate = async (request: RequestLike, options?: AuthenticateOptions) =>
     withHeaders(await authenticateRaw(request, options));
-  const { checkCsrf } = opaque;
+  const checkCsrf = (request: RequestLike, session: Session<Data> | null) =>
+    ix.csrf(request, session?.id ?? "");
   const cookieName = jwt ? jwt.cookieName : cookies.names.session;
   const device = o.deviceBound
     ? createDeviceBinding(
@@ -199,10 +199,7 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
    * a safe method or with same-origin proof for that session (the CSRF rule).
    */
   const endsByRequest = (request: RequestLike, found: { id: string; transport: Transport }) =>
-    found.transport !== "cookie" ||
-    isSafeMethod(request.method) ||
-    originAllowed(request, o.origins) ||
-    verifyCsrfToken(o.csrfKey, found.id, request.headers.get("x-csrf-token"));
+    found.transport !== "cookie" || ix.csrf(request, found.id);
 
   async function create(input: CreateInput<Data>): Promise<IssuedSession<Data>> {
     const now = clock();
@@ -268,7 +265,7 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
       };
     }
     if (jwt) return { session, ...jwt.issue(record, transport, now) };
-    const headers = opaque.tokenHeaders(secret.token, transport, record, now);
+    const headers = opaque.tokenHeaders(secret.token, transport, record.absoluteExpiresAt, now);
     // A browser that speaks DBSC registers a key for this session right away.
     if (device && transport === "cookie") device.registrationHeaders(headers, record.id);
     return { session, headers, token: secret.token };

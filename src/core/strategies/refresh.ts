@@ -1,19 +1,17 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { findAuthCookie } from "../cookies/parse.js";
-import { isSafeMethod, originAllowed } from "../csrf/origin.js";
-import { verifyCsrfToken } from "../csrf/token.js";
-import type { JsonObject, StoredSession } from "../stores/types.js";
-import { encodeBase64url } from "../tokens/base64url.js";
-import { type generateOpaqueToken, isSessionId } from "../tokens/opaque.js";
-import { boundJkt, deviceBound } from "./binding.js";
-import { deviceRefuses } from "./device-bound.js";
-import { type DpopRefusal, dpopVerdict } from "./dpop.js";
-import { publicUserId } from "./guest.js";
-import type { Internals } from "./internals.js";
+import { findAuthCookie } from "../../cookies/parse.js";
+import type { JsonObject, StoredSession } from "../../stores/types.js";
+import { encodeBase64url } from "../../tokens/base64url.js";
+import { type generateOpaqueToken, isSessionId } from "../../tokens/opaque.js";
+import { boundJkt, deviceBound } from "../binding.js";
+import { deviceRefuses } from "../device-bound.js";
+import { type DpopRefusal, dpopVerdict } from "../dpop.js";
+import { publicUserId } from "../guest.js";
+import type { Internals } from "../internals.js";
+import type { FailureReason, RefreshResult, RequestLike, Transport } from "../types.js";
+import { renewOpaqueToken, verifyOpaqueToken } from "./id.js";
 import type { createJwtSessions } from "./jwt-session.js";
-import { renewOpaqueToken, verifyOpaqueToken } from "./strategies/id.js";
-import { RETIRED_KEPT } from "./strategies/retired.js";
-import type { FailureReason, RefreshResult, RequestLike, Transport } from "./types.js";
+import { RETIRED_KEPT } from "./retired.js";
 
 /**
  * The `hybrid` strategy's refresh: the opaque refresh token is rotated on every use in one
@@ -166,11 +164,8 @@ export function createRefresher<Data extends JsonObject>(
     if (device && deviceRefuses(o.deviceBound, lifetimes.grace, verified.record, transport, now)) {
       return fail("device_unproven", transport);
     }
-    if (transport === "cookie" && !isSafeMethod(request.method)) {
-      const sameOrigin =
-        originAllowed(request, o.origins) ||
-        verifyCsrfToken(o.csrfKey, verified.record.id, request.headers.get("x-csrf-token"));
-      if (!sameOrigin) return fail("csrf", transport);
+    if (transport === "cookie" && !ix.csrf(request, verified.record.id)) {
+      return fail("csrf", transport);
     }
     const slid = Math.min(now + lifetimes.idle, verified.record.absoluteExpiresAt);
     let record = verified.record;

@@ -1,26 +1,25 @@
 import { randomBytes } from "node:crypto";
-import { isSafeMethod, originAllowed } from "../csrf/origin.js";
-import { verifyCsrfToken } from "../csrf/token.js";
-import { configError } from "../errors.js";
-import type { JsonObject, StoredSession } from "../stores/types.js";
-import { encodeBase64url } from "../tokens/base64url.js";
-import { createJwtSigner, createJwtVerifier } from "../tokens/jwt.js";
-import { importKeySet } from "../tokens/keys.js";
-import { cachedVerifier } from "../tokens/verified-cache.js";
-import { boundJkt, deviceBound } from "./binding.js";
-import { readCredential } from "./credentials.js";
-import { type DpopRefusal, dpopVerdict, NO_KEY, presentedVerdict } from "./dpop.js";
-import { publicUserId } from "./guest.js";
-import type { RawAuthResult } from "./hot-path.js";
-import { asStoreError, type Internals } from "./internals.js";
-import { RevocationSet, VERIFIER_SKEW_S } from "./revocations.js";
+import { configError } from "../../errors.js";
+import type { JsonObject, StoredSession } from "../../stores/types.js";
+import { encodeBase64url } from "../../tokens/base64url.js";
+import { createJwtSigner, createJwtVerifier } from "../../tokens/jwt.js";
+import { importKeySet } from "../../tokens/keys.js";
+import { cachedVerifier } from "../../tokens/verified-cache.js";
+import { boundJkt, deviceBound } from "../binding.js";
+import { readCredential } from "../credentials.js";
+import { type DpopRefusal, dpopVerdict, NO_KEY, presentedVerdict } from "../dpop.js";
+import { publicUserId } from "../guest.js";
+import type { RawAuthResult } from "../hot-path.js";
+import { asStoreError, type Internals } from "../internals.js";
+import { RevocationSet, VERIFIER_SKEW_S } from "../revocations.js";
+import { tokenHeaders } from "../token-headers.js";
 import type {
   AuthenticateOptions,
   FailureReason,
   RequestLike,
   Session,
   Transport,
-} from "./types.js";
+} from "../types.js";
 
 const seconds = (ms: number) => Math.floor(ms / 1000);
 /** The `cnf.jkt` of a token: `null` without `cnf`, a thumbprint no key has for a bad one. */
@@ -103,18 +102,7 @@ export function createJwtSessions<Data extends JsonObject>(
     renewedToken: null,
   });
 
-  const tokenHeaders = (
-    token: string,
-    transport: Transport,
-    absoluteExpiresAt: number,
-    now: number,
-  ) => {
-    const headers = new Headers({ "cache-control": "no-store" });
-    if (transport === "cookie")
-      headers.append("set-cookie", cookies.set(cookieName, token, absoluteExpiresAt - now));
-    else headers.set("x-session-token", token);
-    return headers;
-  };
+  const headersFor = tokenHeaders(cookies, cookieName);
 
   /** Synchronous unless the token is due to be re-issued (the one step that reads the store). */
   function authenticate(
@@ -163,14 +151,7 @@ export function createJwtSessions<Data extends JsonObject>(
       transport,
       deviceBound: c.cnf !== undefined || c.dbsc === true,
     };
-    if (
-      transport === "cookie" &&
-      !isSafeMethod(request.method) &&
-      !originAllowed(request, o.origins) &&
-      !verifyCsrfToken(o.csrfKey, sid, request.headers.get("x-csrf-token"))
-    ) {
-      return fail("csrf", transport);
-    }
+    if (transport === "cookie" && !ix.csrf(request, sid)) return fail("csrf", transport);
     // Sliding: past half its life, the token is re-issued (never beyond the absolute limit);
     // never for a read-only caller, which could not hand the new token over.
     if (
@@ -211,7 +192,7 @@ export function createJwtSessions<Data extends JsonObject>(
         lastActiveAt: new Date(now),
       },
       failure: null,
-      headers: tokenHeaders(token, transport, record.absoluteExpiresAt, now),
+      headers: headersFor(token, transport, record.absoluteExpiresAt, now),
       renewedToken: transport === "header" ? token : null,
     };
   }
@@ -270,7 +251,7 @@ export function createJwtSessions<Data extends JsonObject>(
     lapsedTooLong,
     issue: (record: StoredSession, transport: Transport, now: number) => {
       const token = sign(record, now);
-      return { token, headers: tokenHeaders(token, transport, record.absoluteExpiresAt, now) };
+      return { token, headers: headersFor(token, transport, record.absoluteExpiresAt, now) };
     },
     close: () => revocations.close(),
   };
