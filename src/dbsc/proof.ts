@@ -1,4 +1,4 @@
-import { type ProofFailureCode, verifyProofJwt } from "../pop/proof-jwt.js";
+import { type ProofFailureCode, type ProofJwt, verifyProofJwt } from "../pop/proof-jwt.js";
 import type { PublicJwk } from "../pop/thumbprint.js";
 import { DBSC_ALGORITHMS, type DbscAlgorithm, isChallenge } from "./headers.js";
 
@@ -84,24 +84,39 @@ function acceptedChallenges(challenge: Expected): (jti: string) => boolean {
   return (jti) => list.includes(jti);
 }
 
-/** The checks both proofs share once the signature holds: challenge, then single use. */
-async function finish(
-  verified: { payload: Record<string, unknown>; jwk: DbscPublicJwk; jkt: string; alg: string },
-  accepts: (jti: string) => boolean,
-  replay: ChallengeReplayCache | undefined,
+/**
+ * What both proofs share: the JWS (`dbsc+jwt`, an accepted algorithm, signed by `key` when
+ * given, else by its own `jwk`), then the proof's own `check`, then the challenge, then
+ * single use.
+ */
+async function verifyDbscProof(
+  token: unknown,
+  options: Omit<RegistrationProofOptions, "authorization">,
+  key: DbscPublicJwk | undefined,
+  check: (verified: ProofJwt) => DbscProofFailure | null,
 ): Promise<DbscProofResult> {
+  const verified = verifyProofJwt(token, {
+    typ: DBSC_PROOF_TYPE,
+    algorithms: options.algorithms ?? DBSC_ALGORITHMS,
+    key,
+  });
+  if ("code" in verified) return failure(verified.code, verified.detail);
+  const refused = check(verified);
+  if (refused) return refused;
   const jti = verified.payload.jti;
-  if (typeof jti !== "string" || !accepts(jti)) {
+  if (typeof jti !== "string" || !acceptedChallenges(options.challenge)(jti)) {
     return failure("wrong_challenge", typeof jti === "string" ? "jti differs" : "no jti");
   }
   // Consumed only after the signature and the challenge matched: a forged or mistaken proof
   // must not burn the challenge of the browser that holds the key.
-  if (replay && !(await replay.use(jti))) return failure("replayed_challenge", "jti used before");
+  if (options.replay && !(await options.replay.use(jti))) {
+    return failure("replayed_challenge", "jti used before");
+  }
   return {
     ok: true,
     jwk: verified.jwk,
     jkt: verified.jkt,
-    algorithm: verified.alg as DbscAlgorithm,
+    algorithm: String(verified.header.alg) as DbscAlgorithm,
     challenge: jti,
   };
 }
@@ -111,25 +126,16 @@ async function finish(
  * by the key in its own `jwk` header, answering the challenge sent (`jti`) and carrying the
  * `authorization` sent, if one was. Never throws; any refusal is a failure with a code.
  */
-export async function verifyRegistrationProof(
+export function verifyRegistrationProof(
   token: unknown,
   options: RegistrationProofOptions,
 ): Promise<DbscProofResult> {
-  const verified = verifyProofJwt(token, {
-    typ: DBSC_PROOF_TYPE,
-    algorithms: options.algorithms ?? DBSC_ALGORITHMS,
-  });
-  if ("code" in verified) return failure(verified.code, verified.detail);
-  const expected = options.authorization;
-  const actual = verified.payload.authorization;
-  if (expected === undefined ? actual !== undefined : actual !== expected) {
+  return verifyDbscProof(token, options, undefined, (verified) => {
+    const expected = options.authorization;
+    const actual = verified.payload.authorization;
+    if (expected === undefined ? actual === undefined : actual === expected) return null;
     return failure("wrong_authorization", actual === undefined ? "missing" : "differs");
-  }
-  return finish(
-    { ...verified, alg: String(verified.header.alg) },
-    acceptedChallenges(options.challenge),
-    options.replay,
-  );
+  });
 }
 
 /**
@@ -137,23 +143,14 @@ export async function verifyRegistrationProof(
  * a `dbsc+jwt` JWS signed by the key stored at registration, without a `jwk` header (the
  * draft forbids one on refresh), answering an accepted challenge. Never throws.
  */
-export async function verifyRefreshProof(
+export function verifyRefreshProof(
   token: unknown,
   options: RefreshProofOptions,
 ): Promise<DbscProofResult> {
-  const verified = verifyProofJwt(token, {
-    typ: DBSC_PROOF_TYPE,
-    algorithms: options.algorithms ?? DBSC_ALGORITHMS,
-    key: options.key,
-  });
-  if ("code" in verified) return failure(verified.code, verified.detail);
   // verifyProofJwt lets a header `jwk` equal to the registered key through; DBSC forbids any.
-  if (verified.header.jwk !== undefined) {
-    return failure("unexpected_jwk", "a refresh proof names no key of its own");
-  }
-  return finish(
-    { ...verified, alg: String(verified.header.alg) },
-    acceptedChallenges(options.challenge),
-    options.replay,
+  return verifyDbscProof(token, options, options.key, (verified) =>
+    verified.header.jwk === undefined
+      ? null
+      : failure("unexpected_jwk", "a refresh proof names no key of its own"),
   );
 }

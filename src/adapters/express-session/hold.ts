@@ -16,9 +16,12 @@ const FROZEN = ["setHeader", "removeHeader", "appendHeader", "writeHead"] as con
 
 /**
  * The response's first bytes wait for the session: express-session saves before the response
- * ends, and a new session's cookie must be known before the headers leave. Node has no async
- * hook before headers are sent, hence the patch of `writeHead`, `write` and `end` (what
- * express-session and on-headers patch too). `commit` runs at the first write or at `end`,
+ * ends, and a new session's cookie must be known before the headers leave. The save is async
+ * (a store call) and must finish before anything is sent. An on-headers-style hook cannot
+ * wait for it: it runs synchronously inside `writeHead`, which sends on return. Nor can
+ * Express: it has no async point before the response goes out (`finish` and `close` come
+ * after). Hence the patch of `writeHead`, `write` and `end` (what express-session and
+ * on-headers patch too). `commit` runs at the first write or at `end`,
  * and once more at `end` if the body had started. From `end` on, the route's answer is fixed
  * as Node fixes it once sent: status and headers can no longer change (a second `res.send`
  * throws `ERR_HTTP_HEADERS_SENT`), only the session's own headers are added. When `commit`
@@ -114,7 +117,7 @@ export function holdResponse(res: ServerResponse, hooks: Hooks): void {
   res.write = function heldWrite(this: ServerResponse, ...args: unknown[]) {
     // Node emits an uncaught error for a write after end; a session layer must not add one.
     if (ended) return false;
-    if (committed && pending === 0) return write.apply(this, args as never);
+    if (committed && pending === 0) return Reflect.apply(write, this, args);
     if (!committed) {
       committed = true;
       step(async () => {
@@ -124,7 +127,7 @@ export function holdResponse(res: ServerResponse, hooks: Hooks): void {
         res.writeHead = writeHead;
       });
     }
-    step(() => write.apply(res, args as never));
+    step(() => Reflect.apply(write, res, args));
     return true;
   } as ServerResponse["write"];
 
@@ -137,7 +140,7 @@ export function holdResponse(res: ServerResponse, hooks: Hooks): void {
     step(() => {
       restore();
       apply();
-      end.apply(res, args as never);
+      Reflect.apply(end, res, args);
     });
     return this;
   } as ServerResponse["end"];

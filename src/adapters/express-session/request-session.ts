@@ -93,7 +93,7 @@ export class RequestSession implements SessionControl {
 
   async destroy(session: Session): Promise<void> {
     this.#destroyed = true;
-    if (this.#current() === session) this.req.session = undefined as never;
+    if (this.#current() === session) this.#slot().session = undefined;
     await this.#settle();
     if (!this.#stored) return;
     this.#stored = false;
@@ -202,12 +202,20 @@ export class RequestSession implements SessionControl {
     this.#stored = this.#cookieMatches = false;
   }
 
+  /**
+   * `req.session` as this layer sees it: anything a route assigned, or nothing. Express's
+   * `Request` types it as the Express adapter's session, a different object.
+   */
+  #slot(): { session?: unknown } {
+    return this.req;
+  }
+
   #current(): unknown {
-    return (this.req as { session?: unknown }).session;
+    return this.#slot().session;
   }
 
   #install(session: Session): void {
-    this.req.session = session as never;
+    this.#slot().session = session;
   }
 
   /** `req.session = {...}`: the object's data becomes the session's. */

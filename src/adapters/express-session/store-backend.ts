@@ -7,7 +7,7 @@ import { generateOpaqueToken, hashesEqual, hashSecret, isSessionId } from "../..
 import { csrfRefusal } from "../outcome.js";
 import type { Backend } from "./backend.js";
 import type { CookieJson } from "./cookie.js";
-import type { ExpressSessionStore, StoredData } from "./store.js";
+import type { ExpressSessionStore, StoredData, StoreWrites } from "./store.js";
 
 /**
  * The record key of the SHA-256 of the cookie's secret: the cookie is `id.secret`, the store is
@@ -72,6 +72,7 @@ const isEnoent = (error: unknown) => (error as { code?: unknown } | null)?.code 
 /** Sessions kept in an express-session store, under hashed `id.secret` cookies. */
 export function storeBackend(o: StoreBackendOptions): Backend {
   const { store, timeout } = o;
+  const writes: StoreWrites = store;
   let connected = true;
   const emitter = store as Partial<Pick<NodeJS.EventEmitter, "on">>;
   if (typeof emitter.on === "function") {
@@ -152,15 +153,13 @@ export function storeBackend(o: StoreBackendOptions): Backend {
       }
       const record: StoredData = { cookie: cookie.data, ...data };
       record[SECRET_HASH_KEY] = hash;
-      await bounded(timeout, (cb) => store.set(id, record as never, cb));
+      await bounded(timeout, (cb) => writes.set(id, record, cb));
       return { id, headers: null, gone: false };
     },
     async touch(id, data, cookie) {
-      const touch = store.touch;
+      const touch = writes.touch;
       if (typeof touch !== "function") return;
-      await bounded(timeout, (cb) =>
-        touch.call(store, id, { cookie: cookie.data, ...data } as never, cb),
-      );
+      await bounded(timeout, (cb) => touch.call(store, id, { cookie: cookie.data, ...data }, cb));
     },
     async destroy(id) {
       await bounded(timeout, (cb) => store.destroy(id, cb));

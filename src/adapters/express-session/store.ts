@@ -20,6 +20,15 @@ export interface ExpressSessionStore {
   touch?(sid: string, data: never, callback?: (error?: unknown) => void): void;
 }
 
+/**
+ * The store's writes as this layer makes them, with a `StoredData`. Any `ExpressSessionStore`
+ * is one as it is: a method's parameter is compared both ways, and `never` fits `StoredData`.
+ */
+export interface StoreWrites {
+  set(sid: string, data: StoredData, callback?: (error?: unknown) => void): void;
+  touch?(sid: string, data: StoredData, callback?: (error?: unknown) => void): void;
+}
+
 /** An express-session store's base (what `session.Store` gives to stores that extend it). */
 export interface Store extends EventEmitter {
   /** Reads a session (express-session's helper over `get`). */
