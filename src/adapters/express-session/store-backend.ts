@@ -1,6 +1,6 @@
 import { findAuthCookie } from "../../cookies/parse.js";
 import { type CookieAttributes, serializeCookie } from "../../cookies/serialize.js";
-import { isSafeMethod, originAllowed } from "../../csrf/origin.js";
+import { csrfCheck } from "../../core/csrf.js";
 import { SessionError } from "../../errors.js";
 import type { JsonObject } from "../../stores/types.js";
 import { generateOpaqueToken, hashesEqual, hashSecret, isSessionId } from "../../tokens/opaque.js";
@@ -91,8 +91,8 @@ export function storeBackend(o: StoreBackendOptions): Backend {
   };
   const validId = (id: string) =>
     o.genid ? GENID.test(id) && !id.includes("..") : isSessionId(id);
-  const sameSite = (request: Parameters<Backend["sameSite"]>[0]) =>
-    isSafeMethod(request.method) || originAllowed(request, o.origins);
+  // The manager's CSRF rule, without its tokens: this layer mints none.
+  const sameSite = csrfCheck({ origins: o.origins, tokenKey: null });
 
   return {
     online: () => connected,
