@@ -11,6 +11,7 @@ import {
   type ServerFlag,
   type ServerSwitch,
 } from "../server/config.js";
+import { JWS_ALGORITHMS } from "../tokens/algorithms.js";
 import { isMissingPackage } from "../util/optional-peer.js";
 import { jwtCommand, keysCommand } from "./keys.js";
 import { CliUsageError, migrateCommand, sessionsCommand } from "./sessions.js";
@@ -28,7 +29,7 @@ commands:
   migrate [--database PATH|postgres://…]         create or upgrade the schema
   sessions list --user ID [--database PATH|URL] [--store URL] [--json]
   sessions revoke ID | --user ID [--database PATH|URL] [--store URL]
-  keys generate [--alg HS256|HS384|HS512|EdDSA|ES256|RS256|PS256] [--kid ID]
+  keys generate [--alg ${JWS_ALGORITHMS.join("|")}] [--kid ID]
   keys rotate --keys FILE [--alg A] [--kid ID]    new current key; previous ones keep verifying
   keys jwks --keys FILE                           the public keys (asymmetric only)
   jwt decode TOKEN                                header and claims, NOT verified

@@ -1,4 +1,5 @@
 // `sessionkit/jwt`: the strict JWS/JWT codec, for verifying sessionkit's tokens elsewhere.
+export { JWS_ALGORITHMS, type JwsAlgorithm } from "./algorithms.js";
 export {
   type JwsFailure,
   type JwsResult,
@@ -21,10 +22,8 @@ export {
   generateKeySet,
   type ImportedKey,
   importKeySet,
-  JWS_ALGORITHMS,
   type Jwk,
   type JwkSet,
-  type JwsAlgorithm,
   loadKeySet,
   publicKeySet,
   rotateKeySet,

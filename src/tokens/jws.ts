@@ -1,13 +1,13 @@
 import {
-  constants,
   createHmac,
   sign as cryptoSign,
   verify as cryptoVerify,
   type KeyObject,
 } from "node:crypto";
+import { ALGORITHMS, type AlgorithmRow, type AsymmetricAlgorithm } from "./algorithms.js";
 import { decodeBase64url, encodeBase64url, isCanonicalBase64url } from "./base64url.js";
 import { parseStrictJsonObject } from "./json.js";
-import type { ImportedKey, JwsAlgorithm } from "./keys.js";
+import type { ImportedKey } from "./keys.js";
 
 /** Tokens longer than this are refused before anything is decoded. */
 export const MAX_TOKEN_BYTES = 8192;
@@ -52,31 +52,14 @@ function parseHeader(
 /** Header members that would let the token choose keys or change how it is processed. */
 const FORBIDDEN_HEADERS = ["crit", "b64", "jku", "jwk", "x5u", "x5c", "zip", "enc"];
 
-const HASH: Record<JwsAlgorithm, string> = {
-  HS256: "sha256",
-  HS384: "sha384",
-  HS512: "sha512",
-  EdDSA: "",
-  ES256: "sha256",
-  RS256: "sha256",
-  PS256: "sha256",
-};
-
 function signBytes(key: ImportedKey, data: Buffer): Buffer {
-  const alg = key.alg;
-  if (key.secret) return createHmac(HASH[alg], key.secret).update(data).digest();
-  if (!key.privateKey) throw new Error(`key ${key.kid} cannot sign`);
-  if (alg === "EdDSA") return cryptoSign(null, data, key.privateKey);
-  if (alg === "ES256")
-    return cryptoSign("sha256", data, { key: key.privateKey, dsaEncoding: "ieee-p1363" });
-  if (alg === "PS256") {
-    return cryptoSign("sha256", data, {
-      key: key.privateKey,
-      padding: constants.RSA_PKCS1_PSS_PADDING,
-      saltLength: 32,
-    });
+  const row: AlgorithmRow = ALGORITHMS[key.alg];
+  if (row.kty === "oct") {
+    if (!key.secret) throw new Error(`key ${key.kid} cannot sign`);
+    return createHmac(row.hash, key.secret).update(data).digest();
   }
-  return cryptoSign("sha256", data, key.privateKey);
+  if (!key.privateKey) throw new Error(`key ${key.kid} cannot sign`);
+  return cryptoSign(row.hash, data, { key: key.privateKey, ...row.sign });
 }
 
 /**
@@ -84,58 +67,38 @@ function signBytes(key: ImportedKey, data: Buffer): Buffer {
  * signing input: ASCII by construction (base64url and a dot).
  */
 function verifyBytes(key: ImportedKey, data: string, signature: string): boolean {
-  const alg = key.alg;
-  if (key.secret) {
+  const row: AlgorithmRow = ALGORITHMS[key.alg];
+  if (row.kty === "oct") {
+    if (!key.secret) return false;
     // Compared as base64url text: the canonical spelling of the expected MAC is one string,
     // so equal text is equal bytes, without decoding the presented one.
-    const expected = createHmac(HASH[alg], key.secret).update(data, "latin1").digest("base64url");
+    const expected = createHmac(row.hash, key.secret).update(data, "latin1").digest("base64url");
     return constantTimeEqual(expected, signature);
   }
-  if (!key.publicKey || alg.startsWith("HS")) return false;
-  return verifyAsymmetric(alg as AsymmetricAlgorithm, key.publicKey, data, signature);
+  return key.publicKey !== null && verifyAsymmetric(row, key.publicKey, data, signature);
 }
 
-/**
- * The asymmetric algorithms this codec checks. ES384 is checked here only for proofs of
- * possession (DPoP, DBSC), whose keys come with the proof: key sets never hold ES384 keys.
- */
-export type AsymmetricAlgorithm = "EdDSA" | "ES256" | "ES384" | "RS256" | "PS256";
-
-// ECDSA signatures are raw R‖S of twice the curve's field size.
-const ECDSA: Record<string, { hash: string; bytes: number }> = {
-  ES256: { hash: "sha256", bytes: 64 },
-  ES384: { hash: "sha384", bytes: 96 },
-};
-
 function verifyAsymmetric(
-  alg: AsymmetricAlgorithm,
+  row: Exclude<AlgorithmRow, { kty: "oct" }>,
   publicKey: KeyObject,
   data: string,
   signature: string,
 ): boolean {
-  const input = Buffer.from(data, "latin1");
   const bytes = Buffer.from(signature, "base64url");
+  // Exactly the algorithm's length: a DER ECDSA signature (or any other length) is refused,
+  // not converted.
+  const length =
+    row.kty === "RSA"
+      ? (publicKey.asymmetricKeyDetails?.modulusLength ?? 0) / 8
+      : row.signatureBytes;
+  if (bytes.length !== length) return false;
   try {
-    if (alg === "EdDSA") return bytes.length === 64 && cryptoVerify(null, input, publicKey, bytes);
-    // Raw R‖S only: a DER signature (or any other length) is refused, not converted.
-    const ecdsa = ECDSA[alg];
-    if (ecdsa) {
-      return (
-        bytes.length === ecdsa.bytes &&
-        cryptoVerify(ecdsa.hash, input, { key: publicKey, dsaEncoding: "ieee-p1363" }, bytes)
-      );
-    }
-    const modulusBytes = (publicKey.asymmetricKeyDetails?.modulusLength ?? 0) / 8;
-    if (bytes.length !== modulusBytes) return false;
-    if (alg === "PS256") {
-      return cryptoVerify(
-        "sha256",
-        input,
-        { key: publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 },
-        bytes,
-      );
-    }
-    return cryptoVerify("sha256", input, publicKey, bytes);
+    return cryptoVerify(
+      row.hash,
+      Buffer.from(data, "latin1"),
+      { key: publicKey, ...row.sign },
+      bytes,
+    );
   } catch {
     return false;
   }
@@ -259,6 +222,6 @@ export function verifyJwsSignatureWithPublicKey(
   const signature = token.slice(dot + 1);
   return (
     isCanonicalBase64url(signature) &&
-    verifyAsymmetric(alg, publicKey, token.slice(0, dot), signature)
+    verifyAsymmetric(ALGORITHMS[alg], publicKey, token.slice(0, dot), signature)
   );
 }

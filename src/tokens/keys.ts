@@ -9,22 +9,18 @@ import {
   randomBytes,
 } from "node:crypto";
 import { configError } from "../errors.js";
+import {
+  ALGORITHMS,
+  type AlgorithmRow,
+  isJwsAlgorithm,
+  JWS_ALGORITHMS,
+  type JwsAlgorithm,
+} from "./algorithms.js";
 import { decodeBase64url, encodeBase64url } from "./base64url.js";
 
 /** A JWK's members as node:crypto takes them (its `JsonWebKey`, which newer @types/node
  * export only from `webcrypto`: named through the input type that both versions have). */
 type JwkMembers = JsonWebKeyInput["key"];
-
-export type JwsAlgorithm = "HS256" | "HS384" | "HS512" | "EdDSA" | "ES256" | "RS256" | "PS256";
-export const JWS_ALGORITHMS: readonly JwsAlgorithm[] = [
-  "HS256",
-  "HS384",
-  "HS512",
-  "EdDSA",
-  "ES256",
-  "RS256",
-  "PS256",
-];
 
 /** A JSON Web Key as kept in a `--keys` file (private) or a JWKS (public). */
 export interface Jwk {
@@ -55,18 +51,6 @@ export interface ImportedKey {
   privateKey: KeyObject | null;
   publicKey: KeyObject | null;
 }
-
-const HS_MIN_BYTES: Record<string, number> = { HS256: 32, HS384: 48, HS512: 64 };
-const KTY_OF: Record<JwsAlgorithm, string> = {
-  HS256: "oct",
-  HS384: "oct",
-  HS512: "oct",
-  EdDSA: "OKP",
-  ES256: "EC",
-  RS256: "RSA",
-  PS256: "RSA",
-};
-const CURVE_OF: Partial<Record<JwsAlgorithm, string>> = { EdDSA: "Ed25519", ES256: "P-256" };
 
 /**
  * Validates a JWK set. Each key needs one `kid` and one `alg` that agrees with its `kty`
@@ -103,21 +87,21 @@ export function importKeySet(
 }
 
 function importKey(key: Jwk): ImportedKey {
-  const alg = key.alg as JwsAlgorithm;
-  if (!JWS_ALGORITHMS.includes(alg)) {
+  const alg = key.alg;
+  if (!isJwsAlgorithm(alg)) {
     throw configError(
       `keys: key ${key.kid} has alg ${JSON.stringify(key.alg)}; use one of ${JWS_ALGORITHMS.join(", ")}`,
     );
   }
-  if (key.kty !== KTY_OF[alg])
-    throw configError(`keys: key ${key.kid}: alg ${alg} needs kty ${KTY_OF[alg]}`);
+  const row: AlgorithmRow = ALGORITHMS[alg];
+  if (key.kty !== row.kty)
+    throw configError(`keys: key ${key.kid}: alg ${alg} needs kty ${row.kty}`);
   if (key.use !== undefined && key.use !== "sig")
     throw configError(`keys: key ${key.kid} is not a signing key`);
-  if (key.kty === "oct") {
+  if (row.kty === "oct") {
     const secret = typeof key.k === "string" ? decodeBase64url(key.k) : null;
-    const min = HS_MIN_BYTES[alg] ?? 32;
-    if (!secret || secret.length < min)
-      throw configError(`keys: key ${key.kid} must hold at least ${min * 8} bits`);
+    if (!secret || secret.length * 8 < row.minKeyBits)
+      throw configError(`keys: key ${key.kid} must hold at least ${row.minKeyBits} bits`);
     return {
       kid: key.kid,
       alg,
@@ -126,9 +110,8 @@ function importKey(key: Jwk): ImportedKey {
       publicKey: null,
     };
   }
-  const curve = CURVE_OF[alg];
-  if (curve !== undefined && key.crv !== curve)
-    throw configError(`keys: key ${key.kid}: alg ${alg} needs crv ${curve}`);
+  if (row.kty !== "RSA" && key.crv !== row.curve)
+    throw configError(`keys: key ${key.kid}: alg ${alg} needs crv ${row.curve}`);
   let privateKey: KeyObject | null = null;
   let publicKey: KeyObject;
   try {
@@ -145,9 +128,9 @@ function importKey(key: Jwk): ImportedKey {
     );
   }
   const bits = publicKey.asymmetricKeyDetails?.modulusLength;
-  if (key.kty === "RSA" && (bits === undefined || bits < 2048)) {
+  if (row.kty === "RSA" && (bits === undefined || bits < row.minKeyBits)) {
     throw configError(
-      `keys: RSA key ${key.kid} has ${bits ?? "?"} bits; at least 2048 are required`,
+      `keys: RSA key ${key.kid} has ${bits ?? "?"} bits; at least ${row.minKeyBits} are required`,
     );
   }
   return { kid: key.kid, alg, secret: null, privateKey, publicKey };
@@ -176,15 +159,16 @@ export function generateKeySet(alg: JwsAlgorithm = "HS256", kid: string = defaul
 
 export function generateKey(alg: JwsAlgorithm, kid: string = defaultKid()): Jwk {
   const meta = { kid, alg, use: "sig" };
-  if (KTY_OF[alg] === "oct") {
-    return { kty: "oct", ...meta, k: encodeBase64url(randomBytes(HS_MIN_BYTES[alg] ?? 32)) };
+  const row: AlgorithmRow = ALGORITHMS[alg];
+  if (row.kty === "oct") {
+    return { kty: "oct", ...meta, k: encodeBase64url(randomBytes(row.minKeyBits / 8)) };
   }
   const pair =
-    alg === "EdDSA"
-      ? generateKeyPairSync("ed25519")
-      : alg === "ES256"
-        ? generateKeyPairSync("ec", { namedCurve: "P-256" })
-        : generateKeyPairSync("rsa", { modulusLength: 2048 });
+    row.kty === "RSA"
+      ? generateKeyPairSync("rsa", { modulusLength: row.minKeyBits })
+      : row.kty === "EC"
+        ? generateKeyPairSync("ec", { namedCurve: row.curve })
+        : generateKeyPairSync("ed25519");
   return { ...(pair.privateKey.export({ format: "jwk" }) as Jwk), ...meta };
 }
 
