@@ -122,7 +122,7 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
   const opaque = createAuthenticator(ix);
   // Without `deviceBound`, the endpoints do not exist: 404, as problem details.
   const noDevice = async () => problemAnswer(404, "Not found", "not_found");
-  const jwt = o.strategy === "id" ? null : createJwtSessions(ix, o.strategy);
+  const jwt = o.jwt ? createJwtSessions(ix, o.jwt) : null;
   const refresher = o.strategy === "hybrid" && jwt ? createRefresher(ix, jwt) : null;
   const authenticateRaw: RawAuthenticate<Data> = jwt ? jwt.authenticate : opaque.authenticate;
   const authenticate = async (request: RequestLike, options?: AuthenticateOptions) =>

@@ -7,7 +7,13 @@ import { isProofAlgorithm, PROOF_ALGORITHMS } from "../pop/jwk.js";
 import { createNonces } from "../pop/nonce.js";
 import { memoryReplayCache, perKeyReplayCache } from "../pop/replay.js";
 import type { JsonObject, SessionStore, StrategyName } from "../stores/types.js";
-import { deriveKey, type JwkSet, loadKeySet } from "../tokens/keys.js";
+import {
+  deriveKey,
+  type ImportedKey,
+  importKeySet,
+  type JwkSet,
+  loadKeySet,
+} from "../tokens/keys.js";
 import type { DeviceBoundSettings } from "./device-bound.js";
 import type { DpopSettings } from "./dpop.js";
 import { parseDuration } from "./duration.js";
@@ -19,6 +25,16 @@ import type {
   StandardSchema,
   Transport,
 } from "./types.js";
+
+/** What the `jwt` and `hybrid` strategies sign with, checked once here. */
+export interface JwtSettings {
+  /** `jwt`'s one token, or `hybrid`'s access token. */
+  mode: "jwt" | "hybrid";
+  /** The key set, imported once; every key can sign. */
+  keys: ImportedKey[];
+  issuer: string;
+  audience: string;
+}
 
 /** Options after validation: every field present, durations in ms, names resolved. */
 export interface NormalizedOptions<Data extends JsonObject> {
@@ -38,8 +54,8 @@ export interface NormalizedOptions<Data extends JsonObject> {
   schema: StandardSchema<Data> | null;
   cleanup: { interval: number; batch: number } | null;
   cache: { max: number; maxAge: number } | null;
-  issuer: string | null;
-  audience: string | null;
+  /** `null` for the `id` strategy, which signs nothing. */
+  jwt: JwtSettings | null;
   maxLag: number;
   dpop: DpopSettings | null;
   deviceBound: DeviceBoundSettings | null;
@@ -124,6 +140,7 @@ export function normalizeOptions<Data extends JsonObject>(
       throw configError("cache.max must be a positive integer");
     }
   }
+  let jwt: JwtSettings | null = null;
   if (options.strategy !== "id") {
     if (!keys)
       throw configError(`strategy "${options.strategy}" needs keys (a JWK set) to sign tokens`);
@@ -133,6 +150,12 @@ export function normalizeOptions<Data extends JsonObject>(
     if (typeof options.audience !== "string" || options.audience === "") {
       throw configError(`strategy "${options.strategy}" needs an audience`);
     }
+    jwt = {
+      mode: options.strategy,
+      keys: importKeySet(keys, { requirePrivate: true }),
+      issuer: options.issuer,
+      audience: options.audience,
+    };
   }
   const dpop = options.dpop === undefined ? null : normalizeDpop(options.dpop, options, keys);
   if (dpop && !transports.has("header")) {
@@ -146,8 +169,7 @@ export function normalizeOptions<Data extends JsonObject>(
     dpop,
     deviceBound,
     strategy: options.strategy,
-    issuer: options.issuer ?? null,
-    audience: options.audience ?? null,
+    jwt,
     maxLag: parseDuration(options.revocation?.maxLag ?? "5s", "revocation.maxLag"),
     store,
     keys,

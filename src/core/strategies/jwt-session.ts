@@ -1,9 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { configError } from "../../errors.js";
 import type { JsonObject, StoredSession } from "../../stores/types.js";
 import { encodeBase64url } from "../../tokens/base64url.js";
 import { createJwtSigner, createJwtVerifier } from "../../tokens/jwt.js";
-import { importKeySet } from "../../tokens/keys.js";
 import { cachedVerifier } from "../../tokens/verified-cache.js";
 import { boundJkt, deviceBound } from "../binding.js";
 import { readCredential } from "../credentials.js";
@@ -11,6 +9,7 @@ import { type DpopRefusal, dpopVerdict, NO_KEY, presentedVerdict } from "../dpop
 import { publicUserId } from "../guest.js";
 import type { RawAuthResult } from "../hot-path.js";
 import { asStoreError, type Internals } from "../internals.js";
+import type { JwtSettings } from "../options.js";
 import { RevocationSet, VERIFIER_SKEW_S } from "../revocations.js";
 import { tokenHeaders } from "../token-headers.js";
 import type {
@@ -20,16 +19,19 @@ import type {
   Session,
   Transport,
 } from "../types.js";
+import { type Claims, numberClaim, objectClaim, stringClaim } from "./claims.js";
 
 const seconds = (ms: number) => Math.floor(ms / 1000);
 /** The `cnf.jkt` of a token: `null` without `cnf`, a thumbprint no key has for a bad one. */
-const confirmedJkt = (cnf: unknown): string | null => {
-  if (cnf === undefined) return null;
-  const jkt = typeof cnf === "object" && cnf !== null ? (cnf as { jkt?: unknown }).jkt : null;
-  return typeof jkt === "string" && jkt !== "" ? jkt : NO_KEY;
+const confirmedJkt = (claims: Claims): string | null => {
+  if (claims.cnf === undefined) return null;
+  const cnf = objectClaim(claims, "cnf");
+  const jkt = cnf === undefined ? undefined : stringClaim(cnf, "jkt");
+  return jkt === undefined || jkt === "" ? NO_KEY : jkt;
 };
-/** A claim this manager always signs as a number; `NaN` (an invalid date) for any other. */
-const numeric = (value: unknown) => (typeof value === "number" ? value : Number.NaN);
+/** A time claim this manager always signs as a number; an invalid date for any other. */
+const dateClaim = (claims: Claims, name: string) =>
+  new Date((numberClaim(claims, name) ?? Number.NaN) * 1000);
 
 /**
  * Signed session tokens verified with no store read: the `jwt` strategy's one token, or the
@@ -40,19 +42,17 @@ const numeric = (value: unknown) => (typeof value === "number" ? value : Number.
  */
 export function createJwtSessions<Data extends JsonObject>(
   ix: Internals<Data>,
-  mode: "jwt" | "hybrid",
+  settings: JwtSettings,
 ) {
   const { o } = ix;
   const { store, clock, cookies, lifetimes } = o;
-  if (!o.keys || !o.issuer || !o.audience)
-    throw configError("jwt strategy needs keys, issuer and audience");
-  const keys = importKeySet(o.keys, { requirePrivate: true });
+  const { mode, keys, issuer, audience } = settings;
   const type = mode === "jwt" ? "JWT" : "at+jwt";
   const signer = createJwtSigner(keys, { type });
   const verifier = cachedVerifier(
     createJwtVerifier(keys, {
-      issuer: o.issuer,
-      audience: o.audience,
+      issuer,
+      audience,
       clock,
       type,
       skew: VERIFIER_SKEW_S,
@@ -63,8 +63,6 @@ export function createJwtSessions<Data extends JsonObject>(
   const revocations = new RevocationSet();
   revocations.follow(store, clock);
   const cookieName = mode === "jwt" ? cookies.names.jwt : cookies.names.access;
-  const issuer = o.issuer;
-  const audience = o.audience;
 
   const sign = (record: StoredSession, now: number) => {
     // A DPoP-bound session's tokens say so themselves (RFC 9449 §6.1), since they are
@@ -117,34 +115,38 @@ export function createJwtSessions<Data extends JsonObject>(
     if (!result.ok)
       return fail(result.reason === "expired" ? "expired" : "invalid_token", transport);
     const c = result.claims;
-    const { sid, sub, iat, exp, aexp } = c;
+    const sid = stringClaim(c, "sid");
+    const sub = stringClaim(c, "sub");
+    const exp = numberClaim(c, "exp");
+    const aexp = numberClaim(c, "aexp");
     if (
-      typeof sid !== "string" ||
-      (sub !== undefined && typeof sub !== "string") ||
-      typeof aexp !== "number" ||
-      typeof exp !== "number"
+      sid === undefined ||
+      (sub === undefined && c.sub !== undefined) ||
+      aexp === undefined ||
+      exp === undefined
     ) {
       return fail("invalid_token", transport);
     }
     // Without recent news from the feed, a revocation could be missing here: fail closed.
     if (store.feedLag !== undefined && store.feedLag() > o.maxLag)
       return fail("revocation_stale", transport);
-    if (revocations.refuses(sid, iat, now)) return fail("revoked", transport);
-    const refused = dpopVerdict(ix.dpop, request, credential, confirmedJkt(c.cnf));
+    // No numeric `iat`: when it was signed, and so whether a revocation came after, is unknown.
+    const iat = numberClaim(c, "iat");
+    if (iat === undefined || revocations.refuses(sid, iat, now)) return fail("revoked", transport);
+    const refused = dpopVerdict(ix.dpop, request, credential, confirmedJkt(c));
     if (refused) return fail(refused.reason, transport, refused);
-    // `refuses` let only a numeric `iat` through.
-    const issuedAt = (iat as number) * 1000;
+    const issuedAt = iat * 1000;
     const session: Session<Data> = {
       id: sid,
       // No subject: a guest session's token.
-      userId: typeof sub === "string" ? publicUserId(sub) : null,
+      userId: sub === undefined ? null : publicUserId(sub),
       strategy: mode,
       data: (c.data ?? {}) as Data,
-      createdAt: new Date(numeric(c.created) * 1000),
+      createdAt: dateClaim(c, "created"),
       lastActiveAt: new Date(issuedAt),
       expiresAt: new Date(exp * 1000),
       absoluteExpiresAt: new Date(aexp * 1000),
-      authTime: new Date(numeric(c.auth_time) * 1000),
+      authTime: dateClaim(c, "auth_time"),
       ip: null,
       userAgent: null,
       version: 0,
@@ -218,14 +220,16 @@ export function createJwtSessions<Data extends JsonObject>(
     const credential = readCredential(request, cookieName, o.transports, ix.dpop !== null);
     if (!credential.ok) return null;
     const result = lapsedVerifier.verify(credential.token);
-    if (!result.ok || typeof result.claims.sid !== "string") return null;
+    if (!result.ok) return null;
+    const id = stringClaim(result.claims, "sid");
+    if (id === undefined) return null;
     // A DPoP-bound token proves its session only with a proof from its key: a copy must not
     // be able to sign its owner out either.
-    const jkt = confirmedJkt(result.claims.cnf);
+    const jkt = confirmedJkt(result.claims);
     if (presentedVerdict(ix.dpop, request, credential, jkt, provenJkt)) return null;
-    const exp = result.claims.exp;
-    const tooOld = typeof exp !== "number" || clock() - exp * 1000 > lapseBound;
-    return { id: result.claims.sid, transport: credential.transport, tooOld };
+    const exp = numberClaim(result.claims, "exp");
+    const tooOld = exp === undefined || clock() - exp * 1000 > lapseBound;
+    return { id, transport: credential.transport, tooOld };
   };
 
   /**
