@@ -146,6 +146,26 @@ describe("sessionkit keys and jwt", () => {
     expect((await cli("keys", "generate", "--alg", "none")).code).toBe(2);
   });
 
+  it("keys generate takes every algorithm of the codec's table, and help lists them all", async () => {
+    const { JWS_ALGORITHMS, loadKeySet } = await import("../src/tokens/index.js");
+    const help = await cli("help");
+    expect(help.out).toContain(`keys generate [--alg ${JWS_ALGORITHMS.join("|")}]`);
+    for (const alg of ["ES384", "ES512"]) {
+      expect(JWS_ALGORITHMS).toContain(alg);
+      const r = await cli("keys", "generate", "--alg", alg, "--kid", `k-${alg}`);
+      expect(r.code, alg).toBe(0);
+      const set = loadKeySet(JSON.parse(r.out), { requirePrivate: true });
+      expect(set.keys[0]).toMatchObject({
+        alg,
+        crv: alg === "ES384" ? "P-384" : "P-521",
+        kid: `k-${alg}`,
+      });
+    }
+    const wrong = await cli("keys", "generate", "--alg", "ES521");
+    expect(wrong.code).toBe(2);
+    expect(wrong.err).toBe(`sessionkit: --alg: "ES521" is not one of ${JWS_ALGORITHMS.join(", ")}`);
+  });
+
   it("keys rotate puts a new signing key first and keeps the old one; keys jwks shows public parts only", async () => {
     const { writeFileSync, readFileSync } = await import("node:fs");
     const file = join(dir, "rotate.json");

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { importKeySet, verifyJwsSignature } from "../src/tokens/index.js";
 import { signJwsInput } from "../src/tokens/jws.js";
 
-// RFC 7515 Appendix A (JWS examples) and RFC 8037 Appendix A.4 (Ed25519), byte for byte.
+// RFC 7515 Appendix A (JWS examples), RFC 7520 §4.3 (ES512) and RFC 8037 Appendix A.4
+// (Ed25519), byte for byte.
 const A_PAYLOAD =
   "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ";
 const RSA_N =
@@ -53,6 +54,37 @@ describe("known-answer vectors", () => {
     });
     const token = `eyJhbGciOiJFUzI1NiJ9.${A_PAYLOAD}.DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q`;
     expect(verifyJwsSignature(token, es)).toBe(true);
+  });
+
+  it("RFC 7520 4.3: the published ES512 signature (raw R‖S, 132 bytes) verifies with bilbo.baggins' P-521 key", () => {
+    const p521 = {
+      kty: "EC",
+      alg: "ES512",
+      use: "sig",
+      crv: "P-521",
+      x: "AHKZLLOsCOzz5cY97ewNUajB957y-C-U88c3v13nmGZx6sYl_oJXu9A5RkTKqjqvjyekWF-7ytDyRXYgCF5cj0Kt",
+      y: "AdymlHvOiLxXkEhayXQnNCvDX4h9htZaCJN34kfmC6pV5OhQHiraVySsUdaQkAgDPrwQrJmbnX9cwlGfP-HqHZR1",
+    };
+    const es = key(p521);
+    // The header is {"alg":"ES512","kid":"bilbo.baggins@hobbiton.example"}; the payload is
+    // the cookbook's text (§3), not JSON: the signature alone is checked.
+    const input =
+      "eyJhbGciOiJFUzUxMiIsImtpZCI6ImJpbGJvLmJhZ2dpbnNAaG9iYml0b24uZXhhbXBsZSJ9." +
+      "SXTigJlzIGEgZGFuZ2Vyb3VzIGJ1c2luZXNzLCBGcm9kbywgZ29pbmcgb3V0IHlvdXIgZG9vci4gWW91IHN0ZXAgb250byB0aGUgcm9hZCwgYW5kIGlmIHlvdSBkb24ndCBrZWVwIHlvdXIgZmVldCwgdGhlcmXigJlzIG5vIGtub3dpbmcgd2hlcmUgeW91IG1pZ2h0IGJlIHN3ZXB0IG9mZiB0by4";
+    const signature =
+      "AE_R_YZCChjn4791jSQCrdPZCNYqHXCTZH0-JZGYNlaAjP2kqaluUIIUnC9qvbu9Plon7KRTzoNEuT4Va2cmL1eJAQy3mtPBu_u_sDDyYjnAMDxXPn7XrT0lw-kvAD890jl8e2puQens_IEKBpHABlsbEPX6sFY8OcGDqoRuBomu9xQ2";
+    expect(Buffer.from(signature, "base64url")).toHaveLength(132);
+    expect(verifyJwsSignature(`${input}.${signature}`, es)).toBe(true);
+    expect(verifyJwsSignature(`${input}x.${signature}`, es)).toBe(false);
+    // ECDSA signs with a fresh nonce: the private key (d of the same example) cannot reproduce
+    // the published bytes, but what it signs verifies under the public key.
+    const signer = key({
+      ...p521,
+      d: "AAhRON2r9cqXX1hg-RoI6R1tX5p2rUAYdmpHZoC1XNM56KtscrX6zbKipQrCW9CGZH3T4ubpnoTKLDYJ_fF3_rJt",
+    });
+    const ours = signJwsInput(input, signer);
+    expect(Buffer.from(ours, "base64url")).toHaveLength(132);
+    expect(verifyJwsSignature(`${input}.${ours}`, es)).toBe(true);
   });
 
   it("RFC 8037 A.4: Ed25519 signing reproduces the published signature", () => {

@@ -53,6 +53,7 @@ export const ALGORITHMS = {
   EdDSA: { kty: "OKP", curve: "Ed25519", hash: null, signatureBytes: 64, sign: {} },
   ES256: { kty: "EC", curve: "P-256", hash: "sha256", signatureBytes: 64, sign: RAW_ECDSA },
   ES384: { kty: "EC", curve: "P-384", hash: "sha384", signatureBytes: 96, sign: RAW_ECDSA },
+  ES512: { kty: "EC", curve: "P-521", hash: "sha512", signatureBytes: 132, sign: RAW_ECDSA },
   RS256: { kty: "RSA", hash: "sha256", minKeyBits: 2048, sign: {} },
   PS256: { kty: "RSA", hash: "sha256", minKeyBits: 2048, sign: pss(32) },
 } as const satisfies Record<string, AlgorithmRow>;
