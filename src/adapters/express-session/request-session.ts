@@ -21,6 +21,7 @@ export interface Rules {
  * always, with `resave`), touched when it did not, and its cookie is set when it is new and
  * saved, or with `rolling`, or when a session with an end changed. A change of user moves the
  * session to a new id (no fixation), and a cross-site request may not start one (login CSRF).
+ * It sets `req.session` and `req.sessionID`.
  */
 export class RequestSession implements SessionControl {
   #id: string;
@@ -63,6 +64,13 @@ export class RequestSession implements SessionControl {
     this.#savedHash = rules.resave ? null : this.#originalHash;
     this.#userId = loaded ? rules.userIdOf(loaded.data) : null;
     this.#install(session);
+    Object.defineProperty(req, "sessionID", {
+      configurable: true,
+      enumerable: true,
+      get: () => this.#id,
+      // The id names a stored record bound to the cookie's secret; it is not the app's to set.
+      set: () => {},
+    });
   }
 
   /** A moved legacy session: stored nowhere yet, so it must be saved under its new id. */
