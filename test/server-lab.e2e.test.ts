@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, resolveServerConfig } from "../src/server/config.js";
+// The server's configuration errors are SessionErrors with code CONFIG_INVALID.
+import { SessionError as ConfigError } from "../src/errors.js";
+import { resolveServerConfig } from "../src/server/config.js";
 import { client, type ServerProcess, startServerProcess } from "./helpers/server.js";
 import { tempDir } from "./helpers/tmp.js";
 

@@ -1,8 +1,10 @@
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+// The server's configuration errors are SessionErrors with code CONFIG_INVALID.
+import { SessionError as ConfigError } from "../src/errors.js";
 import { createSessionManager, isSessionError } from "../src/index.js";
 import { type AppOptions, createApp } from "../src/server/app.js";
-import { ConfigError, resolveServerConfig } from "../src/server/config.js";
+import { resolveServerConfig } from "../src/server/config.js";
 import { clientAddress } from "../src/server/http.js";
 import { passwordHasher } from "../src/server/passwords.js";
 import { failureLimiter } from "../src/server/rate-limit.js";

@@ -6,7 +6,9 @@ import { join } from "node:path";
 import type { TLSSocket } from "node:tls";
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConfigError, resolveServerConfig } from "../src/server/config.js";
+// The server's configuration errors are SessionErrors with code CONFIG_INVALID.
+import { SessionError as ConfigError } from "../src/errors.js";
+import { resolveServerConfig } from "../src/server/config.js";
 import { loadTls } from "../src/server/tls.js";
 import { CLI } from "./helpers/server.js";
 import { tempDir } from "./helpers/tmp.js";

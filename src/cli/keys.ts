@@ -10,13 +10,12 @@ import {
   publicKeySet,
   rotateKeySet,
 } from "../tokens/index.js";
-import type { Io } from "./main.js";
-import { CliUsageError } from "./sessions.js";
+import { type Io, UsageError } from "./io.js";
 
 const alg = (value: string | undefined): JwsAlgorithm | undefined => {
   if (value === undefined) return undefined;
   if (!JWS_ALGORITHMS.includes(value as JwsAlgorithm)) {
-    throw new CliUsageError(`--alg: "${value}" is not one of ${JWS_ALGORITHMS.join(", ")}`);
+    throw new UsageError(`--alg: "${value}" is not one of ${JWS_ALGORITHMS.join(", ")}`);
   }
   return value as JwsAlgorithm;
 };
@@ -25,7 +24,7 @@ const readJson = (path: string): unknown => {
   try {
     return JSON.parse(readFileSync(path, "utf8"));
   } catch (error) {
-    throw new CliUsageError(`${path}: ${(error as Error).message.split("\n")[0]}`);
+    throw new UsageError(`${path}: ${(error as Error).message.split("\n")[0]}`);
   }
 };
 
@@ -38,13 +37,12 @@ export async function keysCommand(args: string[], io: Io): Promise<number> {
     strict: true,
     allowPositionals: true,
   });
-  if (positionals.length > 0) throw new CliUsageError(`unexpected argument: ${positionals[0]}`);
+  if (positionals.length > 0) throw new UsageError(`unexpected argument: ${positionals[0]}`);
   if (sub === "generate") {
     io.out(JSON.stringify(generateKeySet(alg(values.alg), values.kid), null, 2));
     return 0;
   }
-  if (!values.keys)
-    throw new CliUsageError(`keys ${sub ?? ""} needs --keys FILE`.replace("  ", " "));
+  if (!values.keys) throw new UsageError(`keys ${sub ?? ""} needs --keys FILE`.replace("  ", " "));
   if (sub === "rotate") {
     const rotated = rotateKeySet(loadKeySet(readJson(values.keys), { requirePrivate: true }), {
       ...(values.alg === undefined ? {} : { alg: alg(values.alg) }),
@@ -60,7 +58,7 @@ export async function keysCommand(args: string[], io: Io): Promise<number> {
     io.out(JSON.stringify(publicKeySet(loadKeySet(readJson(values.keys))), null, 2));
     return 0;
   }
-  throw new CliUsageError(
+  throw new UsageError(
     sub ? `unknown keys subcommand "${sub}"` : "keys needs generate, rotate or jwks",
   );
 }
@@ -76,7 +74,7 @@ export async function jwtCommand(args: string[], io: Io): Promise<number> {
   });
   const token = positionals[0];
   if (positionals.length !== 1 || token === undefined)
-    throw new CliUsageError(`jwt ${sub ?? ""} needs one TOKEN`);
+    throw new UsageError(`jwt ${sub ?? ""} needs one TOKEN`);
   if (sub === "decode") {
     const decoded = decodeJwtUnverified(token);
     if (!decoded) {
@@ -88,7 +86,7 @@ export async function jwtCommand(args: string[], io: Io): Promise<number> {
     return 0;
   }
   if (sub === "verify") {
-    if (!values.jwks) throw new CliUsageError("jwt verify needs --jwks FILE|URL");
+    if (!values.jwks) throw new UsageError("jwt verify needs --jwks FILE|URL");
     const jwks = /^https?:\/\//.test(values.jwks)
       ? await fetchJwks(values.jwks)
       : readJson(values.jwks);
@@ -105,7 +103,7 @@ export async function jwtCommand(args: string[], io: Io): Promise<number> {
     io.out(JSON.stringify({ header: result.header, claims: result.claims }, null, 2));
     return 0;
   }
-  throw new CliUsageError(sub ? `unknown jwt subcommand "${sub}"` : "jwt needs decode or verify");
+  throw new UsageError(sub ? `unknown jwt subcommand "${sub}"` : "jwt needs decode or verify");
 }
 
 async function fetchJwks(url: string): Promise<unknown> {

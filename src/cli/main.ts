@@ -4,7 +4,6 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { configError, isSessionError } from "../errors.js";
 import {
-  ConfigError,
   resolveServerConfig,
   SERVER_FLAGS,
   SERVER_SWITCHES,
@@ -13,8 +12,9 @@ import {
 } from "../server/config.js";
 import { JWS_ALGORITHMS } from "../tokens/algorithms.js";
 import { isMissingPackage } from "../util/optional-peer.js";
+import { type Io, UsageError } from "./io.js";
 import { jwtCommand, keysCommand } from "./keys.js";
-import { CliUsageError, migrateCommand, sessionsCommand } from "./sessions.js";
+import { migrateCommand, sessionsCommand } from "./sessions.js";
 
 export const USAGE = `usage: sessionkit <command> [options]
 
@@ -37,14 +37,6 @@ commands:
 
 Durations look like 30m, 10s, 12h. Values may follow -- (a session id can begin with -).
 Exit codes: 0 ok, 1 failed, 2 usage error.`;
-
-export class UsageError extends Error {}
-
-export interface Io {
-  out(line: string): void;
-  err(line: string): void;
-  env: Record<string, string | undefined>;
-}
 
 /** Runs one command; resolves to the exit code. `serve` resolves only when the server stops. */
 export async function run(argv: string[], io: Io): Promise<number> {
@@ -74,8 +66,6 @@ export async function run(argv: string[], io: Io): Promise<number> {
   } catch (error) {
     if (
       error instanceof UsageError ||
-      error instanceof CliUsageError ||
-      error instanceof ConfigError ||
       isSessionError(error, "CONFIG_INVALID") ||
       isParseArgsError(error)
     ) {

@@ -1,9 +1,7 @@
 import { parseArgs } from "node:util";
 import type { SessionStore } from "../index.js";
 import { isStoreSpec, openStore } from "../server/stores.js";
-import type { Io } from "./main.js";
-
-class CliUsageError extends Error {}
+import { type Io, UsageError } from "./io.js";
 
 /** `--store` (memory, sqlite, postgres://) or `--database` (a SQLite path or postgres://). */
 function openCliStore(
@@ -14,9 +12,9 @@ function openCliStore(
   const store =
     values.store ?? env.SESSIONKIT_STORE ?? (isStoreSpec(database) ? database : "sqlite");
   if (!isStoreSpec(store))
-    throw new CliUsageError(`--store: "${store}" is not one of sqlite, memory, postgres://…`);
+    throw new UsageError(`--store: "${store}" is not one of sqlite, memory, postgres://…`);
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(database) && !isStoreSpec(database)) {
-    throw new CliUsageError(`--database: "${database}" is neither a SQLite path nor postgres://…`);
+    throw new UsageError(`--database: "${database}" is neither a SQLite path nor postgres://…`);
   }
   return openStore(store, database);
 }
@@ -48,7 +46,7 @@ export async function sessionsCommand(args: string[], io: Io): Promise<number> {
   });
   if (sub === "list") {
     if (!values.user || positionals.length > 0)
-      throw new CliUsageError("sessions list needs --user ID and nothing else");
+      throw new UsageError("sessions list needs --user ID and nothing else");
     const store = await openCliStore(values, io.env);
     try {
       const sessions = await store.listUser(values.user, Date.now());
@@ -87,7 +85,7 @@ export async function sessionsCommand(args: string[], io: Io): Promise<number> {
   if (sub === "revoke") {
     const byUser = values.user !== undefined;
     if (byUser === positionals.length > 0 || positionals.length > 1) {
-      throw new CliUsageError("sessions revoke takes one session ID or --user ID");
+      throw new UsageError("sessions revoke takes one session ID or --user ID");
     }
     const store = await openCliStore(values, io.env);
     try {
@@ -108,9 +106,7 @@ export async function sessionsCommand(args: string[], io: Io): Promise<number> {
       await store.close();
     }
   }
-  throw new CliUsageError(
+  throw new UsageError(
     sub ? `unknown sessions subcommand "${sub}"` : "sessions needs list or revoke",
   );
 }
-
-export { CliUsageError };

@@ -1,4 +1,5 @@
 import { normalizeOrigin } from "../csrf/origin.js";
+import { configError } from "../errors.js";
 import { tryParseDuration } from "../index.js";
 import { proxyEntry } from "./http.js";
 import { OWASP_LOG2N } from "./passwords.js";
@@ -34,9 +35,6 @@ export interface ServerConfig {
 
 export const isPostgresUrl = (value: string) => /^postgres(ql)?:\/\//.test(value);
 
-/** Raised for a bad flag or variable; the CLI prints the message alone and exits 2. */
-export class ConfigError extends Error {}
-
 export const SERVER_FLAGS = {
   port: "PORT",
   host: "HOST",
@@ -66,7 +64,7 @@ export type ServerSwitch = keyof typeof SERVER_SWITCHES;
 const SWITCH_ON = new Set(["1", "true", "yes", "on"]);
 const SWITCH_OFF = new Set(["", "0", "false", "no", "off"]);
 
-/** A flag beats its environment variable; an invalid value throws a one-line `ConfigError`. */
+/** A flag beats its environment variable; an invalid value throws a one-line CONFIG_INVALID `SessionError`. */
 export function resolveServerConfig(
   flags: Partial<Record<ServerFlag, string> & Record<ServerSwitch, boolean>>,
   env: Record<string, string | undefined>,
@@ -77,27 +75,24 @@ export function resolveServerConfig(
     const raw = (env[SERVER_SWITCHES[flag]] ?? "").trim().toLowerCase();
     if (SWITCH_ON.has(raw)) return true;
     if (SWITCH_OFF.has(raw)) return false;
-    throw new ConfigError(`${SERVER_SWITCHES[flag]}: "${raw}" is not 1 or 0`);
+    throw configError(`${SERVER_SWITCHES[flag]}: "${raw}" is not 1 or 0`);
   };
   const duration = (flag: ServerFlag, fallback: string) => {
     const raw = get(flag) ?? fallback;
     const ms = tryParseDuration(raw);
-    if (ms === null)
-      throw new ConfigError(`--${flag}: "${raw}" is not a duration such as 30m or 10s`);
+    if (ms === null) throw configError(`--${flag}: "${raw}" is not a duration such as 30m or 10s`);
     return ms;
   };
   const rawPort = get("port") ?? "3000";
   const port = Number(rawPort);
   if (!/^\d+$/.test(rawPort) || port > 65535)
-    throw new ConfigError(`--port: "${rawPort}" is not a port number`);
+    throw configError(`--port: "${rawPort}" is not a port number`);
   const host = get("host") ?? "localhost";
   const database = get("database") ?? "data/sessionkit.db";
   const databaseIsPostgres = isPostgresUrl(database);
   const store = get("store") ?? (databaseIsPostgres ? database : "sqlite");
   if (store === "sqlite" && databaseIsPostgres) {
-    throw new ConfigError(
-      "--store sqlite keeps sessions in the --database file: name a file there",
-    );
+    throw configError("--store sqlite keeps sessions in the --database file: name a file there");
   }
   if (
     !(
@@ -106,7 +101,7 @@ export function resolveServerConfig(
       /^(postgres(ql)?|rediss?|redis-cluster):\/\//.test(store)
     )
   ) {
-    throw new ConfigError(
+    throw configError(
       `--store: "${store}" is not one of sqlite, memory, postgres://…, redis://…, redis-cluster://…`,
     );
   }
@@ -117,18 +112,17 @@ export function resolveServerConfig(
     access: duration("access", "5m"),
     grace: duration("refresh-grace", "10s"),
   };
-  if (lifetimes.idle > lifetimes.absolute)
-    throw new ConfigError("--idle must not exceed --absolute");
+  if (lifetimes.idle > lifetimes.absolute) throw configError("--idle must not exceed --absolute");
   // The hybrid manager refuses it too; said here, it stops the server before it listens.
-  if (lifetimes.access > lifetimes.idle) throw new ConfigError("--access must not exceed --idle");
-  if (lifetimes.grace > 120_000) throw new ConfigError("--refresh-grace must be at most 2m");
+  if (lifetimes.access > lifetimes.idle) throw configError("--access must not exceed --idle");
+  if (lifetimes.grace > 120_000) throw configError("--refresh-grace must be at most 2m");
   const origins = (get("origin") ?? "")
     .split(",")
     .map((o) => o.trim())
     .filter((o) => o !== "");
   for (const origin of origins) {
     if (!normalizeOrigin(origin))
-      throw new ConfigError(`--origin: "${origin}" is not an origin like https://app.example`);
+      throw configError(`--origin: "${origin}" is not an origin like https://app.example`);
   }
   const maxLag = duration("max-lag", "5s");
   // Unset: 1 s, or --max-lag when that is shorter (a cached entry must not outlive the lag a
@@ -140,7 +134,7 @@ export function resolveServerConfig(
     else {
       const ms = tryParseDuration(givenCache);
       if (ms === null) {
-        throw new ConfigError(
+        throw configError(
           `--id-cache (${SERVER_FLAGS["id-cache"]}): "${givenCache}" is not a duration such as 1s or 500ms, nor off`,
         );
       }
@@ -148,13 +142,13 @@ export function resolveServerConfig(
     }
   }
   if (idCache > Math.min(maxLag, 60_000)) {
-    throw new ConfigError(
+    throw configError(
       `--id-cache (${SERVER_FLAGS["id-cache"]}): ${idCache} ms is more than --max-lag (${maxLag} ms) or 1m; lower it, or "off"`,
     );
   }
   const log2N = Number(env.SESSIONKIT_SCRYPT_LOG2N ?? OWASP_LOG2N);
   if (!Number.isInteger(log2N) || log2N < 10 || log2N > 20) {
-    throw new ConfigError("SESSIONKIT_SCRYPT_LOG2N must be an integer from 10 to 20");
+    throw configError("SESSIONKIT_SCRYPT_LOG2N must be an integer from 10 to 20");
   }
   return {
     port,
@@ -183,7 +177,7 @@ function tlsFiles(cert: string | undefined, key: string | undefined) {
   const missing = certPath === undefined ? "tls-cert" : "tls-key";
   const given = certPath === undefined ? "tls-key" : "tls-cert";
   if (certPath === undefined || keyPath === undefined) {
-    throw new ConfigError(
+    throw configError(
       `--${given} (${SERVER_FLAGS[given]}) needs --${missing} (${SERVER_FLAGS[missing]}) too: both for https, neither for http`,
     );
   }
@@ -199,7 +193,7 @@ function trustProxy(raw: string | undefined): number | string[] {
   const entries = value.split(",").map((entry) => entry.trim());
   const bad = entries.find((entry) => proxyEntry(entry) === null);
   if (bad !== undefined) {
-    throw new ConfigError(
+    throw configError(
       `--trust-proxy: "${bad}" is not a number of proxies or a proxy address (IP or CIDR)`,
     );
   }

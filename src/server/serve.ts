@@ -3,9 +3,10 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { dirname } from "node:path";
 import { serve } from "@hono/node-server";
+import { configError } from "../errors.js";
 import { generateKeySet, type JwkSet, loadKeySet, type SessionStore } from "../index.js";
 import { createApp } from "./app.js";
-import { ConfigError, isPostgresUrl, type ServerConfig } from "./config.js";
+import { isPostgresUrl, type ServerConfig } from "./config.js";
 import { referenceManagers } from "./managers.js";
 import { loadDriver, openStore } from "./stores.js";
 import { loadTls } from "./tls.js";
@@ -25,7 +26,7 @@ export function loadOrCreateKeys(path: string, log: (line: string) => void): Jwk
     try {
       return loadKeySet(JSON.parse(readFileSync(path, "utf8")));
     } catch (error) {
-      throw new ConfigError(
+      throw configError(
         `--keys: ${path}: ${error instanceof Error ? error.message : String(error)}`,
       );
     }

@@ -1,5 +1,5 @@
+import { configError } from "../errors.js";
 import type { SessionStore } from "../index.js";
-import { ConfigError } from "./config.js";
 
 /**
  * Opens the store a `--store`/`--database` value names: `memory`, `sqlite` (the SQLite file
@@ -33,7 +33,7 @@ export async function openStore(spec: string, sqlitePath: string): Promise<Sessi
     const prefix = process.env.SESSIONKIT_TABLE_PREFIX;
     return module.redisStore({ url: spec, ...(prefix ? { prefix } : {}) });
   }
-  throw new ConfigError(
+  throw configError(
     `--store: "${spec}" is not one of sqlite, memory, postgres://…, redis://…, redis-cluster://…`,
   );
 }
@@ -61,7 +61,7 @@ export async function loadDriver<T>(
       code === "ERR_MODULE_NOT_FOUND" &&
       String((error as Error).message).includes(`'${packageName}'`)
     ) {
-      throw new ConfigError(
+      throw configError(
         `${flag}: ${backend} needs the \`${packageName}\` package (npm install ${packageName})`,
       );
     }

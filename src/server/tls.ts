@@ -2,7 +2,7 @@ import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { createSecureContext } from "node:tls";
-import { ConfigError } from "./config.js";
+import { configError } from "../errors.js";
 
 /** The PEM files `--tls-cert` and `--tls-key` name. */
 export interface TlsFiles {
@@ -32,17 +32,17 @@ export function loadTls(files: TlsFiles, host: string, now = Date.now()): TlsMat
     const hint = /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(certText)
       ? " (it holds a private key: are --tls-cert and --tls-key swapped?)"
       : "";
-    throw new ConfigError(`--tls-cert: ${files.certPath} is not a PEM certificate${hint}`);
+    throw configError(`--tls-cert: ${files.certPath} is not a PEM certificate${hint}`);
   }
   let x509: X509Certificate;
   try {
     x509 = new X509Certificate(cert);
   } catch {
-    throw new ConfigError(`--tls-cert: ${files.certPath} holds no readable PEM certificate`);
+    throw configError(`--tls-cert: ${files.certPath} holds no readable PEM certificate`);
   }
   const privateKey = parseKey(key, keyText, files.keyPath);
   if (!x509.checkPrivateKey(privateKey)) {
-    throw new ConfigError(
+    throw configError(
       `--tls-key: ${files.keyPath} is not the private key of the certificate in ${files.certPath}`,
     );
   }
@@ -51,7 +51,7 @@ export function loadTls(files: TlsFiles, host: string, now = Date.now()): TlsMat
     // (a key too small for its security level, a broken chain entry).
     createSecureContext({ cert, key });
   } catch (error) {
-    throw new ConfigError(`--tls-cert: ${files.certPath}: ${firstLine(error)}`);
+    throw configError(`--tls-cert: ${files.certPath}: ${firstLine(error)}`);
   }
   return { cert, key, warnings: warnings(x509, files.certPath, host, now) };
 }
@@ -61,7 +61,7 @@ function read(flag: string, path: string): Buffer {
     return readFileSync(path);
   } catch (error) {
     const code = (error as { code?: unknown }).code;
-    throw new ConfigError(
+    throw configError(
       `${flag}: cannot read ${path} (${typeof code === "string" ? code : firstLine(error)})`,
     );
   }
@@ -69,7 +69,7 @@ function read(flag: string, path: string): Buffer {
 
 function parseKey(key: Buffer, text: string, path: string): KeyObject {
   if (text.includes("-----BEGIN CERTIFICATE-----") && !/PRIVATE KEY-----/.test(text)) {
-    throw new ConfigError(
+    throw configError(
       `--tls-key: ${path} holds a certificate, not a private key (are --tls-cert and --tls-key swapped?)`,
     );
   }
@@ -78,14 +78,14 @@ function parseKey(key: Buffer, text: string, path: string): KeyObject {
     text.includes("-----BEGIN ENCRYPTED PRIVATE KEY-----") ||
     text.includes("Proc-Type: 4,ENCRYPTED")
   ) {
-    throw new ConfigError(
+    throw configError(
       `--tls-key: ${path} is encrypted, and the server has no way to ask for its passphrase: give it an unencrypted key (openssl pkey -in ENCRYPTED -out KEY)`,
     );
   }
   try {
     return createPrivateKey(key);
   } catch {
-    throw new ConfigError(`--tls-key: ${path} is not a PEM private key`);
+    throw configError(`--tls-key: ${path} is not a PEM private key`);
   }
 }
 
