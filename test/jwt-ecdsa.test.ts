@@ -10,7 +10,6 @@ import {
   importKeySet,
   type Jwk,
   type JwkSet,
-  loadKeySet,
   publicKeySet,
 } from "../src/tokens/index.js";
 import { verifyJwsSignatureWithPublicKey } from "../src/tokens/jws.js";
@@ -42,7 +41,7 @@ const signatureOf = (token: string) =>
   Buffer.from(token.slice(token.lastIndexOf(".") + 1), "base64url");
 const loadError = (jwk: Jwk) => {
   try {
-    loadKeySet({ keys: [jwk] });
+    importKeySet({ keys: [jwk] });
     return "accepted";
   } catch (error) {
     return isSessionError(error, "CONFIG_INVALID") ? (error as Error).message : String(error);

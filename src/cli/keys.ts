@@ -1,5 +1,4 @@
 import { readFileSync, writeFileSync } from "node:fs";
-import { parseArgs } from "node:util";
 import {
   createJwtVerifier,
   decodeJwtUnverified,
@@ -10,6 +9,7 @@ import {
   publicKeySet,
   rotateKeySet,
 } from "../tokens/index.js";
+import { parseSubcommand } from "./args.js";
 import { type Io, UsageError } from "./io.js";
 
 const alg = (value: string | undefined): JwsAlgorithm | undefined => {
@@ -30,12 +30,10 @@ const readJson = (path: string): unknown => {
 
 /** `sessionkit keys generate|rotate|jwks`. */
 export async function keysCommand(args: string[], io: Io): Promise<number> {
-  const [sub, ...rest] = args;
-  const { values, positionals } = parseArgs({
-    args: rest,
-    options: { alg: { type: "string" }, kid: { type: "string" }, keys: { type: "string" } },
-    strict: true,
-    allowPositionals: true,
+  const { sub, values, positionals } = parseSubcommand(args, {
+    alg: { type: "string" },
+    kid: { type: "string" },
+    keys: { type: "string" },
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument: ${positionals[0]}`);
   if (sub === "generate") {
@@ -65,12 +63,10 @@ export async function keysCommand(args: string[], io: Io): Promise<number> {
 
 /** `sessionkit jwt decode|verify`. */
 export async function jwtCommand(args: string[], io: Io): Promise<number> {
-  const [sub, ...rest] = args;
-  const { values, positionals } = parseArgs({
-    args: rest,
-    options: { jwks: { type: "string" }, iss: { type: "string" }, aud: { type: "string" } },
-    strict: true,
-    allowPositionals: true,
+  const { sub, values, positionals } = parseSubcommand(args, {
+    jwks: { type: "string" },
+    iss: { type: "string" },
+    aud: { type: "string" },
   });
   const token = positionals[0];
   if (positionals.length !== 1 || token === undefined)

@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import type { SessionStore } from "../index.js";
 import { isStoreSpec, openStore } from "../server/stores.js";
+import { parseSubcommand } from "./args.js";
 import { type Io, UsageError } from "./io.js";
 
 /** `--store` (memory, sqlite, postgres://) or `--database` (a SQLite path or postgres://). */
@@ -32,17 +33,11 @@ export async function migrateCommand(args: string[], io: Io): Promise<number> {
 }
 
 export async function sessionsCommand(args: string[], io: Io): Promise<number> {
-  const [sub, ...rest] = args;
-  const { values, positionals } = parseArgs({
-    args: rest,
-    options: {
-      user: { type: "string" },
-      database: { type: "string" },
-      store: { type: "string" },
-      json: { type: "boolean" },
-    },
-    allowPositionals: true,
-    strict: true,
+  const { sub, values, positionals } = parseSubcommand(args, {
+    user: { type: "string" },
+    database: { type: "string" },
+    store: { type: "string" },
+    json: { type: "boolean" },
   });
   if (sub === "list") {
     if (!values.user || positionals.length > 0)
