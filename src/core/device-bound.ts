@@ -13,12 +13,9 @@ import { sessionInstructions } from "../dbsc/instructions.js";
 import { verifyRefreshProof, verifyRegistrationProof } from "../dbsc/proof.js";
 import { createNonces } from "../pop/nonce.js";
 import type { JsonObject, StoredSession } from "../stores/types.js";
-import { generateOpaqueToken } from "../tokens/opaque.js";
 import { deviceBound, readBinding, writeBinding } from "./binding.js";
 import type { Internals } from "./internals.js";
-import { sealSuccessor } from "./seal.js";
-import { verifyOpaqueToken } from "./strategies/id.js";
-import { nextReplaced } from "./strategies/retired.js";
+import { swapSecret, verifyOpaqueToken } from "./strategies/id.js";
 import type { RequestLike } from "./types.js";
 
 /** DBSC settings after validation (`options.deviceBound`). */
@@ -175,26 +172,16 @@ export function createDeviceBinding<Data extends JsonObject>(
   const rotate = async (record: StoredSession, now: number) => {
     const current = record.secretHash;
     if (current === null) return null;
-    const next = generateOpaqueToken(record.id);
-    const rotated = await ix.storeCall(() =>
-      store.rotate(record.id, {
-        now,
-        expectedSecretHash: current,
-        previousSecretHash: nextReplaced(
-          current,
-          record.previousSecretHash,
-          record.previousValidUntil,
-          now,
-          0,
-        ),
-        secretHash: next.secretHash,
-        successor: sealSuccessor(randomBytes(32).toString("base64url"), record.id, next.secret),
-        graceUntil: now + lifetimes.grace,
-        expiresAt: Math.min(now + lifetimes.idle, record.absoluteExpiresAt),
-      }),
-    );
+    const nobody = randomBytes(32).toString("base64url");
+    const swap = {
+      now,
+      graceUntil: now + lifetimes.grace,
+      expiresAt: Math.min(now + lifetimes.idle, record.absoluteExpiresAt),
+      keepRetired: 0,
+    };
+    const rotated = await ix.storeCall(() => swapSecret(store, record, current, nobody, swap));
     ix.cache?.delete(record.id);
-    return rotated ? { record: rotated, token: next.token } : null;
+    return rotated;
   };
 
   /**

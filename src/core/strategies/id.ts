@@ -104,8 +104,32 @@ export async function renewOpaqueToken(
   keepRetired = 0,
 ): Promise<Renewal> {
   const { record, secret } = verified;
+  const swap = { now, graceUntil: now + graceMs, expiresAt, keepRetired };
+  const rotated = await swapSecret(store, record, hashSecret(secret), secret, swap);
+  if (rotated) return { ...rotated, rotated: true, refused: null };
+  // The swap lost: `verified` may come from a cache that predates a renewal made elsewhere,
+  // so only the store's current record says whether this secret is still honoured.
+  const fresh = { get: reader.fresh, fresh: reader.fresh };
+  const again = await verifyOpaqueToken(fresh, `${record.id}.${secret}`, now);
+  if (typeof again === "string") return { record, token: null, rotated: false, refused: again };
+  return { record: again.record, token: again.replacement, rotated: false, refused: null };
+}
+
+/**
+ * One compare-and-swap of a record's secret, expected to be the one hashed `current`: that
+ * one becomes the replaced secret, honoured until `graceUntil`, and a new secret's successor
+ * is sealed under `sealedFor`, which only a holder of that secret can open. `null` when the
+ * swap lost (the record's secret is no longer `current`, or it is gone).
+ */
+export async function swapSecret(
+  store: SessionStore,
+  record: StoredSession,
+  current: string,
+  sealedFor: string,
+  at: { now: number; graceUntil: number; expiresAt: number; keepRetired: number },
+): Promise<{ record: StoredSession; token: string } | null> {
+  const { now, keepRetired } = at;
   const next = generateOpaqueToken(record.id);
-  const current = hashSecret(secret);
   const rotated = await store.rotate(record.id, {
     now,
     expectedSecretHash: current,
@@ -117,15 +141,9 @@ export async function renewOpaqueToken(
       keepRetired,
     ),
     secretHash: next.secretHash,
-    successor: sealSuccessor(secret, record.id, next.secret),
-    graceUntil: now + graceMs,
-    expiresAt,
+    successor: sealSuccessor(sealedFor, record.id, next.secret),
+    graceUntil: at.graceUntil,
+    expiresAt: at.expiresAt,
   });
-  if (rotated) return { record: rotated, token: next.token, rotated: true, refused: null };
-  // The swap lost: `verified` may come from a cache that predates a renewal made elsewhere,
-  // so only the store's current record says whether this secret is still honoured.
-  const fresh = { get: reader.fresh, fresh: reader.fresh };
-  const again = await verifyOpaqueToken(fresh, `${record.id}.${secret}`, now);
-  if (typeof again === "string") return { record, token: null, rotated: false, refused: again };
-  return { record: again.record, token: again.replacement, rotated: false, refused: null };
+  return rotated ? { record: rotated, token: next.token } : null;
 }
