@@ -19,9 +19,16 @@ import {
   type TrustProxy,
   tooMany,
 } from "./http.js";
-import { INSPECT_SCRIPT, mountInspector } from "./inspect.js";
-import { LAB_SCRIPT, mountLab } from "./lab.js";
-import { clientAsset, htmlPage, type PageOptions, renderApp, renderPage, script } from "./page.js";
+import { mountInspector } from "./inspect.js";
+import { mountLab } from "./lab.js";
+import {
+  clientAsset,
+  htmlPage,
+  PAGE_ASSET_FILES,
+  type PageOptions,
+  pageAsset,
+  renderPage,
+} from "./page.js";
 import {
   DEFAULT_PASSWORD_HASHING,
   hashPassword,
@@ -30,7 +37,7 @@ import {
   passwordHasher,
 } from "./passwords.js";
 import { failureLimiter, type LimitSlot, release, reserve } from "./rate-limit.js";
-import { mountSideBySide, SIDE_BY_SIDE_SCRIPT } from "./side-by-side.js";
+import { mountSideBySide } from "./side-by-side.js";
 import { mountStrategyRoutes } from "./strategy-routes.js";
 import { isUsername, type UserStore, usernameKey } from "./users.js";
 
@@ -264,17 +271,15 @@ export function createApp(options: AppOptions): Hono<Env> {
     return htmlPage(renderPage(page), headers);
   });
   app.get("/favicon.ico", () => new Response(null, { status: 204 }));
-  app.get("/assets/app.js", () => renderApp("js"));
-  app.get("/assets/lab.js", () => script(LAB_SCRIPT));
   if (managers.id) mountLab(app, managers.id, { enabled: options.lab === true });
-  app.get("/assets/inspect.js", () => script(INSPECT_SCRIPT));
-  app.get("/assets/side-by-side.js", () => script(SIDE_BY_SIDE_SCRIPT));
   mountSideBySide(app, managers);
   if (options.keys && options.inspect)
     mountInspector(app, { keys: options.keys, ...options.inspect });
-  // sessionkit/client as built (dist/client), served as it is: the page imports it.
+  // The pages' scripts and stylesheet as built (dist/server/assets), each at a route of its
+  // own: no other name reaches the disk.
+  for (const file of PAGE_ASSET_FILES) app.get(`/assets/${file}`, () => pageAsset(file));
+  // sessionkit/client as built (dist/client), served as it is: the page scripts import it.
   app.get("/assets/client/:file", (c) => clientAsset(c.req.param("file")));
-  app.get("/assets/app.css", () => renderApp("css"));
 
   return app;
 }

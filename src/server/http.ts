@@ -3,6 +3,7 @@ import type { HttpBindings } from "@hono/node-server";
 import type { Context } from "hono";
 import { applyHeaders, problem } from "../adapters/fetch.js";
 import { SessionError } from "../errors.js";
+import { readJsonObject } from "./body.js";
 import type { User } from "./users.js";
 
 export type Env = { Bindings: Partial<HttpBindings> };
@@ -133,4 +134,22 @@ export function sessionJson(session: {
     authTime: session.authTime.toISOString(),
     deviceBound: session.deviceBound === true,
   };
+}
+
+/**
+ * The `token` a JSON body hands in (the inspector's, the lab's stolen copy): a string of at
+ * most `maxLength`, or the 400 `refusal`.
+ */
+export async function readTokenBody(
+  request: Request,
+  maxLength: number,
+  refusal: { code: string; title: string },
+): Promise<{ ok: true; token: string } | { ok: false; response: Response }> {
+  const body = await readJsonObject(request);
+  if (!body.ok) return body;
+  const token = body.value.token;
+  if (typeof token !== "string" || token.length > maxLength) {
+    return { ok: false, response: problem(400, refusal.code, refusal.title) };
+  }
+  return { ok: true, token };
 }

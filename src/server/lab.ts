@@ -1,16 +1,16 @@
 import { createHash, generateKeyPairSync, randomUUID, sign } from "node:crypto";
 import type { Hono } from "hono";
+import { html } from "hono/html";
 import { failureResponse, problem } from "../adapters/fetch.js";
 import { isSessionError } from "../errors.js";
 import { createSessionManager, type SessionManager } from "../index.js";
 import { memoryStore } from "../stores/memory/index.js";
-import { readJsonObject } from "./body.js";
-import type { Env } from "./http.js";
+import { type Env, readTokenBody } from "./http.js";
 import { htmlPage, layout } from "./page.js";
 
 const NO_STORE = { "cache-control": "no-store" };
 
-const OFF = `<section aria-labelledby="lab"><h2 id="lab">Storage lab</h2>
+const OFF = html`<section aria-labelledby="lab"><h2 id="lab">Storage lab</h2>
 <p>The storage lab is off on this server. It hands a copy of a token to the page's own
 scripts to show what an injected script could take, which is what no real site should do, so
 it only runs where someone asked for it: start the server with <code>--lab</code> (or
@@ -29,9 +29,7 @@ cookie.</p></section>`;
  */
 export function mountLab(app: Hono<Env>, manager: SessionManager, options: { enabled: boolean }) {
   if (!options.enabled) {
-    app.get("/lab", () =>
-      htmlPage(layout({ title: "Storage lab", body: OFF, script: "/assets/lab.js" })),
-    );
+    app.get("/lab", () => htmlPage(layout({ title: "Storage lab", body: OFF, script: "lab" })));
     return;
   }
   const labSessions = createSessionManager({
@@ -50,7 +48,7 @@ export function mountLab(app: Hono<Env>, manager: SessionManager, options: { ena
     const signedIn = result.session !== null;
     const deviceBound = result.session?.deviceBound === true;
     const body = signedIn
-      ? `<section aria-labelledby="lab"><h2 id="lab">Storage lab</h2>
+      ? html`<section aria-labelledby="lab"><h2 id="lab">Storage lab</h2>
 <p>Your session token lives in an <code>HttpOnly</code> cookie. Put a token in
 <code>localStorage</code> and <code>sessionStorage</code>, then run a script as an attacker's
 injected script (XSS) would, and see what it gets.</p>
@@ -77,8 +75,10 @@ is for a copy of the cookie taken from the browser's files (malware, not a scrip
 that support DBSC the cookie lives a few minutes and only this browser's key renews it.</p>
 <p id="lab-note">The script can still send requests that carry the cookie while the page is open
 (it runs as the page); what <code>HttpOnly</code> prevents is taking the token away.</p></section>`
-      : `<section><h2>Storage lab</h2><p>Sign in with the <code>id</code> strategy on <a href="/">the main page</a> first.</p></section>`;
-    return htmlPage(layout({ title: "Storage lab", body, script: "/assets/lab.js" }));
+      : html`<section><h2>Storage lab</h2><p>Sign in with the <code>id</code> strategy on <a href="/">the main page</a> first.</p></section>`;
+    // The script reads the session cookie's name as an injected script would know it.
+    const config = { sessionCookie: manager.cookieNames.session };
+    return htmlPage(layout({ title: "Storage lab", body, script: "lab", config }));
   });
 
   // A lab token for the signed-in user, to put where scripts can read it.
@@ -117,12 +117,12 @@ that support DBSC the cookie lives a few minutes and only this browser's key ren
   // The attacker's machine for a bound token: the token alone, and with a proof from a key of
   // the attacker's own. Both must be refused; the answer says how each was.
   app.post("/api/lab/attacker", async (c) => {
-    const body = await readJsonObject(c.req.raw);
+    const body = await readTokenBody(c.req.raw, 4096, {
+      code: "invalid_token",
+      title: "token: the stolen copy",
+    });
     if (!body.ok) return body.response;
-    const token = body.value.token;
-    if (typeof token !== "string" || token.length > 4096) {
-      return problem(400, "invalid_token", "token: the stolen copy");
-    }
+    const token = body.token;
     const target = new URL("/api/lab/me", c.req.url).href;
     const asBearer = await labSessions.authenticate(
       new Request(target, { headers: { authorization: `Bearer ${token}` } }),
@@ -168,69 +168,3 @@ function attackerProof(url: string, token: string): string {
   });
   return `${input}.${signature.toString("base64url")}`;
 }
-
-/** The lab page's script: the copy, and the "injected" script itself. */
-export const LAB_SCRIPT = `
-import { createSessionClient, memoryTokens } from "/assets/client/index.js";
-const client = createSessionClient();
-const KEY = "sessionkit.lab.token";
-const set = (id, text) => { const el = document.getElementById(id); if (el) el.textContent = text; };
-const BOUND = "sessionkit.lab.bound";
-// The bound row's client: a key this page makes with WebCrypto (not extractable, kept in
-// IndexedDB), a DPoP proof on every request it sends.
-let bound = null;
-try {
-  bound = createSessionClient({ tokens: memoryTokens(), dpop: true, channel: "sessionkit-lab" });
-} catch (error) {
-  set("present-bound", "not in this browser: " + error.message);
-}
-const show = () => {
-  set("present-local", localStorage.getItem(KEY) ? "yes" : "no");
-  set("present-session", sessionStorage.getItem(KEY) ? "yes" : "no");
-  if (bound) set("present-bound", localStorage.getItem(BOUND) ? "yes" : "no");
-};
-show();
-document.getElementById("lab-copy")?.addEventListener("click", async () => {
-  const r = await client.fetch("/api/lab/copy", { method: "POST" });
-  if (!r.ok) { set("status", "No lab token (HTTP " + r.status + "): sign in again."); return; }
-  const { token } = await r.json();
-  localStorage.setItem(KEY, token);
-  sessionStorage.setItem(KEY, token);
-  if (bound) {
-    const b = await bound.fetch("/api/lab/copy-bound", { method: "POST" });
-    if (b.ok) localStorage.setItem(BOUND, (await b.json()).token);
-    else set("present-bound", "no bound token (HTTP " + b.status + ")");
-  }
-  show();
-});
-document.getElementById("lab-clear")?.addEventListener("click", () => {
-  localStorage.removeItem(KEY);
-  sessionStorage.removeItem(KEY);
-  localStorage.removeItem(BOUND);
-  for (const id of ["read-cookie", "use-cookie", "read-local", "use-local", "read-session", "use-session", "read-bound", "use-bound"]) set(id, "?");
-  show();
-});
-// What an injected script does: read whatever it can, then try it without the victim's cookies,
-// as it would from the attacker's own machine.
-async function injected() {
-  const stolen = {
-    cookie: (document.cookie.match(/(?:^|; )__Host-sid=([^;]+)/) || [])[1] || null,
-    local: localStorage.getItem(KEY),
-    session: sessionStorage.getItem(KEY),
-  };
-  for (const [where, token] of Object.entries(stolen)) {
-    set("read-" + where, token ? "yes: " + token.slice(0, 8) + "…" : "no");
-    if (!token) { set("use-" + where, "nothing to use"); continue; }
-    const r = await fetch("/api/lab/me", { credentials: "omit", headers: { authorization: "Bearer " + token } });
-    set("use-" + where, r.ok ? "yes (HTTP " + r.status + ")" : "no (HTTP " + r.status + ")");
-  }
-  const copy = localStorage.getItem(BOUND);
-  set("read-bound", copy ? "yes: " + copy.slice(0, 8) + "…" : "no");
-  if (!copy) { set("use-bound", "nothing to use"); return; }
-  // Sent away, and tried where the key is not: the server plays the attacker's machine.
-  const r = await fetch("/api/lab/attacker", { method: "POST", credentials: "omit", headers: { "content-type": "application/json" }, body: JSON.stringify({ token: copy }) });
-  const tried = r.ok ? await r.json() : null;
-  set("use-bound", tried ? "no: as Bearer " + tried.bearer + "; with the attacker's own key " + tried.ownKey : "could not try (HTTP " + r.status + ")");
-}
-document.getElementById("lab-run")?.addEventListener("click", () => { injected(); });
-`;

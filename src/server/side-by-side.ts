@@ -1,4 +1,5 @@
 import type { Hono } from "hono";
+import { html } from "hono/html";
 import { problem } from "../adapters/fetch.js";
 import { findAuthCookie } from "../cookies/parse.js";
 import { createCookiePolicy } from "../cookies/policy.js";
@@ -39,23 +40,22 @@ export function mountSideBySide(
   const policy = createCookiePolicy(); // the reference server's cookies use the defaults
   // The strategy comes from the request body: a Map has no "__proto__" or "toString" entry.
   const byName = new Map<unknown, SessionManager>(Object.entries(managers));
-  const cookiesOf = (strategy: StrategyName) =>
-    strategy === "id"
-      ? [{ name: policy.names.session, attributes: policy.auth }]
-      : strategy === "jwt"
-        ? [{ name: policy.names.jwt, attributes: policy.auth }]
-        : [
-            { name: policy.names.access, attributes: policy.auth },
-            // The binding goes to every route with the access cookie; the refresh token only
-            // to the refresh route.
-            { name: policy.names.refreshBinding, attributes: policy.auth },
-            { name: policy.names.refresh, attributes: policy.refresh },
-          ];
+  const cookiesOf: Record<StrategyName, Array<{ name: string; attributes: CookieAttributes }>> = {
+    id: [{ name: policy.names.session, attributes: policy.auth }],
+    jwt: [{ name: policy.names.jwt, attributes: policy.auth }],
+    hybrid: [
+      { name: policy.names.access, attributes: policy.auth },
+      // The binding goes to every route with the access cookie; the refresh token only to
+      // the refresh route.
+      { name: policy.names.refreshBinding, attributes: policy.auth },
+      { name: policy.names.refresh, attributes: policy.refresh },
+    ],
+  };
 
-  app.get("/strategies", () => {
-    const columns = (Object.keys(managers) as StrategyName[])
-      .map(
-        (s) => `<section aria-labelledby="col-${s}" class="strategy" data-strategy="${s}">
+  const strategies = Object.keys(managers) as StrategyName[];
+  const column = (
+    s: StrategyName,
+  ) => html`<section aria-labelledby="col-${s}" class="strategy" data-strategy="${s}">
 <h3 id="col-${s}"><code>${s}</code></h3>
 <p>Signed in: <strong id="${s}-state">…</strong></p>
 <p>Cookies:</p><ul id="${s}-cookies"></ul>
@@ -63,17 +63,21 @@ export function mountSideBySide(
 <p>Verifying this request took <strong id="${s}-micros">…</strong> µs on the server.</p>
 <p><button type="button" data-revoke-strategy="${s}">Revoke this session</button>
 <button type="button" data-check="${s}">Send a request</button> <span id="${s}-check" aria-live="polite"></span></p>
-</section>`,
-      )
-      .join("");
-    const body = `<section aria-labelledby="sbs"><h2 id="sbs">Strategies side by side</h2>
+</section>`;
+  app.get("/strategies", () => {
+    const body = html`<section aria-labelledby="sbs"><h2 id="sbs">Strategies side by side</h2>
 <form id="all-form">
   <label for="all-username">Username</label><input id="all-username" name="username" autocomplete="username" required>
   <label for="all-password">Password</label><input id="all-password" name="password" type="password" autocomplete="current-password" required>
   <button type="submit">Sign in with all three</button>
-</form></section><div class="columns">${columns}</div>`;
+</form></section><div class="columns">${strategies.map(column)}</div>`;
     return htmlPage(
-      layout({ title: "Strategies side by side", body, script: "/assets/side-by-side.js" }),
+      layout({
+        title: "Strategies side by side",
+        body,
+        script: "side-by-side",
+        config: { strategies }, // read by src/server/assets/side-by-side.ts
+      }),
     );
   });
 
@@ -91,7 +95,7 @@ export function mountSideBySide(
         deviceBound: result.session?.deviceBound === true,
         micros,
         stored: STORED[strategy],
-        cookies: cookiesOf(strategy).map(({ name, attributes }) => {
+        cookies: cookiesOf[strategy].map(({ name, attributes }) => {
           const found = findAuthCookie(header, name);
           return {
             name,
@@ -118,40 +122,3 @@ export function mountSideBySide(
     return json({ revoked: result.session.id }, 200, NO_STORE);
   });
 }
-
-export const SIDE_BY_SIDE_SCRIPT = `
-import { createSessionClient } from "/assets/client/index.js";
-const client = createSessionClient();
-const el = (id) => document.getElementById(id);
-async function refresh() {
-  const state = await (await fetch("/api/strategies/state", { credentials: "same-origin" })).json();
-  for (const [strategy, s] of Object.entries(state)) {
-    el(strategy + "-state").textContent = !s.signedIn ? "no" : s.deviceBound ? "yes, device-bound (DBSC)" : "yes";
-    el(strategy + "-micros").textContent = String(s.micros);
-    el(strategy + "-stored").textContent = s.stored;
-    el(strategy + "-cookies").replaceChildren(...s.cookies.map((c) => {
-      const li = document.createElement("li");
-      li.textContent = c.name + ": " + (c.size === null ? "not sent to this page" : c.size + " bytes") + " (" + c.flags + ")";
-      return li;
-    }));
-  }
-}
-el("all-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const d = Object.fromEntries(new FormData(event.target));
-  for (const strategy of ["id", "jwt", "hybrid"]) {
-    await client.fetch("/api/" + strategy + "/login", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: d.username, password: d.password }) });
-  }
-  await refresh();
-});
-document.querySelectorAll("[data-revoke-strategy]").forEach((b) => b.addEventListener("click", async () => {
-  await client.fetch("/api/strategies/revoke", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ strategy: b.dataset.revokeStrategy }) });
-  el(b.dataset.revokeStrategy + "-check").textContent = "revoked; send a request";
-}));
-document.querySelectorAll("[data-check]").forEach((b) => b.addEventListener("click", async () => {
-  const r = await fetch("/api/" + b.dataset.check + "/me", { credentials: "same-origin" });
-  el(b.dataset.check + "-check").textContent = "HTTP " + r.status;
-  await refresh();
-}));
-refresh();
-`;
