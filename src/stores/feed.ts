@@ -56,6 +56,27 @@ export class LocalFeed {
   }
 }
 
+/** Starts and stops a store's follower of what other instances revoke. */
+export interface Follower {
+  start(): void;
+  stop(): void;
+}
+
+/**
+ * A store's `subscribe`: listeners hear the local feed, and the follower of other instances
+ * runs while anyone listens.
+ */
+export function subscribeFollowing(feed: LocalFeed, follower: Follower) {
+  return (listener: (change: StoreChange) => void): (() => void) => {
+    const unsubscribe = feed.subscribe(listener);
+    follower.start();
+    return () => {
+      unsubscribe();
+      if (feed.size === 0) follower.stop();
+    };
+  };
+}
+
 function call(listener: (change: StoreChange) => void, change: StoreChange): void {
   try {
     listener(change);

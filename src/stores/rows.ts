@@ -1,5 +1,11 @@
-import type { LocalFeed } from "./feed.js";
-import type { JsonObject, RevocationReason, StoredSession, StrategyName } from "./types.js";
+import { changeOf } from "./change.js";
+import type {
+  JsonObject,
+  RevocationReason,
+  StoreChange,
+  StoredSession,
+  StrategyName,
+} from "./types.js";
 
 /**
  * A session as SQL stores keep it: one column per field, snake_case. `Data` is how the
@@ -90,20 +96,8 @@ export function sessionToRow<Data>(
   };
 }
 
-/** Announces deleted rows on the local feed, one revocation each. */
-export function announceRows(
-  feed: LocalFeed,
-  rows: Array<SessionRow<unknown>>,
-  reason: RevocationReason,
-): void {
-  for (const r of rows) {
-    feed.emit({
-      type: "revoked",
-      id: r.id,
-      userId: r.user_id,
-      strategy: r.strategy,
-      expiresAt: r.expires_at,
-      reason,
-    });
-  }
+/** The revocation a log entry records. */
+export function changeOfLogRow(row: ChangeRow): StoreChange {
+  const { id, user_id: userId, strategy, expires_at: expiresAt } = row;
+  return changeOf({ id, userId, strategy, expiresAt }, row.reason);
 }

@@ -1,3 +1,4 @@
+import { changeOf } from "../change.js";
 import { LocalFeed } from "../feed.js";
 import type {
   CreateOptions,
@@ -32,12 +33,14 @@ export function memoryStore(): SessionStore {
     return slot >= 0 && table.expiresAt(slot) > now ? slot : -1;
   };
   const remove = (slot: number, reason: RevocationReason | null) => {
-    const id = table.id(slot);
-    const userId = table.userId(slot);
-    const strategy = table.strategy(slot);
-    const expiresAt = table.expiresAt(slot);
+    const revoked = {
+      id: table.id(slot),
+      userId: table.userId(slot),
+      strategy: table.strategy(slot),
+      expiresAt: table.expiresAt(slot),
+    };
     table.remove(slot);
-    if (reason) feed.emit({ type: "revoked", id, userId, strategy, expiresAt, reason });
+    if (reason) feed.emit(changeOf(revoked, reason));
   };
   /** Removes the record `id` if it is still there (a listener may have deleted it). */
   const removeId = (id: string, reason: RevocationReason | null) => {

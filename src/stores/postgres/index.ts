@@ -1,12 +1,14 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
-import { configError, SessionError } from "../../errors.js";
-import { LocalFeed, REVOCATION_MARGIN_MS } from "../feed.js";
-import { announceRows, rowToSession, type SessionRow } from "../rows.js";
+import { configError } from "../../errors.js";
+import { announce, changeOf } from "../change.js";
+import { LocalFeed, REVOCATION_MARGIN_MS, subscribeFollowing } from "../feed.js";
+import { byAge } from "../order.js";
 import type { RevocationReason, SessionStore, StoredSession, UpdateResult } from "../types.js";
-import { destroyConnection, within } from "./deadline.js";
-import { createListener } from "./listen.js";
-import { migrations, PREFIX_PATTERN } from "./schema.js";
+import { postgresConnection } from "./connection.js";
+import { createListener, type Notice } from "./listen.js";
+import { fromRow, insertSession, type Row } from "./rows.js";
+import { PREFIX_PATTERN } from "./schema.js";
 
 export type { SessionStore } from "../types.js";
 
@@ -24,16 +26,6 @@ export interface PostgresStoreOptions {
    */
   commandTimeoutMs?: number;
 }
-
-/** A row as `pg` returns it: jsonb arrives parsed. */
-type Row = SessionRow<StoredSession["data"]>;
-const fromRow = (row: Row): StoredSession => rowToSession(row, (data) => data);
-
-// Connection-level failures: SQLSTATE class 08 (connection exception), 57P (shutdown), 53300
-// (too many connections), and the errors of a socket that cannot reach the server.
-const UNAVAILABLE_CODES = /^(08|57P|53300|ECONN|ETIMEDOUT|EPIPE|ENOTFOUND|EHOSTUNREACH|EAI_AGAIN)/;
-const UNAVAILABLE_MESSAGES =
-  /Connection terminated|timeout exceeded|Client has encountered a connection error|connection is closed|Cannot use a pool after calling end/i;
 
 /**
  * PostgreSQL store: every change is one statement or one transaction; per-user changes take a
@@ -61,160 +53,23 @@ export function postgresStore(options: PostgresStoreOptions): SessionStore {
   const channel = `${prefix}revocations`;
   const origin = randomUUID();
   const feed = new LocalFeed();
-  let ready: Promise<void> | null = null;
-
-  const guard = async <T>(operation: (deadlineAt: number) => Promise<T>): Promise<T> => {
-    // One deadline for the whole call: a connection taken for it is destroyed when the call
-    // answers, so a transaction cannot commit after its caller was told STORE_UNAVAILABLE.
-    const deadlineAt = Date.now() + timeout;
-    let late = false;
-    try {
-      // One deadline for the whole call, schema check included; each connection it used has
-      // its own (`withClient`), which destroys it.
-      return await within(
-        (async () => {
-          ready ??= migrate().catch((error: unknown) => {
-            ready = null; // retried by the next call once the server is back
-            throw error;
-          });
-          await ready;
-          // A call that has answered STORE_UNAVAILABLE already must not start afterwards: a
-          // revocation reported as failed would land after what followed it.
-          if (late) throw new Error("gave up before the schema was ready");
-          return await operation(deadlineAt);
-        })(),
-        timeout,
-        () => {
-          late = true;
-        },
-      );
-    } catch (error) {
-      const code = String((error as { code?: unknown }).code ?? "");
-      const message = error instanceof Error ? error.message : String(error);
-      if (UNAVAILABLE_CODES.test(code) || UNAVAILABLE_MESSAGES.test(message)) {
-        throw new SessionError(
-          "STORE_UNAVAILABLE",
-          `postgres store unavailable: ${code || message}`,
-          { cause: error },
-        );
-      }
-      throw error;
-    }
-  };
-
-  // A dropped connection is reported through the failing query; this listener, attached once
-  // per client, keeps the same event from surfacing as an uncaught error, also when the
-  // client emits it after it was released.
-  const quieted = new WeakSet<pg.PoolClient>();
-  const ignore = () => {};
-
-  /**
-   * Runs `work` on one pooled connection within the store's deadline. A connection that misses
-   * it is destroyed and leaves the pool: a blackholed one would otherwise hang every query
-   * sent on it, for as long as the link stays silent. A connection that arrives after the
-   * deadline goes straight back.
-   */
-  const withClient = <T>(
-    work: (client: pg.PoolClient) => Promise<T>,
-    deadlineAt = Date.now() + timeout,
-  ): Promise<T> => {
-    const left = deadlineAt - Date.now();
-    if (left <= 0) return Promise.reject(new Error(`no answer within ${timeout} ms`));
-    let client: pg.PoolClient | null = null;
-    let expired = false;
-    const run = pool.connect().then(async (c) => {
-      if (expired) {
-        c.release();
-        throw new Error("connection arrived after the deadline");
-      }
-      client = c;
-      if (!quieted.has(c)) {
-        c.on("error", ignore);
-        quieted.add(c);
-      }
-      try {
-        const result = await work(c);
-        c.release();
-        return result;
-      } catch (error) {
-        // A client whose connection failed is destroyed, not returned to the pool.
-        c.release(error instanceof Error ? error : new Error(String(error)));
-        throw error;
-      }
-    });
-    return within(run, left, () => {
-      expired = true;
-      if (client) destroyConnection(client);
-      run.catch(() => {});
-    });
-  };
-  const query = <R extends pg.QueryResultRow>(text: string, values?: unknown[]) =>
-    guard((deadlineAt) => withClient((c) => c.query<R>(text, values), deadlineAt));
-
-  function migrate(): Promise<void> {
-    return withClient(async (client) => {
-      try {
-        await client.query("BEGIN");
-        await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`${prefix}migrate`]);
-        await client.query(`CREATE TABLE IF NOT EXISTS ${prefix}schema (version integer NOT NULL)`);
-        const { rows } = await client.query<{ version: number }>(
-          `SELECT version FROM ${prefix}schema`,
-        );
-        const current = rows[0]?.version ?? 0;
-        const steps = migrations(prefix);
-        if (current > steps.length)
-          throw new Error(`postgres schema ${current} is newer than this sessionkit`);
-        for (let v = current; v < steps.length; v++) await client.query(steps[v] ?? "");
-        await client.query(`DELETE FROM ${prefix}schema`);
-        await client.query(`INSERT INTO ${prefix}schema (version) VALUES ($1)`, [steps.length]);
-        await client.query("COMMIT");
-      } catch (error) {
-        await client.query("ROLLBACK").catch(() => {});
-        throw error;
-      }
-    });
-  }
-
-  /** Runs `work` in one transaction; optionally serialised per user by an advisory lock. */
-  const transaction = <T>(work: (q: pg.PoolClient) => Promise<T>, lockUser?: string) =>
-    guard((deadlineAt) =>
-      withClient(async (client) => {
-        try {
-          await client.query("BEGIN");
-          if (lockUser !== undefined)
-            await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [
-              `${prefix}u:${lockUser}`,
-            ]);
-          const result = await work(client);
-          await client.query("COMMIT");
-          return result;
-        } catch (error) {
-          await client.query("ROLLBACK").catch(() => {});
-          throw error;
-        }
-      }, deadlineAt),
-    );
+  const { guard, query, transaction } = postgresConnection(pool, prefix, timeout);
 
   /** Logs revocations and NOTIFYs them, inside the caller's transaction. */
-  const logRevocations = async (q: pg.PoolClient, rows: Row[], reason: RevocationReason) => {
-    for (const r of rows) {
+  const logRevocations = async (
+    q: pg.PoolClient,
+    records: StoredSession[],
+    reason: RevocationReason,
+  ) => {
+    for (const r of records) {
       const { rows: logged } = await q.query<{ seq: string }>(
         `INSERT INTO ${C} (id, user_id, strategy, expires_at, reason, origin) VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq`,
-        [r.id, r.user_id, r.strategy, r.expires_at, reason, origin],
+        [r.id, r.userId, r.strategy, r.expiresAt, reason, origin],
       );
-      const payload = {
-        seq: Number(logged[0]?.seq ?? 0),
-        id: r.id,
-        userId: r.user_id,
-        strategy: r.strategy,
-        expiresAt: r.expires_at,
-        reason,
-        origin,
-      };
-      await q.query("SELECT pg_notify($1, $2)", [channel, JSON.stringify(payload)]);
+      const notice: Notice = { seq: Number(logged[0]?.seq ?? 0), ...changeOf(r, reason), origin };
+      await q.query("SELECT pg_notify($1, $2)", [channel, JSON.stringify(notice)]);
     }
   };
-  const announce = (rows: Row[], reason: RevocationReason) => announceRows(feed, rows, reason);
 
   const listener = createListener({
     // A dedicated connection: LISTEN holds it for as long as anyone subscribes.
@@ -231,37 +86,37 @@ export function postgresStore(options: PostgresStoreOptions): SessionStore {
     timeoutMs: timeout,
   });
 
-  const COLUMNS =
-    "id, user_id, strategy, secret_hash, previous_secret_hash, previous_valid_until, successor, created_at, last_active_at, renewed_at, auth_time, expires_at, absolute_expires_at, ip, user_agent, data, version, binding";
+  /** Deletes with `sql` in a transaction, logs what went, and announces it once committed. */
+  const revoke = async (
+    sql: string,
+    values: unknown[],
+    reason: RevocationReason,
+    lockUser?: string,
+  ): Promise<StoredSession[]> => {
+    const gone = await transaction(async (q) => {
+      const records = (await q.query<Row>(sql, values)).rows.map(fromRow);
+      await logRevocations(q, records, reason);
+      return records;
+    }, lockUser);
+    announce(feed, gone, reason);
+    return gone;
+  };
+
+  async function get(id: string, now: number): Promise<StoredSession | null> {
+    const { rows } = await query<Row>(`SELECT * FROM ${S} WHERE id = $1 AND expires_at > $2`, [
+      id,
+      now,
+    ]);
+    return rows[0] ? fromRow(rows[0]) : null;
+  }
 
   return {
     name: "postgres",
 
     async create(record, opts) {
       const evicted = await transaction(async (q) => {
-        await q.query(
-          `INSERT INTO ${S} (${COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)`,
-          [
-            record.id,
-            record.userId,
-            record.strategy,
-            record.secretHash,
-            record.previousSecretHash,
-            record.previousValidUntil,
-            record.successor,
-            record.createdAt,
-            record.lastActiveAt,
-            record.renewedAt,
-            record.authTime,
-            record.expiresAt,
-            record.absoluteExpiresAt,
-            record.ip,
-            record.userAgent,
-            JSON.stringify(record.data),
-            record.version,
-            record.binding ?? null,
-          ],
-        );
+        const insert = insertSession(S, record);
+        await q.query(insert.text, insert.values);
         if (opts.maxSessionsPerUser === undefined) return [];
         await q.query(
           `DELETE FROM ${S} WHERE user_id = $1 AND strategy = $2 AND expires_at <= $3`,
@@ -276,21 +131,15 @@ export function postgresStore(options: PostgresStoreOptions): SessionStore {
            ) RETURNING *`,
           [record.userId, record.strategy, opts.maxSessionsPerUser - 1, record.id],
         );
-        rows.sort((a, b) => a.created_at - b.created_at || (a.id < b.id ? -1 : 1));
-        await logRevocations(q, rows, "evicted");
-        return rows;
+        const records = rows.map(fromRow).sort(byAge);
+        await logRevocations(q, records, "evicted");
+        return records;
       }, record.userId);
-      announce(evicted, "evicted");
-      return { evicted: evicted.map(fromRow) };
+      announce(feed, evicted, "evicted");
+      return { evicted };
     },
 
-    async get(id, now) {
-      const { rows } = await query<Row>(`SELECT * FROM ${S} WHERE id = $1 AND expires_at > $2`, [
-        id,
-        now,
-      ]);
-      return rows[0] ? fromRow(rows[0]) : null;
-    },
+    get,
 
     async touch(id, input) {
       const result = await query(
@@ -309,7 +158,7 @@ export function postgresStore(options: PostgresStoreOptions): SessionStore {
         [id, JSON.stringify(input.data), input.now, input.expectedVersion],
       );
       if (rows[0]) return { status: "updated", record: fromRow(rows[0]) };
-      const current = await this.get(id, input.now);
+      const current = await get(id, input.now);
       return current ? { status: "conflict", record: current } : { status: "missing" };
     },
 
@@ -351,29 +200,18 @@ export function postgresStore(options: PostgresStoreOptions): SessionStore {
     },
 
     async delete(id, reason) {
-      const rows = await transaction(async (q) => {
-        const { rows: gone } = await q.query<Row>(`DELETE FROM ${S} WHERE id = $1 RETURNING *`, [
-          id,
-        ]);
-        await logRevocations(q, gone, reason);
-        return gone;
-      });
-      announce(rows, reason);
-      return rows[0] ? fromRow(rows[0]) : null;
+      const [gone] = await revoke(`DELETE FROM ${S} WHERE id = $1 RETURNING *`, [id], reason);
+      return gone ?? null;
     },
 
     async deleteUser(userId, opts) {
-      const rows = await transaction(async (q) => {
-        const { rows: gone } = await q.query<Row>(
-          `DELETE FROM ${S} WHERE user_id = $1 AND ($2::text IS NULL OR strategy = $2) AND ($3::text IS NULL OR id <> $3)
-           RETURNING *`,
-          [userId, opts.strategy ?? null, opts.except ?? null],
-        );
-        await logRevocations(q, gone, opts.reason);
-        return gone;
-      }, userId);
-      announce(rows, opts.reason);
-      return rows.map(fromRow);
+      return revoke(
+        `DELETE FROM ${S} WHERE user_id = $1 AND ($2::text IS NULL OR strategy = $2) AND ($3::text IS NULL OR id <> $3)
+         RETURNING *`,
+        [userId, opts.strategy ?? null, opts.except ?? null],
+        opts.reason,
+        userId,
+      );
     },
 
     async listUser(userId, now) {
@@ -398,14 +236,7 @@ export function postgresStore(options: PostgresStoreOptions): SessionStore {
       return rows.map(fromRow);
     },
 
-    subscribe(listenerFn) {
-      const unsubscribe = feed.subscribe(listenerFn);
-      listener.start();
-      return () => {
-        unsubscribe();
-        if (feed.size === 0) listener.stop();
-      };
-    },
+    subscribe: subscribeFollowing(feed, listener),
 
     feedLag: () => listener.lag(),
 

@@ -1,20 +1,15 @@
 import type pg from "pg";
+import { changeOf } from "../change.js";
 import { type LocalFeed, REVOCATION_MARGIN_MS } from "../feed.js";
-import type { ChangeRow } from "../rows.js";
-import type { RevocationReason, StrategyName } from "../types.js";
+import { type ChangeRow, changeOfLogRow } from "../rows.js";
+import type { StoreChange } from "../types.js";
 import { destroyConnection, within } from "./deadline.js";
 
 /** How often the LISTEN connection proves it is alive while nothing else crosses it. */
 export const HEARTBEAT_MS = 1000;
 
-interface Change {
-  id: string;
-  userId: string;
-  strategy: StrategyName;
-  expiresAt: number;
-  reason: RevocationReason;
-  origin: string;
-}
+/** What a NOTIFY carries: the revocation, its place in the log, and who made it. */
+export type Notice = StoreChange & { seq: number; origin: string };
 
 /**
  * The PostgreSQL change feed: one dedicated connection LISTENs for the revocations other
@@ -48,21 +43,10 @@ export function createListener(options: {
   let retry: NodeJS.Timeout | null = null;
   let heartbeat: NodeJS.Timeout | null = null;
 
-  const deliver = (change: Change) => {
-    // This instance's own revocations too: it announced them when they committed, and the
-    // local feed drops the repeat, but one whose COMMIT answer was lost to a deadline (and
-    // that committed all the same) is announced only here.
-    const { id, userId, strategy, expiresAt, reason } = change;
-    options.feed.emit({ type: "revoked", id, userId, strategy, expiresAt, reason });
-  };
-  const fromRow = (r: ChangeRow): Change => ({
-    id: r.id,
-    userId: r.user_id,
-    strategy: r.strategy,
-    expiresAt: r.expires_at,
-    reason: r.reason,
-    origin: r.origin,
-  });
+  // This instance's own revocations too: it announced them when they committed, and the
+  // local feed drops the repeat, but one whose COMMIT answer was lost to a deadline (and that
+  // committed all the same) is announced only here.
+  const deliver = (change: StoreChange) => options.feed.emit(change);
 
   const stopHeartbeat = () => {
     if (heartbeat) clearInterval(heartbeat);
@@ -109,13 +93,14 @@ export function createListener(options: {
     if (!running || client) return;
     const c = options.connect();
     client = c;
-    const waiting: Change[] = [];
+    const waiting: StoreChange[] = [];
     let replaying = true;
     c.on("error", () => lost(c));
     c.on("end", () => lost(c));
     c.on("notification", (message) => {
       try {
-        const change = JSON.parse(message.payload ?? "") as Change;
+        const notice = JSON.parse(message.payload ?? "") as Notice;
+        const change = changeOf(notice, notice.reason);
         if (replaying) waiting.push(change);
         else deliver(change);
       } catch {
@@ -135,7 +120,7 @@ export function createListener(options: {
         options.timeoutMs,
       );
       if (client !== c) return; // lost or stopped meanwhile
-      for (const row of rows) deliver(fromRow(row));
+      for (const row of rows) deliver(changeOfLogRow(row));
       replaying = false;
       for (const change of waiting) deliver(change);
       connected = true;

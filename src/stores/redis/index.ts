@@ -1,7 +1,9 @@
 import { createHash, randomBytes } from "node:crypto";
 import { configError } from "../../errors.js";
 import { encodeBase64url } from "../../tokens/base64url.js";
-import { LocalFeed } from "../feed.js";
+import { changeOf } from "../change.js";
+import { LocalFeed, subscribeFollowing } from "../feed.js";
+import { byAge } from "../order.js";
 import type { RevocationReason, SessionStore, StoredSession, UpdateResult } from "../types.js";
 import { type RedisStoreOptions, redisConnection } from "./connection.js";
 import { redisKeys } from "./keys.js";
@@ -21,9 +23,6 @@ export type { RedisClientLike, RedisStoreOptions } from "./connection.js";
  * Revocations go to a capped stream (replayed by instances that start or reconnect) and to
  * pub/sub (the live feed).
  */
-const byAge = (a: StoredSession, b: StoredSession) =>
-  a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1);
-
 export function redisStore(options: RedisStoreOptions): SessionStore {
   const prefix = options.prefix ?? "sk:";
   if (!/^[\w:.-]{0,32}$/.test(prefix))
@@ -63,22 +62,8 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
 
   const publish = async (records: StoredSession[], reason: RevocationReason) => {
     for (const r of records) {
-      const change = {
-        id: r.id,
-        userId: r.userId,
-        strategy: r.strategy,
-        expiresAt: r.expiresAt,
-        reason,
-        origin,
-      };
-      feed.emit({
-        type: "revoked",
-        id: r.id,
-        userId: r.userId,
-        strategy: r.strategy,
-        expiresAt: r.expiresAt,
-        reason,
-      });
+      const change = { ...changeOf(r, reason), origin };
+      feed.emit(changeOf(r, reason));
       const text = JSON.stringify(change);
       // The log first: an instance that misses the message finds it there when it reconnects.
       // The live message carries the log entry's id, so that nobody hears it twice.
@@ -240,14 +225,7 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
       return [];
     },
 
-    subscribe(listener) {
-      const unsubscribe = feed.subscribe(listener);
-      void subscriber.start();
-      return () => {
-        unsubscribe();
-        if (feed.size === 0) subscriber.stop();
-      };
-    },
+    subscribe: subscribeFollowing(feed, subscriber),
 
     feedLag: () => subscriber.lag(),
 

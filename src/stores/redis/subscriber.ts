@@ -1,3 +1,4 @@
+import { changeOf } from "../change.js";
 import { type LocalFeed, REVOCATION_MARGIN_MS } from "../feed.js";
 import type { StoreChange } from "../types.js";
 import type { Commands, Guard } from "./connection.js";
@@ -51,14 +52,7 @@ export function redisSubscriber({ client, guard, cluster, feed, channel, log, or
         heard.add(entryId);
       }
       if (c.origin === origin) return;
-      feed.emit({
-        type: "revoked",
-        id: c.id,
-        userId: c.userId,
-        strategy: c.strategy,
-        expiresAt: c.expiresAt,
-        reason: c.reason,
-      });
+      feed.emit(changeOf(c, c.reason));
     } catch {
       // not ours
     }

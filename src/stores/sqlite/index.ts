@@ -3,9 +3,12 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { SessionError } from "../../errors.js";
 import { importPeer } from "../../util/optional-peer.js";
-import { LocalFeed, REVOCATION_MARGIN_MS } from "../feed.js";
-import { announceRows, type ChangeRow } from "../rows.js";
+import { announce } from "../change.js";
+import { LocalFeed, REVOCATION_MARGIN_MS, subscribeFollowing } from "../feed.js";
+import { logPoller } from "../poller.js";
+import type { ChangeRow } from "../rows.js";
 import type { RevocationReason, SessionStore, StrategyName, UpdateResult } from "../types.js";
+import { prepareQueries } from "./queries.js";
 import { fromRow, type Row, toRow } from "./rows.js";
 import { migrate } from "./schema.js";
 
@@ -50,73 +53,13 @@ export function sqliteStore(options: SqliteStoreOptions): SessionStore {
   const feed = new LocalFeed();
   const origin = randomUUID();
 
-  const q = {
-    // Columns named: a migrated table has them in the order they were added.
-    insert: db.prepare(
-      `INSERT INTO sessionkit_sessions (id, user_id, strategy, secret_hash, previous_secret_hash,
-       previous_valid_until, successor, created_at, last_active_at, renewed_at, auth_time,
-       expires_at, absolute_expires_at, ip, user_agent, data, version, binding)
-       VALUES (@id, @user_id, @strategy, @secret_hash, @previous_secret_hash,
-       @previous_valid_until, @successor, @created_at, @last_active_at, @renewed_at, @auth_time,
-       @expires_at, @absolute_expires_at, @ip, @user_agent, @data, @version, @binding)`,
-    ),
-    get: db.prepare("SELECT * FROM sessionkit_sessions WHERE id = ? AND expires_at > ?"),
-    getAny: db.prepare("SELECT * FROM sessionkit_sessions WHERE id = ?"),
-    touch: db.prepare(
-      `UPDATE sessionkit_sessions SET last_active_at = max(last_active_at, @lastActiveAt),
-       expires_at = min(max(expires_at, @expiresAt), absolute_expires_at)
-       WHERE id = @id AND expires_at > @now`,
-    ),
-    update: db.prepare(
-      `UPDATE sessionkit_sessions SET data = @data, version = version + 1
-       WHERE id = @id AND expires_at > @now AND version = @expectedVersion RETURNING *`,
-    ),
-    rotate: db.prepare(
-      `UPDATE sessionkit_sessions SET previous_secret_hash = @previousSecretHash,
-       previous_valid_until = @graceUntil, secret_hash = @secretHash, successor = @successor,
-       renewed_at = @now, expires_at = min(coalesce(@expiresAt, expires_at), absolute_expires_at)
-       WHERE id = @id AND expires_at > @now AND secret_hash = @expectedSecretHash RETURNING *`,
-    ),
-    bind: db.prepare(
-      `UPDATE sessionkit_sessions SET binding = @binding
-       WHERE id = @id AND expires_at > @now AND binding IS NULL`,
-    ),
-    delete: db.prepare("DELETE FROM sessionkit_sessions WHERE id = ? RETURNING *"),
-    logChange: db.prepare(
-      `INSERT INTO sessionkit_changes (id, user_id, strategy, expires_at, reason, origin)
-       VALUES (?, ?, ?, ?, ?, ?)`,
-    ),
-    changesAfter: db.prepare(
-      "SELECT * FROM sessionkit_changes WHERE seq > ? ORDER BY seq LIMIT 1000",
-    ),
-    lastSeq: db.prepare("SELECT coalesce(max(seq), 0) FROM sessionkit_changes").pluck(),
-    firstLiveSeq: db
-      .prepare(
-        "SELECT coalesce(min(seq) - 1, (SELECT coalesce(max(seq), 0) FROM sessionkit_changes)) FROM sessionkit_changes WHERE expires_at > ?",
-      )
-      .pluck(),
-    pruneChanges: db.prepare(
-      `DELETE FROM sessionkit_changes WHERE seq IN
-       (SELECT seq FROM sessionkit_changes WHERE expires_at <= ? LIMIT ?)`,
-    ),
-    userAll: db.prepare(
-      "SELECT * FROM sessionkit_sessions WHERE user_id = ? ORDER BY created_at, id",
-    ),
-    userLive: db.prepare(
-      "SELECT * FROM sessionkit_sessions WHERE user_id = ? AND expires_at > ? ORDER BY created_at, id",
-    ),
-    expired: db.prepare(
-      `DELETE FROM sessionkit_sessions WHERE id IN
-       (SELECT id FROM sessionkit_sessions WHERE expires_at <= ? LIMIT ?) RETURNING *`,
-    ),
-  };
+  const q = prepareQueries(db);
 
   // Inside the transaction that deletes: the log row commits with the deletion or not at all.
   const log = (rows: Row[], reason: RevocationReason) => {
     for (const r of rows)
       q.logChange.run(r.id, r.user_id, r.strategy, r.expires_at, reason, origin);
   };
-  const announce = (rows: Row[], reason: RevocationReason) => announceRows(feed, rows, reason);
 
   const createTx = db.transaction((row: Row, now: number, cap: number | undefined) => {
     q.insert.run(row);
@@ -153,39 +96,17 @@ export function sqliteStore(options: SqliteStoreOptions): SessionStore {
     },
   );
 
-  // The change feed across processes: read what others logged since the last look. Runs only
-  // while someone listens; a failed poll (locked file) is retried on the next tick.
-  let lastSeq = Number(q.lastSeq.get());
-  let poller: NodeJS.Timeout | null = null;
-  let lastPollOk = Date.now();
-  // Set by `subscribe`: the next poll first finds where the replay of the log starts.
-  let replayFrom: number | null = null;
-  const poll = () => {
-    if (feed.size === 0 || !db.open) return;
-    try {
-      if (replayFrom !== null) lastSeq = Number(q.firstLiveSeq.get(replayFrom));
-      replayFrom = null;
-      for (;;) {
-        const rows = q.changesAfter.all(lastSeq) as ChangeRow[];
-        for (const c of rows) {
-          lastSeq = Number(c.seq);
-          if (c.origin === origin) continue;
-          feed.emit({
-            type: "revoked",
-            id: c.id,
-            userId: c.user_id,
-            strategy: c.strategy,
-            expiresAt: c.expires_at,
-            reason: c.reason,
-          });
-        }
-        if (rows.length < 1000) break;
-      }
-      lastPollOk = Date.now();
-    } catch {
-      // STORE_UNAVAILABLE shows on requests and ping; the feed catches up once the lock is gone.
-    }
-  };
+  // The change feed across processes: what others logged, read while someone listens.
+  const poller = logPoller({
+    source: {
+      replayFrom: (since) => Number(q.firstLiveSeq.get(since)),
+      after: (seq) => q.changesAfter.all(seq) as ChangeRow[],
+    },
+    feed,
+    origin,
+    intervalMs: Math.max(5, options.pollIntervalMs ?? 50),
+    isOpen: () => db.open,
+  });
 
   return {
     name: "sqlite",
@@ -194,8 +115,9 @@ export function sqliteStore(options: SqliteStoreOptions): SessionStore {
       const evicted = guard(() =>
         createTx.immediate(toRow(record), opts.now, opts.maxSessionsPerUser),
       );
-      announce(evicted, "evicted");
-      return { evicted: evicted.map(fromRow) };
+      const records = evicted.map(fromRow);
+      announce(feed, records, "evicted");
+      return { evicted: records };
     },
 
     async get(id, now) {
@@ -250,16 +172,18 @@ export function sqliteStore(options: SqliteStoreOptions): SessionStore {
     async delete(id, reason) {
       const row = guard(() => deleteTx.immediate(id, reason));
       if (!row) return null;
-      announce([row], reason);
-      return fromRow(row);
+      const record = fromRow(row);
+      announce(feed, [record], reason);
+      return record;
     },
 
     async deleteUser(userId, opts) {
       const rows = guard(() =>
         deleteUserTx.immediate(userId, opts.reason, opts.strategy, opts.except),
       );
-      announce(rows, opts.reason);
-      return rows.map(fromRow);
+      const records = rows.map(fromRow);
+      announce(feed, records, opts.reason);
+      return records;
     },
 
     async listUser(userId, now) {
@@ -274,30 +198,10 @@ export function sqliteStore(options: SqliteStoreOptions): SessionStore {
       return rows.map(fromRow);
     },
 
-    subscribe(listener) {
-      const unsubscribe = feed.subscribe(listener);
-      if (!poller) {
-        // Replay what other processes revoked that still matters, then follow from there
-        // (the local feed hands the replay to later subscribers too). One writer at a time
-        // holds the file, so sequence numbers commit in order and the high-water mark is safe.
-        // Until that replay has run (a locked file can delay it), the feed is not current.
-        replayFrom = Date.now() - REVOCATION_MARGIN_MS;
-        lastPollOk = Number.NEGATIVE_INFINITY;
-        poll();
-        poller = setInterval(poll, Math.max(5, options.pollIntervalMs ?? 50));
-        poller.unref();
-      }
-      return () => {
-        unsubscribe();
-        if (feed.size === 0 && poller) {
-          clearInterval(poller);
-          poller = null;
-        }
-      };
-    },
+    subscribe: subscribeFollowing(feed, poller),
 
     // A closed store hears nothing more: its feed is as stale as it gets.
-    feedLag: () => (!db.open ? Number.POSITIVE_INFINITY : poller ? Date.now() - lastPollOk : 0),
+    feedLag: () => (db.open ? poller.lag() : Number.POSITIVE_INFINITY),
 
     async ping() {
       // Healthy means sessions can be written: take and release the write lock.
@@ -308,8 +212,7 @@ export function sqliteStore(options: SqliteStoreOptions): SessionStore {
     },
 
     async close() {
-      if (poller) clearInterval(poller);
-      poller = null;
+      poller.stop();
       if (db.open) db.close();
     },
   };
