@@ -6,12 +6,12 @@ import { applyNodeHeaders, markAuthenticated, sendRefusal, toRequestLike } from 
 import {
   authenticateOutcome,
   type Outcome,
-  type RequestState,
+  type Refusal,
   refusalOf,
   requestStates,
   signInFrom,
   signOutFrom,
-  unauthorizedRefusal,
+  userSession,
 } from "./outcome.js";
 
 declare global {
@@ -38,10 +38,10 @@ const states = requestStates<Request>("express: app.use(sessionkit(manager)) mus
 export function sessionkit<Data extends JsonObject = RegisteredData>(
   manager: SessionManager<Data>,
 ): RequestHandler {
-  const signedIn = states.signedIn(manager);
+  const record = states.recorder(manager);
   return (req, res, next) => {
     const answer = (outcome: Outcome<Data>) => {
-      states.set(req, outcome.refusal ? { ...signedIn, refusal: outcome.refusal } : signedIn);
+      record(req, outcome.refusal);
       req.session = outcome.session as Session<RegisteredData> | null;
       if (outcome.error) return next(outcome.error);
       applyNodeHeaders(res, outcome.headers);
@@ -63,14 +63,14 @@ export function sessionkit<Data extends JsonObject = RegisteredData>(
 /** Guard: lets signed-in requests through, answers the others (guests too) 401 (problem+json). */
 export function requireSession(): RequestHandler {
   return (req, res, next) => {
-    if (req.session && req.session.userId !== null) return next();
-    let state: RequestState;
+    if (userSession(req.session)) return next();
+    let refusal: Refusal;
     try {
-      state = states.get(req);
+      refusal = states.refusal(req);
     } catch (error) {
       return next(error);
     }
-    sendRefusal(res, state.refusal ?? unauthorizedRefusal());
+    sendRefusal(res, refusal);
   };
 }
 

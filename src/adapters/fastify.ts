@@ -8,6 +8,7 @@ import { toRequestLike } from "./node.js";
 import {
   AUTHENTICATED_CACHE_CONTROL,
   authenticateOutcome,
+  eachHeader,
   type Outcome,
   problemBody,
   type Refusal,
@@ -15,7 +16,7 @@ import {
   requestStates,
   signInFrom,
   signOutFrom,
-  unauthorizedRefusal,
+  userSession,
 } from "./outcome.js";
 
 declare module "fastify" {
@@ -43,15 +44,10 @@ export interface SessionkitPluginOptions<Data extends JsonObject = RegisteredDat
 const states = requestStates<FastifyRequest>(
   "fastify: register the sessionkit plugin before this route",
 );
-const stateOf = (request: FastifyRequest) => states.get(request);
 
 /** Fastify appends repeated `set-cookie` values; other headers are set. */
 function writeHeaders(reply: FastifyReply, headers: Headers | null): void {
-  if (headers === null) return;
-  for (const cookie of headers.getSetCookie()) reply.header("set-cookie", cookie);
-  headers.forEach((value, name) => {
-    if (name !== "set-cookie") reply.header(name, value);
-  });
+  eachHeader(headers, (name, value) => reply.header(name, value));
 }
 
 function refuse(reply: FastifyReply, refusal: Refusal): FastifyReply {
@@ -110,14 +106,14 @@ const plugin: FastifyPluginAsync<SessionkitPluginOptions<JsonObject>> = async (
       throw error;
     };
   });
-  const signedIn = states.signedIn(manager);
+  const record = states.recorder(manager);
   /** Applies the outcome; `false` when it answered the request itself (403, 503). */
   const settle = (
     request: FastifyRequest,
     reply: FastifyReply,
     outcome: Outcome<JsonObject>,
   ): boolean => {
-    states.set(request, outcome.refusal ? { ...signedIn, refusal: outcome.refusal } : signedIn);
+    record(request, outcome.refusal);
     writeHeaders(reply, outcome.headers);
     if (outcome.session && !reply.hasHeader("cache-control")) {
       reply.header("cache-control", AUTHENTICATED_CACHE_CONTROL); // a route may set its own
@@ -169,8 +165,8 @@ export const sessionkit = plugin as FastifyPluginAsync<SessionkitPluginOptions>;
 
 /** `onRequest` guard: `{ onRequest: requireSession }` answers 401 without a signed-in user. */
 export async function requireSession(request: FastifyRequest, reply: FastifyReply) {
-  if (request.session && request.session.userId !== null) return;
-  return refuse(reply, stateOf(request).refusal ?? unauthorizedRefusal());
+  if (userSession(request.session)) return;
+  return refuse(reply, states.refusal(request));
 }
 
 /**

@@ -11,6 +11,7 @@ import {
   refusalOf,
   signInFrom,
   unauthorizedRefusal,
+  userSession,
 } from "./outcome.js";
 
 /** RFC 9457 problem details with a stable `code` member. */
@@ -75,14 +76,14 @@ export function requireSession<Data extends JsonObject>(
   return async (request) => {
     const pending = authenticateOutcome(manager, request);
     const outcome = pending instanceof Promise ? await pending : pending;
-    // A guest session is not a signed-in user: refused like none.
-    if (!outcome.session || outcome.session.userId === null) {
+    const session = userSession(outcome.session);
+    if (!session) {
       return refusalResponse(
         outcome.refusal ?? unauthorizedRefusal(),
         outcome.headers ?? undefined,
       );
     }
-    const response = await handler(request, outcome.session);
+    const response = await handler(request, session);
     try {
       return authenticatedHeaders(response, outcome.headers);
     } catch {

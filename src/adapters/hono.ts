@@ -8,11 +8,12 @@ import { toRequestLike } from "./node.js";
 import {
   AUTHENTICATED_CACHE_CONTROL,
   authenticateOutcome,
+  eachHeader,
   refusalOf,
   requestStates,
   signInFrom,
   signOutFrom,
-  unauthorizedRefusal,
+  userSession,
 } from "./outcome.js";
 
 /** Hono environment for typed `c.var.session`: `new Hono<SessionEnv>()`. */
@@ -36,11 +37,7 @@ function requestOf(c: Context): RequestLike {
 
 /** Headers set now reach whatever response the handler returns (Hono merges them). */
 function writeHeaders(c: Context, headers: Headers | null): void {
-  if (headers === null) return;
-  for (const cookie of headers.getSetCookie()) c.header("set-cookie", cookie, { append: true });
-  headers.forEach((value, name) => {
-    if (name !== "set-cookie") c.header(name, value);
-  });
+  eachHeader(headers, (name, value, append) => c.header(name, value, { append }));
 }
 
 /**
@@ -53,11 +50,11 @@ function writeHeaders(c: Context, headers: Headers | null): void {
 export function sessionkit<Data extends JsonObject = RegisteredData>(
   manager: SessionManager<Data>,
 ): MiddlewareHandler<SessionEnv<Data>> {
-  const signedIn = states.signedIn(manager);
+  const record = states.recorder(manager);
   return async (c, next) => {
     const pending = authenticateOutcome(manager, requestOf(c));
     const outcome = pending instanceof Promise ? await pending : pending;
-    states.set(c.req.raw, outcome.refusal ? { ...signedIn, refusal: outcome.refusal } : signedIn);
+    record(c.req.raw, outcome.refusal);
     if (outcome.refusal && outcome.refusal.status !== 401) {
       return refusalResponse(outcome.refusal, outcome.headers ?? undefined);
     }
@@ -81,8 +78,8 @@ export function requireSession<Data extends JsonObject = RegisteredData>(): Midd
   SessionEnv<Data>
 > {
   return async (c, next) => {
-    if (c.get("session")?.userId) return next();
-    return refusalResponse(stateOf(c).refusal ?? unauthorizedRefusal());
+    if (userSession(c.get("session"))) return next();
+    return refusalResponse(states.refusal(c.req.raw));
   };
 }
 

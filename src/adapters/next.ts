@@ -7,7 +7,7 @@ import {
   refusalResponse,
   sessionErrorResponse,
 } from "./fetch.js";
-import { authenticateOutcome, signInFrom, signOutFrom } from "./outcome.js";
+import { authenticateOutcome, signInFrom, signOutFrom, userSession } from "./outcome.js";
 
 /**
  * Next.js (App Router, 15.5+ and 16) for the Fetch adapter's manager.
@@ -82,7 +82,7 @@ export function sessionProxy<Data extends JsonObject>(
     const url = new URL(request.url);
     if (outcome.refusal?.status === 403) return refusalResponse(outcome.refusal);
     // A guest session is not a signed-in user: a protected page sends it to sign in too.
-    if ((!outcome.session || outcome.session.userId === null) && protects(url.pathname)) {
+    if (!userSession(outcome.session) && protects(url.pathname)) {
       if (outcome.error && outcome.refusal) return refusalResponse(outcome.refusal);
       const target = new URL(signInPath, url);
       target.searchParams.set("next", url.pathname + url.search);
@@ -200,21 +200,17 @@ export function requireSession<Data extends JsonObject, Context = unknown>(
  * `{ userId }` as JSON), the session cookie on it. A cross-site sign-in (login CSRF) answers
  * 403 and an unreachable store 503, as problem+json, with nothing created.
  */
-export async function signIn<Data extends JsonObject>(
+export function signIn<Data extends JsonObject>(
   manager: SessionManager<Data>,
   request: Request,
   input: Omit<CreateInput<Data>, "request">,
   respond: (session: Session<Data>) => Response | Promise<Response> = (session) =>
     Response.json({ userId: session.userId }),
 ): Promise<Response> {
-  try {
+  return answered(async () => {
     const issued = await signInFrom(manager, request, input);
     return withHeaders(await respond(issued.session), issued.headers);
-  } catch (error) {
-    const answer = sessionErrorResponse(error);
-    if (answer) return answer;
-    throw error;
-  }
+  });
 }
 
 /**
@@ -222,14 +218,21 @@ export async function signIn<Data extends JsonObject>(
  * by `respond()` (default 204). A cross-site sign-out riding the cookie answers 403 and
  * changes nothing.
  */
-export async function signOut<Data extends JsonObject>(
+export function signOut<Data extends JsonObject>(
   manager: SessionManager<Data>,
   request: Request,
   respond: () => Response | Promise<Response> = () => new Response(null, { status: 204 }),
 ): Promise<Response> {
-  try {
+  return answered(async () => {
     const { headers } = await signOutFrom(manager, request);
     return withHeaders(await respond(), headers);
+  });
+}
+
+/** sessionkit's errors (403 cross-site, 503 store down) as problem details; others thrown. */
+async function answered(run: () => Promise<Response>): Promise<Response> {
+  try {
+    return await run();
   } catch (error) {
     const answer = sessionErrorResponse(error);
     if (answer) return answer;
@@ -270,10 +273,11 @@ export async function actionSession<Data extends JsonObject>(
   headers: HeadersLike,
   cookies: CookieJar,
 ): Promise<Session<Data> | null> {
-  const pending = authenticateOutcome(manager, { method: "POST", headers });
-  const outcome = pending instanceof Promise ? await pending : pending;
-  if (outcome.error) throw outcome.error;
-  setCookies(cookies, outcome.headers);
+  const outcome = await inAction(headers, cookies, async (request) => {
+    const found = await authenticateOutcome(manager, request);
+    if (found.error) throw found.error;
+    return found;
+  });
   return outcome.session;
 }
 
@@ -287,8 +291,7 @@ export async function signInAction<Data extends JsonObject>(
   cookies: CookieJar,
   input: Omit<CreateInput<Data>, "request">,
 ): Promise<Session<Data>> {
-  const issued = await signInFrom(manager, { method: "POST", headers }, input);
-  setCookies(cookies, issued.headers);
+  const issued = await inAction(headers, cookies, (request) => signInFrom(manager, request, input));
   return issued.session;
 }
 
@@ -301,7 +304,22 @@ export async function signOutAction<Data extends JsonObject>(
   headers: HeadersLike,
   cookies: CookieJar,
 ): Promise<{ revoked: boolean }> {
-  const { revoked, headers: clearing } = await signOutFrom(manager, { method: "POST", headers });
-  setCookies(cookies, clearing);
+  const { revoked } = await inAction(headers, cookies, (request) => signOutFrom(manager, request));
   return { revoked };
+}
+
+/** A server action as the core reads it: Next sends every action as a POST. */
+function actionRequest(headers: HeadersLike): RequestLike {
+  return { method: "POST", headers };
+}
+
+/** Runs `call` on a server action's request; the headers it returns go through `cookies`. */
+async function inAction<Result extends { headers: Headers | null }>(
+  headers: HeadersLike,
+  cookies: CookieJar,
+  call: (request: RequestLike) => Promise<Result>,
+): Promise<Result> {
+  const result = await call(actionRequest(headers));
+  setCookies(cookies, result.headers);
+  return result;
 }

@@ -12,6 +12,7 @@ import {
   signInFrom,
   signOutFrom,
   unauthorizedRefusal,
+  userSession,
 } from "./outcome.js";
 
 /** The headers of a Node request as the core reads them: in place, nothing copied. */
@@ -133,7 +134,7 @@ export async function authenticateNode<Data extends JsonObject>(
   if (outcome.session) {
     markAuthenticated(res);
     // A guest session when a signed-in user is required: refused like none.
-    if (outcome.session.userId !== null || options.required === false) return outcome.session;
+    if (userSession(outcome.session) || options.required === false) return outcome.session;
   }
   const refusal = outcome.session ? unauthorizedRefusal() : outcome.refusal;
   if (refusal && (options.required !== false || refusal.status !== 401)) {

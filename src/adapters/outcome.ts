@@ -157,18 +157,49 @@ export interface RequestState {
 export function requestStates<Key extends object>(missing: string) {
   const slot = Symbol("sessionkit.requestState");
   type Holder = { [slot]?: RequestState };
-  return {
-    /** The state of a request that has a session: made once per middleware, not per request. */
-    signedIn<Data extends JsonObject>(manager: SessionManager<Data>): RequestState {
-      return { manager: manager as unknown as SessionManager<JsonObject>, refusal: null };
-    },
-    set(key: Key, state: RequestState) {
-      (key as Holder)[slot] = state;
-    },
-    get(key: Key): RequestState {
-      const state = (key as Holder)[slot];
-      if (!state) throw configError(missing);
-      return state;
-    },
+  const get = (key: Key): RequestState => {
+    const state = (key as Holder)[slot];
+    if (!state) throw configError(missing);
+    return state;
   };
+  return {
+    /**
+     * What a middleware calls on each request with its outcome's refusal. The state of a
+     * request that has a session is made once per middleware, not per request.
+     */
+    recorder<Data extends JsonObject>(manager: SessionManager<Data>) {
+      const signedIn: RequestState = {
+        manager: manager as unknown as SessionManager<JsonObject>,
+        refusal: null,
+      };
+      return (key: Key, refusal: Refusal | null) => {
+        (key as Holder)[slot] = refusal ? { ...signedIn, refusal } : signedIn;
+      };
+    },
+    get,
+    /** A guard's answer without a signed-in user: why the middleware found none, else 401. */
+    refusal: (key: Key): Refusal => get(key).refusal ?? unauthorizedRefusal(),
+  };
+}
+
+/** The session if a user is signed in with it, else `null`: a guard refuses a guest's too. */
+export function userSession<Data extends JsonObject>(
+  session: Session<Data> | null | undefined,
+): Session<Data> | null {
+  return session && session.userId !== null ? session : null;
+}
+
+/**
+ * Session headers as a framework's own header calls take them: each `Set-Cookie` line apart
+ * (`append`), any other header once.
+ */
+export function eachHeader(
+  headers: Headers | null,
+  write: (name: string, value: string, append: boolean) => void,
+): void {
+  if (headers === null) return;
+  for (const cookie of headers.getSetCookie()) write("set-cookie", cookie, true);
+  headers.forEach((value, name) => {
+    if (name !== "set-cookie") write(name, value, false);
+  });
 }
