@@ -9,6 +9,12 @@ export interface FailureAnswer {
   wwwAuthenticate: string | null;
 }
 
+/** The failures that are not about credentials: one answer each, with no challenge. */
+const NOT_401 = {
+  403: { status: 403, code: "csrf_failed", title: "Cross-site request refused" },
+  503: { status: 503, code: "store_unavailable", title: "Session store unavailable" },
+} as const;
+
 /**
  * How an authentication failure is answered over HTTP, in one place for every adapter: one
  * body for every 401 (no oracle telling forged from revoked from unknown), except
@@ -16,22 +22,7 @@ export interface FailureAnswer {
  * to refresh or sign in again.
  */
 export function failureAnswer(failure: AuthFailure): FailureAnswer {
-  if (failure.status === 403) {
-    return {
-      status: 403,
-      code: "csrf_failed",
-      title: "Cross-site request refused",
-      wwwAuthenticate: null,
-    };
-  }
-  if (failure.status === 503) {
-    return {
-      status: 503,
-      code: "store_unavailable",
-      title: "Session store unavailable",
-      wwwAuthenticate: null,
-    };
-  }
+  if (failure.status !== 401) return { ...NOT_401[failure.status], wwwAuthenticate: null };
   const expired = failure.reason === "expired";
   const bearer =
     failure.reason === "missing"
