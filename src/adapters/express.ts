@@ -83,7 +83,7 @@ export async function signIn<Data extends JsonObject = RegisteredData>(
   res: Response,
   input: Omit<CreateInput<Data>, "request">,
 ): Promise<Session<Data>> {
-  const manager = states.get(req).manager as unknown as SessionManager<Data>;
+  const manager = states.manager<Data>(req);
   const issued = await signInFrom(manager, toRequestLike(req), { ip: req.ip ?? null, ...input });
   applyNodeHeaders(res, issued.headers);
   req.session = issued.session as unknown as Session<RegisteredData>;
@@ -95,7 +95,7 @@ export async function signIn<Data extends JsonObject = RegisteredData>(
  * cross-site sign-out throws `CSRF_FAILED` (403) and changes nothing.
  */
 export async function signOut(req: Request, res: Response): Promise<boolean> {
-  const { revoked, headers } = await signOutFrom(states.get(req).manager, toRequestLike(req));
+  const { revoked, headers } = await signOutFrom(states.manager(req), toRequestLike(req));
   applyNodeHeaders(res, headers);
   req.session = null;
   return revoked;
@@ -106,7 +106,7 @@ export async function refreshSession<Data extends JsonObject = RegisteredData>(
   req: Request,
   res: Response,
 ): Promise<Session<Data> | null> {
-  const manager = states.get(req).manager as unknown as SessionManager<Data>;
+  const manager = states.manager<Data>(req);
   const result = await manager.refresh(toRequestLike(req));
   applyNodeHeaders(res, result.headers);
   return result.session;

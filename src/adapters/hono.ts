@@ -23,7 +23,6 @@ export type SessionEnv<Data extends JsonObject = RegisteredData> = {
 
 // Keyed by the raw Request, which lives exactly as long as the request.
 const states = requestStates<Request>("hono: app.use(sessionkit(manager)) must run before this");
-const stateOf = (c: Context) => states.get(c.req.raw);
 
 /**
  * The request as the core reads it. On Node (@hono/node-server) the headers Node already
@@ -92,7 +91,7 @@ export async function signIn<Data extends JsonObject = RegisteredData>(
   c: Context<SessionEnv<Data>>,
   input: Omit<CreateInput<Data>, "request">,
 ): Promise<Session<Data>> {
-  const manager = stateOf(c).manager as unknown as SessionManager<Data>;
+  const manager = states.manager<Data>(c.req.raw);
   const issued = await signInFrom(manager, requestOf(c), input);
   writeHeaders(c, issued.headers);
   c.set("session", issued.session);
@@ -104,7 +103,7 @@ export async function signIn<Data extends JsonObject = RegisteredData>(
  * cross-site sign-out throws `CSRF_FAILED` (403) and changes nothing.
  */
 export async function signOut(c: Context): Promise<boolean> {
-  const { revoked, headers } = await signOutFrom(stateOf(c).manager, requestOf(c));
+  const { revoked, headers } = await signOutFrom(states.manager(c.req.raw), requestOf(c));
   writeHeaders(c, headers);
   c.set("session", null);
   return revoked;
@@ -114,7 +113,7 @@ export async function signOut(c: Context): Promise<boolean> {
 export async function refreshSession<Data extends JsonObject = RegisteredData>(
   c: Context<SessionEnv<Data>>,
 ): Promise<Session<Data> | null> {
-  const manager = stateOf(c).manager as unknown as SessionManager<Data>;
+  const manager = states.manager<Data>(c.req.raw);
   const result = await manager.refresh(requestOf(c));
   writeHeaders(c, result.headers);
   return result.session;

@@ -3,6 +3,7 @@ import type { DeviceAnswer } from "../core/device-bound.js";
 import type { SessionManager } from "../core/manager.js";
 import type { CreateInput, RequestLike, Session } from "../core/types.js";
 import type { JsonObject } from "../stores/types.js";
+import { appendSetCookie } from "./node-headers.js";
 import {
   AUTHENTICATED_CACHE_CONTROL,
   authenticateOutcome,
@@ -83,12 +84,7 @@ class NodeRequest implements RequestLike {
 export function applyNodeHeaders(res: ServerResponse, headers: Headers | null): void {
   if (headers === null) return;
   const cookies = headers.getSetCookie();
-  if (cookies.length > 0) {
-    const existing = res.getHeader("set-cookie");
-    const before =
-      existing === undefined ? [] : Array.isArray(existing) ? existing : [String(existing)];
-    res.setHeader("set-cookie", [...before, ...cookies]);
-  }
+  if (cookies.length > 0) appendSetCookie(res, cookies);
   headers.forEach((value, name) => {
     if (name !== "set-cookie") res.setHeader(name, value);
   });

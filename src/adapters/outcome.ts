@@ -152,7 +152,8 @@ export interface RequestState {
 /**
  * Per-request state, kept on the framework's request object itself under a symbol of its
  * own (it lives exactly as long as the request, and costs less than a `WeakMap` entry on
- * every request). `get` throws a configuration error naming the missing middleware.
+ * every request). Reading a request the middleware did not see throws a configuration error
+ * naming the missing middleware.
  */
 export function requestStates<Key extends object>(missing: string) {
   const slot = Symbol("sessionkit.requestState");
@@ -176,7 +177,12 @@ export function requestStates<Key extends object>(missing: string) {
         (key as Holder)[slot] = refusal ? { ...signedIn, refusal } : signedIn;
       };
     },
-    get,
+    /**
+     * The manager the middleware ran with, typed with the helper's `Data` (the app's word for
+     * its session data, as `Register` is): the state keeps it untyped.
+     */
+    manager: <Data extends JsonObject>(key: Key) =>
+      get(key).manager as unknown as SessionManager<Data>,
     /** A guard's answer without a signed-in user: why the middleware found none, else 401. */
     refusal: (key: Key): Refusal => get(key).refusal ?? unauthorizedRefusal(),
   };

@@ -1,4 +1,5 @@
 import { type OutgoingHttpHeaders, OutgoingMessage, type ServerResponse } from "node:http";
+import { appendSetCookie } from "../node-headers.js";
 
 export type Send = (status: number, headers: Record<string, string>, body: string) => void;
 
@@ -58,11 +59,7 @@ export function holdResponse(res: ServerResponse, hooks: Hooks): void {
     for (const headers of hooks.headers()) {
       if (res.headersSent) return;
       const cookies = headers.getSetCookie();
-      if (cookies.length > 0) {
-        const before = res.getHeader("set-cookie");
-        const list = before === undefined ? [] : [before].flat().map(String);
-        proto.setHeader.call(res, "set-cookie", [...list, ...cookies]);
-      }
+      if (cookies.length > 0) appendSetCookie(res, cookies, proto.setHeader);
       headers.forEach((value, name) => {
         if (name !== "set-cookie") proto.setHeader.call(res, name, value);
       });
@@ -154,9 +151,7 @@ function applyHeaders(res: ServerResponse, headers: unknown): void {
   for (const [name, value] of pairs) {
     if (value === undefined) continue;
     if (name.toLowerCase() === "set-cookie") {
-      const before = res.getHeader("set-cookie");
-      const list = before === undefined ? [] : [before].flat().map(String);
-      res.setHeader("set-cookie", [...list, ...[value].flat().map(String)]);
+      appendSetCookie(res, [value].flat().map(String));
     } else {
       res.setHeader(name, value as string);
     }
