@@ -12,6 +12,7 @@ import {
   signInFrom,
   unauthorizedRefusal,
   userSession,
+  withMutableHeaders,
 } from "./outcome.js";
 
 /** RFC 9457 problem details with a stable `code` member. */
@@ -84,12 +85,7 @@ export function requireSession<Data extends JsonObject>(
       );
     }
     const response = await handler(request, session);
-    try {
-      return authenticatedHeaders(response, outcome.headers);
-    } catch {
-      // Response.redirect() and fetch() responses have immutable headers: a copy has not.
-      return authenticatedHeaders(new Response(response.body, response), outcome.headers);
-    }
+    return withMutableHeaders(response, (r) => authenticatedHeaders(r, outcome.headers));
   };
 }
 

@@ -7,7 +7,16 @@ import {
   refusalResponse,
   sessionErrorResponse,
 } from "./fetch.js";
-import { authenticateOutcome, signInFrom, signOutFrom, userSession } from "./outcome.js";
+import { type CookieJar, forwarded, setCookies } from "./next-cookies.js";
+import {
+  authenticateOutcome,
+  signInFrom,
+  signOutFrom,
+  userSession,
+  withMutableHeaders,
+} from "./outcome.js";
+
+export { type CookieJar, type CookieSetOptions, parseSetCookie } from "./next-cookies.js";
 
 /**
  * Next.js (App Router, 15.5+ and 16) for the Fetch adapter's manager.
@@ -26,23 +35,6 @@ import { authenticateOutcome, signInFrom, signOutFrom, userSession } from "./out
 /** What the proxy needs of `NextResponse` from `next/server`. */
 export interface NextResponseLike {
   next(init?: { request?: { headers?: Headers } }): Response;
-}
-
-/** What the server-action helpers need of `await cookies()` from `next/headers`. */
-export interface CookieJar {
-  set(name: string, value: string, options: CookieSetOptions): unknown;
-}
-
-/** A `Set-Cookie` line as the options object of Next's `cookies().set`. */
-export interface CookieSetOptions {
-  path?: string;
-  domain?: string;
-  maxAge?: number;
-  expires?: Date;
-  httpOnly?: boolean;
-  secure?: boolean;
-  sameSite?: "strict" | "lax" | "none";
-  partitioned?: boolean;
 }
 
 /** What the Server Component and server-action helpers read of `await headers()`. */
@@ -103,77 +95,6 @@ export function sessionProxy<Data extends JsonObject>(
 function noStore(response: Response): Response {
   if (response.headers.has("set-cookie")) response.headers.set("cache-control", "no-store");
   return response;
-}
-
-/**
- * The request headers for the page, with the `Cookie` header as the browser will send it
- * next time: renewed cookies replace their old values, cleared ones are gone.
- */
-function forwarded(headers: Headers, setCookies: string[]): Headers {
-  const replaced = new Map<string, string | null>();
-  for (const line of setCookies) {
-    const { name, value, options } = parseSetCookie(line);
-    replaced.set(name, options.maxAge === 0 ? null : value);
-  }
-  const kept = (headers.get("cookie") ?? "")
-    .split(";")
-    .map((pair) => pair.trim())
-    .filter((pair) => pair !== "" && !replaced.has(pair.slice(0, pair.indexOf("=")).trim()));
-  for (const [name, value] of replaced) if (value !== null) kept.push(`${name}=${value}`);
-  const out = new Headers(headers);
-  if (kept.length) out.set("cookie", kept.join("; "));
-  else out.delete("cookie");
-  return out;
-}
-
-/** One of our own `Set-Cookie` lines (`cookies/serialize.ts` wrote it) as `cookies().set` takes it. */
-export function parseSetCookie(line: string): {
-  name: string;
-  value: string;
-  options: CookieSetOptions;
-} {
-  const [pair = "", ...attributes] = line.split(";");
-  const eq = pair.indexOf("=");
-  const options: CookieSetOptions = {};
-  for (const attribute of attributes) {
-    const [key = "", ...rest] = attribute.trim().split("=");
-    const value = rest.join("=");
-    switch (key.toLowerCase()) {
-      case "path":
-        options.path = value;
-        break;
-      case "domain":
-        options.domain = value;
-        break;
-      case "max-age":
-        options.maxAge = Number(value);
-        break;
-      case "expires":
-        options.expires = new Date(value);
-        break;
-      case "httponly":
-        options.httpOnly = true;
-        break;
-      case "secure":
-        options.secure = true;
-        break;
-      case "samesite":
-        options.sameSite = value.toLowerCase() as CookieSetOptions["sameSite"];
-        break;
-      case "partitioned":
-        options.partitioned = true;
-        break;
-    }
-  }
-  return { name: pair.slice(0, eq).trim(), value: pair.slice(eq + 1).trim(), options };
-}
-
-/** Applies a manager's `Set-Cookie` headers through Next's cookie store (server actions). */
-function setCookies(jar: CookieJar, headers: Headers | null): void {
-  for (const line of headers?.getSetCookie() ?? []) {
-    const { name, value, options } = parseSetCookie(line);
-    jar.set(name, value, options);
-  }
 }
 
 export type RouteHandler<Data extends JsonObject, Context> = (
@@ -241,12 +162,7 @@ async function answered(run: () => Promise<Response>): Promise<Response> {
 }
 
 function withHeaders(response: Response, headers: Headers): Response {
-  try {
-    return applyHeaders(response, headers);
-  } catch {
-    // `Response.redirect()` and `fetch()` responses have immutable headers: a copy has not.
-    return applyHeaders(new Response(response.body, response), headers);
-  }
+  return withMutableHeaders(response, (r) => applyHeaders(r, headers));
 }
 
 /**

@@ -209,3 +209,18 @@ export function eachHeader(
     if (name !== "set-cookie") write(name, value, false);
   });
 }
+
+/**
+ * `change` made to a response's headers, or to a copy of the response where they are
+ * immutable (`Response.redirect()`, a `fetch()` response).
+ */
+export function withMutableHeaders(
+  response: Response,
+  change: (response: Response) => Response,
+): Response {
+  try {
+    return change(response);
+  } catch {
+    return change(new Response(response.body, response));
+  }
+}
