@@ -157,8 +157,9 @@ function resolveHeader(
   if (alg.toLowerCase() === "none") return "alg_none";
   for (const name of FORBIDDEN_HEADERS) if (name in header) return "forbidden_header";
   const kid = header.kid;
+  if (typeof kid !== "string") return "unknown_kid";
   // Map lookups only: a kid is never a path, a query or anything but a name.
-  const key = typeof kid === "string" ? keys.get(kid) : undefined;
+  const key = keys.get(kid);
   if (!key) return "unknown_kid";
   if (key.alg !== alg) return "alg_mismatch";
   if (!resolved) {
@@ -166,7 +167,7 @@ function resolveHeader(
     resolvedByKeys.set(keys, resolved);
   }
   if (resolved.size >= MAX_HEADERS) resolved.clear();
-  const result = { header, kid: kid as string, key };
+  const result = { header, kid, key };
   resolved.set(encoded, result);
   return result;
 }

@@ -1,4 +1,5 @@
 import { configError } from "../errors.js";
+import { type Claims, numberClaim } from "./claims.js";
 import { type JwsFailure, signJws, verifyJws } from "./jws.js";
 import { type ImportedKey, importKeySet, type JwkSet } from "./keys.js";
 
@@ -47,6 +48,13 @@ export interface JwtVerifier {
   verify(token: unknown): JwtResult;
 }
 
+/** A time claim in seconds: `undefined` when absent, `null` when not a finite number. */
+const timeClaim = (claims: Claims, name: string): number | null | undefined => {
+  if (claims[name] === undefined) return undefined;
+  const value = numberClaim(claims, name);
+  return value !== undefined && Number.isFinite(value) ? value : null;
+};
+
 const normalizeType = (value: unknown) =>
   typeof value === "string" ? value.toLowerCase().replace(/^application\//, "") : "jwt";
 
@@ -79,19 +87,16 @@ export function createJwtVerifier(
       if (type !== null && normalizeType(header.typ) !== type)
         return { ok: false, reason: "wrong_type" };
       const now = clock() / 1000;
-      const { exp, nbf, iat } = claims;
+      const exp = timeClaim(claims, "exp");
+      const nbf = timeClaim(claims, "nbf");
+      const iat = timeClaim(claims, "iat");
       if (exp === undefined) return { ok: false, reason: "missing_exp" };
-      for (const t of [exp, nbf, iat]) {
-        if (t !== undefined && (typeof t !== "number" || !Number.isFinite(t))) {
-          return { ok: false, reason: "bad_time_claim" };
-        }
+      if (exp === null || nbf === null || iat === null) {
+        return { ok: false, reason: "bad_time_claim" };
       }
-      if (now - skew >= (exp as number) && !options.acceptExpired)
-        return { ok: false, reason: "expired" };
-      if (nbf !== undefined && now + skew < (nbf as number))
-        return { ok: false, reason: "not_yet_valid" };
-      if (iat !== undefined && (iat as number) > now + skew)
-        return { ok: false, reason: "issued_in_future" };
+      if (now - skew >= exp && !options.acceptExpired) return { ok: false, reason: "expired" };
+      if (nbf !== undefined && now + skew < nbf) return { ok: false, reason: "not_yet_valid" };
+      if (iat !== undefined && iat > now + skew) return { ok: false, reason: "issued_in_future" };
       if (options.issuer !== null && claims.iss !== options.issuer)
         return { ok: false, reason: "bad_issuer" };
       const aud = claims.aud;

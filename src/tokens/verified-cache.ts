@@ -1,3 +1,4 @@
+import { numberClaim } from "./claims.js";
 import type { JwtResult, JwtVerifier } from "./jwt.js";
 
 interface Entry {
@@ -50,7 +51,9 @@ export function cachedVerifier(
       }
       const result = verifier.verify(token);
       if (result.ok) {
-        const expiresAt = (result.claims.exp as number) * 1000;
+        // A verifier that lets a token without a numeric `exp` through gets no cache entry
+        // that lives: it expired at 0.
+        const expiresAt = (numberClaim(result.claims, "exp") ?? 0) * 1000;
         entries.delete(key);
         entries.set(key, { token, result, expiresAt, used: false });
         if (entries.size > max) evict();

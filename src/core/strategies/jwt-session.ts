@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { JsonObject, StoredSession } from "../../stores/types.js";
 import { encodeBase64url } from "../../tokens/base64url.js";
+import { type Claims, numberClaim, objectClaim, stringClaim } from "../../tokens/claims.js";
 import { createJwtSigner, createJwtVerifier } from "../../tokens/jwt.js";
 import { cachedVerifier } from "../../tokens/verified-cache.js";
 import { boundJkt, deviceBound } from "../binding.js";
@@ -19,7 +20,6 @@ import type {
   Session,
   Transport,
 } from "../types.js";
-import { type Claims, numberClaim, objectClaim, stringClaim } from "./claims.js";
 
 const seconds = (ms: number) => Math.floor(ms / 1000);
 /** The `cnf.jkt` of a token: `null` without `cnf`, a thumbprint no key has for a bad one. */
