@@ -7,13 +7,7 @@ import { isProofAlgorithm, PROOF_ALGORITHMS } from "../pop/jwk.js";
 import { createNonces } from "../pop/nonce.js";
 import { memoryReplayCache, perKeyReplayCache } from "../pop/replay.js";
 import type { JsonObject, SessionStore, StrategyName } from "../stores/types.js";
-import {
-  deriveKey,
-  type ImportedKey,
-  importKeySet,
-  type JwkSet,
-  loadKeySet,
-} from "../tokens/keys.js";
+import { deriveKey, type ImportedKey, type JwkSet, readKeySet } from "../tokens/keys.js";
 import type { DeviceBoundSettings } from "./device-bound.js";
 import type { DpopSettings } from "./dpop.js";
 import { parseDuration } from "./duration.js";
@@ -92,8 +86,9 @@ export function normalizeOptions<Data extends JsonObject>(
     throw configError("lifetimes.access must not exceed lifetimes.idle");
   }
 
-  const keys =
-    options.keys === undefined ? null : loadKeySet(options.keys, { requirePrivate: true });
+  const keySet =
+    options.keys === undefined ? null : readKeySet(options.keys, { requirePrivate: true });
+  const keys = keySet?.set ?? null;
   // Without keys, CSRF tokens are keyed per process: Origin checks still protect every
   // instance, but a double-submit token only verifies on the process that minted it.
   const csrfKey = keys ? deriveKey(keys, "csrf") : randomBytes(32);
@@ -142,7 +137,7 @@ export function normalizeOptions<Data extends JsonObject>(
   }
   let jwt: JwtSettings | null = null;
   if (options.strategy !== "id") {
-    if (!keys)
+    if (!keySet)
       throw configError(`strategy "${options.strategy}" needs keys (a JWK set) to sign tokens`);
     if (typeof options.issuer !== "string" || options.issuer === "") {
       throw configError(`strategy "${options.strategy}" needs an issuer`);
@@ -152,7 +147,7 @@ export function normalizeOptions<Data extends JsonObject>(
     }
     jwt = {
       mode: options.strategy,
-      keys: importKeySet(keys, { requirePrivate: true }),
+      keys: keySet.keys,
       issuer: options.issuer,
       audience: options.audience,
     };

@@ -58,8 +58,19 @@ export interface ImportedKey {
  * bits; kids are unique. With `requirePrivate`, every key must be able to sign.
  */
 export function loadKeySet(input: unknown, options: { requirePrivate?: boolean } = {}): JwkSet {
-  importKeySet(input, options);
-  return { keys: (input as JwkSet).keys.map((key) => ({ ...key })) };
+  return readKeySet(input, options).set;
+}
+
+/**
+ * `loadKeySet` and `importKeySet` in one pass, for a caller that needs both: the set (a copy,
+ * for key derivation) and its keys imported to sign and verify with.
+ */
+export function readKeySet(
+  input: unknown,
+  options: { requirePrivate?: boolean } = {},
+): { set: JwkSet; keys: ImportedKey[] } {
+  const keys = importKeySet(input, options);
+  return { set: { keys: (input as JwkSet).keys.map((key) => ({ ...key })) }, keys };
 }
 
 export function importKeySet(
