@@ -1,17 +1,4 @@
-/**
- * The store contract. Every backend (memory, SQLite, Redis, PostgreSQL) implements it and
- * passes the conformance suite in `sessionkit/testing`.
- *
- * Conventions for all methods:
- * - Times are milliseconds since the epoch, always passed in by the caller (the manager's
- *   injectable clock); a store never reads the wall clock to decide expiry.
- * - A record whose `expiresAt` is at or before `now` is expired: it is never returned, and
- *   behaves as absent for every operation that takes `now`.
- * - Backend failures (connection refused, timeouts, locked database) reject with a
- *   `SessionError` whose code is `STORE_UNAVAILABLE`; the store recovers on its own when the
- *   backend comes back, without being recreated.
- * - Records are returned as copies: mutating a returned record never changes the store.
- */
+// The types of the session store contract: records, changes, and `SessionStore` itself.
 
 export type JsonValue =
   | string
@@ -108,6 +95,31 @@ export type StoreChange = {
   reason: RevocationReason;
 };
 
+/**
+ * The store contract. Every backend (memory, SQLite, Redis, PostgreSQL) implements it and
+ * passes the conformance suite in `sessionkit/testing`.
+ *
+ * Conventions for all methods:
+ * - Times are milliseconds since the epoch, always passed in by the caller (the manager's
+ *   injectable clock); a store never reads the wall clock to decide expiry.
+ * - A record whose `expiresAt` is at or before `now` is expired: it is never returned, and
+ *   behaves as absent for every operation that takes `now`.
+ * - Backend failures (connection refused, timeouts, locked database) reject with a
+ *   `SessionError` whose code is `STORE_UNAVAILABLE`; the store recovers on its own when the
+ *   backend comes back, without being recreated.
+ * - Records are returned as copies: mutating a returned record never changes the store.
+ *
+ * @example
+ * ```ts
+ * // A vitest test file: a store of your own proves itself against the contract.
+ * import type { SessionStore } from "sessionkit";
+ * import { memoryStore } from "sessionkit/stores/memory";
+ * import { runStoreConformance } from "sessionkit/testing";
+ *
+ * const myStore = (): SessionStore => memoryStore(); // your store here
+ * runStoreConformance("my-store", { create: myStore });
+ * ```
+ */
 export interface SessionStore {
   /** Short backend name for logs and errors (`"memory"`, `"sqlite"`, ...). */
   readonly name: string;
