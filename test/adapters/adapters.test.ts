@@ -1,12 +1,12 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { requireSession } from "../src/adapters/fetch.js";
-import { getSession, sessionMiddleware } from "../src/adapters/node.js";
-import { createSessionManager } from "../src/index.js";
-import { memoryStore } from "../src/stores/memory/index.js";
-import { sqliteStore } from "../src/stores/sqlite/index.js";
-import { cookiesOf, manualClock, ORIGIN, requestWith, withSid } from "./helpers/manager.js";
+import { requireSession } from "../../src/adapters/fetch.js";
+import { getSession, sessionMiddleware } from "../../src/adapters/node.js";
+import { createSessionManager } from "../../src/index.js";
+import { memoryStore } from "../../src/stores/memory/index.js";
+import { sqliteStore } from "../../src/stores/sqlite/index.js";
+import { cookiesOf, manualClock, ORIGIN, requestWith, withSid } from "../helpers/manager.js";
 
 describe("fetch adapter: requireSession", () => {
   const clock = manualClock();

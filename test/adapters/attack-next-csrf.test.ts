@@ -1,11 +1,11 @@
 import { request as httpRequest } from "node:http";
 import { NextResponse } from "next/server.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readSession, sessionProxy } from "../src/adapters/next.js";
-import { originAllowed } from "../src/csrf/origin.js";
-import type { StoredSession } from "../src/index.js";
-import { cookiesOf, ORIGIN, setup } from "./helpers/manager.js";
-import { startNextApp } from "./helpers/next-app.js";
+import { readSession, sessionProxy } from "../../src/adapters/next.js";
+import { originAllowed } from "../../src/csrf/origin.js";
+import type { StoredSession } from "../../src/index.js";
+import { cookiesOf, ORIGIN, setup } from "../helpers/manager.js";
+import { startNextApp } from "../helpers/next-app.js";
 
 // Attack review of the Next.js adapter (src/adapters/next.ts, examples/next) and of the
 // Host-equals-Origin rule of originAllowed (src/csrf/origin.ts).

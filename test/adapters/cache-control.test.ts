@@ -4,13 +4,13 @@ import express from "express";
 import Fastify from "fastify";
 import { Hono } from "hono";
 import { afterAll, describe, expect, it } from "vitest";
-import { sessionkit as expressSessionkit } from "../src/adapters/express.js";
-import { sessionkit as fastifySessionkit } from "../src/adapters/fastify.js";
-import { requireSession } from "../src/adapters/fetch.js";
-import { sessionkit as honoSessionkit, type SessionEnv } from "../src/adapters/hono.js";
-import { authenticateNode } from "../src/adapters/node.js";
-import { createSessionManager } from "../src/index.js";
-import { memoryStore } from "../src/stores/memory/index.js";
+import { sessionkit as expressSessionkit } from "../../src/adapters/express.js";
+import { sessionkit as fastifySessionkit } from "../../src/adapters/fastify.js";
+import { requireSession } from "../../src/adapters/fetch.js";
+import { sessionkit as honoSessionkit, type SessionEnv } from "../../src/adapters/hono.js";
+import { authenticateNode } from "../../src/adapters/node.js";
+import { createSessionManager } from "../../src/index.js";
+import { memoryStore } from "../../src/stores/memory/index.js";
 
 // Every adapter marks an authenticated response `Cache-Control: no-store` (OWASP session
 // management cheat sheet), unless the application set its own; the scenario suite checks the

@@ -6,12 +6,12 @@ import Fastify from "fastify";
 import { Hono } from "hono";
 import * as jose from "jose";
 import { afterAll, describe, expect, it } from "vitest";
-import { deviceEndpoints as expressEndpoints } from "../src/adapters/express.js";
-import { deviceEndpoints as fastifyEndpoints } from "../src/adapters/fastify.js";
-import { deviceEndpoints as honoEndpoints } from "../src/adapters/hono.js";
-import { deviceEndpoints as nodeEndpoints } from "../src/adapters/node.js";
-import { createSessionManager, type SessionManager } from "../src/index.js";
-import { memoryStore } from "../src/stores/memory/index.js";
+import { deviceEndpoints as expressEndpoints } from "../../src/adapters/express.js";
+import { deviceEndpoints as fastifyEndpoints } from "../../src/adapters/fastify.js";
+import { deviceEndpoints as honoEndpoints } from "../../src/adapters/hono.js";
+import { deviceEndpoints as nodeEndpoints } from "../../src/adapters/node.js";
+import { createSessionManager, type SessionManager } from "../../src/index.js";
+import { memoryStore } from "../../src/stores/memory/index.js";
 
 // Each adapter's DBSC endpoints, in a real server of its framework: the registration binds,
 // the refresh challenges and then renews with a proof from the bound key.

@@ -6,10 +6,10 @@ import express from "express";
 import { Hono } from "hono";
 import * as jose from "jose";
 import { describe, expect, it } from "vitest";
-import * as ex from "../src/adapters/express.js";
-import * as ho from "../src/adapters/hono.js";
-import { createSessionManager, type SessionManager } from "../src/index.js";
-import { memoryStore } from "../src/stores/memory/index.js";
+import * as ex from "../../src/adapters/express.js";
+import * as ho from "../../src/adapters/hono.js";
+import { createSessionManager, type SessionManager } from "../../src/index.js";
+import { memoryStore } from "../../src/stores/memory/index.js";
 
 // DPoP through the adapters' guards: a proof without the server's nonce is answered 401 with
 // the next nonce (the guard of every adapter carries it: Hono's builds its own response).
@@ -37,7 +37,7 @@ describe.each(Object.keys(apps))("DPoP nonces through the %s guard", (name) => {
       strategy: "jwt",
       store: memoryStore(),
       cleanup: false,
-      keys: (await import("../src/tokens/keys.js")).generateKeySet("ES256"),
+      keys: (await import("../../src/tokens/keys.js")).generateKeySet("ES256"),
       issuer: "https://api.example",
       audience: "api",
       dpop: { nonce: true },

@@ -7,8 +7,8 @@ import {
   sessionkit,
   signIn,
   signOut,
-} from "../src/adapters/express.js";
-import { runAdapterScenarios } from "../src/testing/index.js";
+} from "../../src/adapters/express.js";
+import { runAdapterScenarios } from "../../src/testing/index.js";
 
 // Express 4, which does not catch rejected promises of handlers: the app passes errors to
 // next() itself, as Express 4 apps do. Twice: the latest 4.x (installed as `express4`) and the

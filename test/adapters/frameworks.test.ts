@@ -3,16 +3,16 @@ import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import Fastify, { type FastifyInstance } from "fastify";
 import { describe, expect, it } from "vitest";
-import { sessionkit as fastifySessionkit } from "../src/adapters/fastify.js";
-import type { SessionManager } from "../src/index.js";
-import { createSessionManager } from "../src/index.js";
-import { memoryStore } from "../src/stores/memory/index.js";
-import { runAdapterScenarios } from "../src/testing/index.js";
+import { sessionkit as fastifySessionkit } from "../../src/adapters/fastify.js";
+import type { SessionManager } from "../../src/index.js";
+import { createSessionManager } from "../../src/index.js";
+import { memoryStore } from "../../src/stores/memory/index.js";
+import { runAdapterScenarios } from "../../src/testing/index.js";
 
 // Every adapter runs the one scenario suite, each through its example app in examples/.
 type Fetch = (request: Request) => Response | Promise<Response>;
 const example = async <T>(path: string): Promise<T> =>
-  (await import(new URL(`../examples/${path}`, import.meta.url).href)) as T;
+  (await import(new URL(`../../examples/${path}`, import.meta.url).href)) as T;
 
 async function listen(listener: RequestListener) {
   const server = createServer(listener);
@@ -64,7 +64,7 @@ runAdapterScenarios("node:http", {
 
 // Next.js route handlers are Fetch functions: here each one of examples/next gets a real
 // Request for its path, as the App Router's file-system routing would give it
-// (test/next.e2e.test.ts runs them inside Next.js itself).
+// (test/adapters/next.e2e.test.ts runs them inside Next.js itself).
 runAdapterScenarios("next route handlers", {
   async serve(manager) {
     const { createRoutes } = await example<{

@@ -4,9 +4,9 @@ import { serve } from "@hono/node-server";
 import fc from "fast-check";
 import type { FastifyInstance } from "fastify";
 import { describe, expect, it } from "vitest";
-import { createSessionManager, generateKeySet, type SessionManager } from "../src/index.js";
-import { memoryStore } from "../src/stores/memory/index.js";
-import { SCENARIO_ORIGIN } from "../src/testing/index.js";
+import { createSessionManager, generateKeySet, type SessionManager } from "../../src/index.js";
+import { memoryStore } from "../../src/stores/memory/index.js";
+import { SCENARIO_ORIGIN } from "../../src/testing/index.js";
 import {
   type Answer,
   endedViolations,
@@ -17,8 +17,8 @@ import {
   presentsLive,
   report,
   sameOriginProof,
-} from "./helpers/fuzz-oracle.js";
-import { TokenPool } from "./helpers/fuzz-pool.js";
+} from "../helpers/fuzz-oracle.js";
+import { TokenPool } from "../helpers/fuzz-pool.js";
 import {
   bearer,
   live,
@@ -27,8 +27,8 @@ import {
   requestArb,
   type Strategy,
   type Target,
-} from "./helpers/request-arbitrary.js";
-import { type RenderedRequest, renderRequest } from "./helpers/request-render.js";
+} from "../helpers/request-arbitrary.js";
+import { type RenderedRequest, renderRequest } from "../helpers/request-render.js";
 
 // Every adapter, through the example app that the adapter scenario suite also runs, fuzzed over
 // real HTTP with the requests of test/helpers/request-arbitrary.ts: one server per strategy.
@@ -36,7 +36,7 @@ type Fetch = (request: Request) => Response | Promise<Response>;
 type Served = { url: string; close(): Promise<void> };
 type AppOf<T> = { createApp(manager: SessionManager): T };
 const example = async <T>(path: string): Promise<T> =>
-  (await import(new URL(`../examples/${path}`, import.meta.url).href)) as T;
+  (await import(new URL(`../../examples/${path}`, import.meta.url).href)) as T;
 
 async function listen(listener: RequestListener): Promise<Served> {
   const server = createServer(listener);

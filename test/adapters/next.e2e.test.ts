@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startNextApp } from "./helpers/next-app.js";
+import { startNextApp } from "../helpers/next-app.js";
 
 // examples/next, a real Next.js 16 App Router app, built (`next build`) and served
 // (`next start`) as users run it, against sessionkit's dist (`npm test` builds it first).

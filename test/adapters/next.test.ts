@@ -12,12 +12,12 @@ import {
   signIn,
   signInAction,
   signOutAction,
-} from "../src/adapters/next.js";
-import { isSessionError, type StoredSession } from "../src/index.js";
-import { cookiesOf, ORIGIN, setup } from "./helpers/manager.js";
+} from "../../src/adapters/next.js";
+import { isSessionError, type StoredSession } from "../../src/index.js";
+import { cookiesOf, ORIGIN, setup } from "../helpers/manager.js";
 
 // The Next.js adapter with Next's own objects: `NextResponse.next` (its request-header
-// override protocol) and the cookie store behind `cookies()`. test/next.e2e.test.ts runs it
+// override protocol) and the cookie store behind `cookies()`. test/adapters/next.e2e.test.ts runs it
 // inside a real Next.js server.
 
 it("takes Next's own objects: NextResponse and the store of cookies() fit its types", () => {

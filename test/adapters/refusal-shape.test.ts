@@ -2,11 +2,11 @@ import { createServer, type RequestListener } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sessionErrorResponse, signIn } from "../src/adapters/fetch.js";
-import { signIn as nextSignIn } from "../src/adapters/next.js";
-import { createSessionManager, SessionError, type SessionManager } from "../src/index.js";
-import { memoryStore } from "../src/stores/memory/index.js";
-import type { SessionStore } from "../src/stores/types.js";
+import { sessionErrorResponse, signIn } from "../../src/adapters/fetch.js";
+import { signIn as nextSignIn } from "../../src/adapters/next.js";
+import { createSessionManager, SessionError, type SessionManager } from "../../src/index.js";
+import { memoryStore } from "../../src/stores/memory/index.js";
+import type { SessionStore } from "../../src/stores/types.js";
 
 // One refusal, one answer: a cross-site sign-in (login CSRF) and a sign-in while the store is
 // down get the same status, content type and problem+json body from every adapter: Express,
@@ -44,7 +44,7 @@ const manager = createSessionManager({
 
 type AppOf<T> = { createApp(manager: SessionManager): T };
 const example = async <T>(path: string): Promise<T> =>
-  (await import(new URL(`../examples/${path}`, import.meta.url).href)) as T;
+  (await import(new URL(`../../examples/${path}`, import.meta.url).href)) as T;
 
 type Send = (path: string, init: RequestInit) => Promise<Response>;
 const closers: Array<() => Promise<void>> = [];
@@ -194,7 +194,7 @@ describe("every adapter answers a refused sign-in alike", () => {
 describe("fastify: the plugin's error handling leaves the application's own", () => {
   it("other errors reach the scope's setErrorHandler, set after the plugin, without a warning", async () => {
     const { default: Fastify } = await import("fastify");
-    const { sessionkit } = await import("../src/adapters/fastify.js");
+    const { sessionkit } = await import("../../src/adapters/fastify.js");
     const warnings: string[] = [];
     const onWarning = (warning: Error) => warnings.push(warning.message);
     process.on("warning", onWarning);

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { signInFrom } from "../src/adapters/outcome.js";
-import { createSessionManager } from "../src/index.js";
-import { memoryStore } from "../src/stores/memory/index.js";
-import { generateKeySet } from "../src/tokens/keys.js";
+import { signInFrom } from "../../src/adapters/outcome.js";
+import { createSessionManager } from "../../src/index.js";
+import { memoryStore } from "../../src/stores/memory/index.js";
+import { generateKeySet } from "../../src/tokens/keys.js";
 
 // Sign-in ends the session the request carried only under sign-out's own rule: found by the
 // adapters' request fuzzer, a sign-in whose only same-origin proof was the sign-in form's

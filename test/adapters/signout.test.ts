@@ -3,12 +3,12 @@ import type { AddressInfo } from "node:net";
 import express from "express";
 import { Hono } from "hono";
 import { afterAll, describe, expect, it } from "vitest";
-import * as ex from "../src/adapters/express.js";
-import * as ho from "../src/adapters/hono.js";
-import { createSessionManager } from "../src/index.js";
-import { memoryStore } from "../src/stores/memory/index.js";
-import { generateKeySet } from "../src/tokens/keys.js";
-import { manualClock } from "./helpers/manager.js";
+import * as ex from "../../src/adapters/express.js";
+import * as ho from "../../src/adapters/hono.js";
+import { createSessionManager } from "../../src/index.js";
+import { memoryStore } from "../../src/stores/memory/index.js";
+import { generateKeySet } from "../../src/tokens/keys.js";
+import { manualClock } from "../helpers/manager.js";
 
 // The README's sign-out route, as written there: no guard in front of `signOut`. With a hybrid
 // access token that has lapsed, the middleware sees no session (not a CSRF refusal), and the

@@ -6,17 +6,17 @@ import express from "express";
 import Fastify from "fastify";
 import { Hono } from "hono";
 import { afterAll, describe, expect, it } from "vitest";
-import * as expressAdapter from "../src/adapters/express.js";
-import * as fastifyAdapter from "../src/adapters/fastify.js";
-import * as fetchAdapter from "../src/adapters/fetch.js";
-import * as honoAdapter from "../src/adapters/hono.js";
-import { getSession, sessionMiddleware } from "../src/adapters/node.js";
-import { createSessionManager, type SessionManager } from "../src/index.js";
-import { redisStore } from "../src/stores/redis/index.js";
-import { deleteRedisKeys, REDIS_URL } from "./helpers/backends.js";
-import { freePort } from "./helpers/free-port.js";
-import { tcpProxy } from "./helpers/proxy.js";
-import { serviceAvailable } from "./helpers/services.js";
+import * as expressAdapter from "../../src/adapters/express.js";
+import * as fastifyAdapter from "../../src/adapters/fastify.js";
+import * as fetchAdapter from "../../src/adapters/fetch.js";
+import * as honoAdapter from "../../src/adapters/hono.js";
+import { getSession, sessionMiddleware } from "../../src/adapters/node.js";
+import { createSessionManager, type SessionManager } from "../../src/index.js";
+import { redisStore } from "../../src/stores/redis/index.js";
+import { deleteRedisKeys, REDIS_URL } from "../helpers/backends.js";
+import { freePort } from "../helpers/free-port.js";
+import { tcpProxy } from "../helpers/proxy.js";
+import { serviceAvailable } from "../helpers/services.js";
 
 // Issue 13: with Redis unreachable, a request carrying a session cookie must answer 503
 // problem+json within the store's bound in every adapter, never hang, and get its session

@@ -1,12 +1,12 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { run } from "../src/cli/main.js";
-import { createSessionManager } from "../src/index.js";
-import { resolveServerConfig } from "../src/server/config.js";
-import { sqliteStore } from "../src/stores/sqlite/index.js";
-import { CLI } from "./helpers/server.js";
-import { tempDir } from "./helpers/tmp.js";
+import { run } from "../../src/cli/main.js";
+import { createSessionManager } from "../../src/index.js";
+import { resolveServerConfig } from "../../src/server/config.js";
+import { sqliteStore } from "../../src/stores/sqlite/index.js";
+import { CLI } from "../helpers/server.js";
+import { tempDir } from "../helpers/tmp.js";
 
 const dir = tempDir();
 const db = join(dir, "cli.sqlite");
@@ -136,7 +136,7 @@ describe("sessionkit CLI", () => {
 
 describe("sessionkit keys and jwt", () => {
   it("keys generate prints a key file the server and the codec accept, for each algorithm", async () => {
-    const { loadKeySet } = await import("../src/tokens/index.js");
+    const { loadKeySet } = await import("../../src/tokens/index.js");
     for (const alg of ["HS256", "EdDSA", "ES256", "RS256"]) {
       const r = await cli("keys", "generate", "--alg", alg, "--kid", `k-${alg}`);
       expect(r.code, alg).toBe(0);
@@ -147,7 +147,7 @@ describe("sessionkit keys and jwt", () => {
   });
 
   it("keys generate takes every algorithm of the codec's table, and help lists them all", async () => {
-    const { JWS_ALGORITHMS, loadKeySet } = await import("../src/tokens/index.js");
+    const { JWS_ALGORITHMS, loadKeySet } = await import("../../src/tokens/index.js");
     const help = await cli("help");
     expect(help.out).toContain(`keys generate [--alg ${JWS_ALGORITHMS.join("|")}]`);
     for (const alg of ["ES384", "ES512"]) {
@@ -186,7 +186,7 @@ describe("sessionkit keys and jwt", () => {
   it("jwt decode says nothing was verified; jwt verify exits 0 when valid and 1 with the reason", async () => {
     const { writeFileSync } = await import("node:fs");
     const { createJwtSigner, generateKeySet, publicKeySet } = await import(
-      "../src/tokens/index.js"
+      "../../src/tokens/index.js"
     );
     const set = generateKeySet("ES256", "es");
     const jwksFile = join(dir, "jwks.json");
@@ -228,7 +228,7 @@ describe("sessionkit jwt verify against a JWKS URL", () => {
   it("fetches the key set over HTTP and verifies with it", async () => {
     const { createServer } = await import("node:http");
     const { createJwtSigner, generateKeySet, publicKeySet } = await import(
-      "../src/tokens/index.js"
+      "../../src/tokens/index.js"
     );
     const set = generateKeySet("EdDSA", "remote");
     const server = createServer((_req, res) => {

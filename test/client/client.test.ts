@@ -1,13 +1,13 @@
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { requireSession } from "../src/adapters/fetch.js";
-import { createSessionClient, memoryTokens } from "../src/client/index.js";
-import { createSessionManager, generateKeySet } from "../src/index.js";
-import { memoryStore } from "../src/stores/memory/index.js";
-import { manualClock } from "./helpers/manager.js";
-import { type ServerProcess, startServerProcess } from "./helpers/server.js";
-import { tempDir } from "./helpers/tmp.js";
+import { requireSession } from "../../src/adapters/fetch.js";
+import { createSessionClient, memoryTokens } from "../../src/client/index.js";
+import { createSessionManager, generateKeySet } from "../../src/index.js";
+import { memoryStore } from "../../src/stores/memory/index.js";
+import { manualClock } from "../helpers/manager.js";
+import { type ServerProcess, startServerProcess } from "../helpers/server.js";
+import { tempDir } from "../helpers/tmp.js";
 
 // sessionkit/client outside a browser, against the real reference server: header transport,
 // two clients sharing one token storage as two tabs share localStorage. Node has

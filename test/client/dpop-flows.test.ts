@@ -6,7 +6,7 @@ import {
   memoryTokens,
   type SessionClient,
   type TokenStorage,
-} from "../src/client/index.js";
+} from "../../src/client/index.js";
 import {
   type DpopServer,
   proofParts,
@@ -15,7 +15,7 @@ import {
   sha256,
   startDpopServer,
   thiefProof,
-} from "./client-dpop-server.js";
+} from "./dpop-server.js";
 
 // sessionkit/client with `dpop` against the real session manager (DPoP on, header transport,
 // behind the node adapter) in Node, with the key in memory: binding at sign-in, a proof per

@@ -11,11 +11,11 @@ import {
   sendRefusal,
   sendSessionError,
   toRequestLike,
-} from "../src/adapters/node.js";
-import { refusalFor } from "../src/adapters/outcome.js";
-import { createSessionManager, type Duration, type SessionManager } from "../src/index.js";
-import { memoryStore } from "../src/stores/memory/index.js";
-import { generateKeySet } from "../src/tokens/keys.js";
+} from "../../src/adapters/node.js";
+import { refusalFor } from "../../src/adapters/outcome.js";
+import { createSessionManager, type Duration, type SessionManager } from "../../src/index.js";
+import { memoryStore } from "../../src/stores/memory/index.js";
+import { generateKeySet } from "../../src/tokens/keys.js";
 
 // A small API with DPoP on, for sessionkit/client with `dpop` (test/client-dpop*.test.ts):
 // one session manager per strategy behind node:http, the node adapter answering refusals as
@@ -75,7 +75,7 @@ export async function thiefProof(method: string, url: string, token?: string): P
     .sign(privateKey);
 }
 
-const CLIENT_DIR = fileURLToPath(new URL("../src/client/", import.meta.url));
+const CLIENT_DIR = fileURLToPath(new URL("../../src/client/", import.meta.url));
 
 /**
  * src/client as a browser loads it (`/client/index.js`): each file transpiled on its own,

@@ -10,7 +10,7 @@ import {
   sha256,
   startDpopServer,
   thiefProof,
-} from "./client-dpop-server.js";
+} from "./dpop-server.js";
 
 // sessionkit/client with `dpop: true` in a real browser (Debian's Chromium, playwright-core):
 // the key pair made by WebCrypto and kept in IndexedDB, proofs on every request, a reload and

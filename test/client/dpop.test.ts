@@ -1,14 +1,14 @@
 import { randomBytes } from "node:crypto";
 import * as jose from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { base64url } from "../src/client/dpop.js";
+import { base64url } from "../../src/client/dpop.js";
 import {
   createSessionClient,
   type DpopKeyStorage,
   memoryDpopKeys,
   memoryTokens,
-} from "../src/client/index.js";
-import { proofParts, sha256 } from "./client-dpop-server.js";
+} from "../../src/client/index.js";
+import { proofParts, sha256 } from "./dpop-server.js";
 
 // sessionkit/client's DPoP proofs and key, in Node (WebCrypto is there, IndexedDB is not: the
 // key is kept by memoryDpopKeys), checked with jose as the oracle. Against the session

@@ -1,14 +1,14 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { findAuthCookie, parseCookieHeader } from "../src/cookies/parse.js";
-import { createCookiePolicy } from "../src/cookies/policy.js";
-import { serializeCookie } from "../src/cookies/serialize.js";
-import { tryParseDuration } from "../src/core/duration.js";
-import { createCsrfToken, verifyCsrfToken } from "../src/csrf/token.js";
-import { isSessionError } from "../src/errors.js";
-import { decodeBase64url } from "../src/tokens/base64url.js";
-import { generateKeySet, loadKeySet } from "../src/tokens/keys.js";
-import { generateOpaqueToken, hashesEqual, parseOpaqueToken } from "../src/tokens/opaque.js";
+import { findAuthCookie, parseCookieHeader } from "../../src/cookies/parse.js";
+import { createCookiePolicy } from "../../src/cookies/policy.js";
+import { serializeCookie } from "../../src/cookies/serialize.js";
+import { tryParseDuration } from "../../src/core/duration.js";
+import { createCsrfToken, verifyCsrfToken } from "../../src/csrf/token.js";
+import { isSessionError } from "../../src/errors.js";
+import { decodeBase64url } from "../../src/tokens/base64url.js";
+import { generateKeySet, loadKeySet } from "../../src/tokens/keys.js";
+import { generateOpaqueToken, hashesEqual, parseOpaqueToken } from "../../src/tokens/opaque.js";
 
 describe("cookie parsing", () => {
   it("keeps every pair, duplicates included, and unquotes values", () => {

@@ -1,5 +1,5 @@
 // Second adversarial pass on the DPoP/DBSC binding, after the fixes of 68df2e3 (F1-F8 in
-// test/attack-binding.test.ts): session-bound DBSC challenges and the renewedAt rule, the
+// test/core/attack-binding.test.ts): session-bound DBSC challenges and the renewedAt rule, the
 // per-key DPoP replay quota, presented()/presentedVerdict and the provenJkt shortcut, the
 // hybrid reuse path with bound tokens.
 //
@@ -9,10 +9,14 @@
 import { createHash, randomUUID } from "node:crypto";
 import * as jose from "jose";
 import { describe, expect, it } from "vitest";
-import { createSessionManager, generateKeySet, type SessionManagerOptions } from "../src/index.js";
-import { memoryReplayCache, perKeyReplayCache } from "../src/pop/replay.js";
-import { memoryStore } from "../src/stores/memory/index.js";
-import type { SessionStore } from "../src/stores/types.js";
+import {
+  createSessionManager,
+  generateKeySet,
+  type SessionManagerOptions,
+} from "../../src/index.js";
+import { memoryReplayCache, perKeyReplayCache } from "../../src/pop/replay.js";
+import { memoryStore } from "../../src/stores/memory/index.js";
+import type { SessionStore } from "../../src/stores/types.js";
 import {
   type Browser,
   browserKey,
@@ -20,8 +24,8 @@ import {
   dbscProof,
   refreshChallenge,
   registrationChallenge,
-} from "./helpers/dbsc-browser.js";
-import { type ClientKey, clientKey } from "./pop/keys.js";
+} from "../helpers/dbsc-browser.js";
+import { type ClientKey, clientKey } from "../pop/keys.js";
 
 const API = "https://api.example";
 const APP = "https://app.example";

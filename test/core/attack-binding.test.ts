@@ -8,28 +8,32 @@ import { createHash, randomUUID } from "node:crypto";
 import * as jose from "jose";
 import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSessionManager, generateKeySet, type SessionManagerOptions } from "../src/index.js";
-import type { ReplayCache } from "../src/pop/replay.js";
-import { memoryStore } from "../src/stores/memory/index.js";
-import { postgresStore } from "../src/stores/postgres/index.js";
-import { redisStore } from "../src/stores/redis/index.js";
-import { sqliteStore } from "../src/stores/sqlite/index.js";
-import type { SessionStore } from "../src/stores/types.js";
-import { APP_ORIGIN, APP_PASSWORD, appClient, referenceApp } from "./helpers/app.js";
+import {
+  createSessionManager,
+  generateKeySet,
+  type SessionManagerOptions,
+} from "../../src/index.js";
+import type { ReplayCache } from "../../src/pop/replay.js";
+import { memoryStore } from "../../src/stores/memory/index.js";
+import { postgresStore } from "../../src/stores/postgres/index.js";
+import { redisStore } from "../../src/stores/redis/index.js";
+import { sqliteStore } from "../../src/stores/sqlite/index.js";
+import type { SessionStore } from "../../src/stores/types.js";
+import { APP_ORIGIN, APP_PASSWORD, appClient, referenceApp } from "../helpers/app.js";
 import {
   deleteRedisKeys,
   dropPostgresTables,
   POSTGRES_URL,
   REDIS_URL,
-} from "./helpers/backends.js";
+} from "../helpers/backends.js";
 import {
   type Browser,
   browserKey,
   cookieOf,
   dbscProof,
   registrationChallenge,
-} from "./helpers/dbsc-browser.js";
-import { type ClientKey, clientKey } from "./pop/keys.js";
+} from "../helpers/dbsc-browser.js";
+import { type ClientKey, clientKey } from "../pop/keys.js";
 
 const API = "https://api.example";
 const APP = "https://app.example";
@@ -702,7 +706,7 @@ describe("F8 Express routers and htu", () => {
   // FLAW F8
   it("binds a DPoP sign-in made through a router mounted at /api", async () => {
     const { default: express } = await import("express");
-    const { sessionErrors, sessionkit, signIn } = await import("../src/adapters/express.js");
+    const { sessionErrors, sessionkit, signIn } = await import("../../src/adapters/express.js");
     const { createServer } = await import("node:http");
     const manager = createSessionManager({
       strategy: "id",

@@ -8,35 +8,35 @@ import {
   sessionErrors,
   sessionkit,
   signIn,
-} from "../src/adapters/express.js";
-import { requireSession as requireFetch } from "../src/adapters/fetch.js";
+} from "../../src/adapters/express.js";
+import { requireSession as requireFetch } from "../../src/adapters/fetch.js";
 import {
   requireSession as requireHono,
   sessionkit as sessionkitHono,
-} from "../src/adapters/hono.js";
-import { authenticateNode } from "../src/adapters/node.js";
+} from "../../src/adapters/hono.js";
+import { authenticateNode } from "../../src/adapters/node.js";
 import {
   createSessionManager,
   generateKeySet,
   type Session,
   type SessionManager,
   type SessionManagerOptions,
-} from "../src/index.js";
-import { memoryStore } from "../src/stores/memory/index.js";
-import { postgresStore } from "../src/stores/postgres/index.js";
-import { redisStore } from "../src/stores/redis/index.js";
-import { sqliteStore } from "../src/stores/sqlite/index.js";
-import type { JsonObject, SessionStore } from "../src/stores/types.js";
-import { createJwtVerifier } from "../src/tokens/index.js";
+} from "../../src/index.js";
+import { memoryStore } from "../../src/stores/memory/index.js";
+import { postgresStore } from "../../src/stores/postgres/index.js";
+import { redisStore } from "../../src/stores/redis/index.js";
+import { sqliteStore } from "../../src/stores/sqlite/index.js";
+import type { JsonObject, SessionStore } from "../../src/stores/types.js";
+import { createJwtVerifier } from "../../src/tokens/index.js";
 import {
   deleteRedisKeys,
   dropPostgresTables,
   POSTGRES_URL,
   REDIS_URL,
-} from "./helpers/backends.js";
-import { sess, startApp } from "./helpers/express-session-app.js";
-import { cookiesOf, ORIGIN, requestWith, setup, withSid } from "./helpers/manager.js";
-import { tempDir } from "./helpers/tmp.js";
+} from "../helpers/backends.js";
+import { sess, startApp } from "../helpers/express-session-app.js";
+import { cookiesOf, ORIGIN, requestWith, setup, withSid } from "../helpers/manager.js";
+import { tempDir } from "../helpers/tmp.js";
 
 // Review of guest sessions (issue 13, commit ad00301), as an attacker and as a new user.
 // `it.fails` marks a confirmed weakness (the test states the behaviour we expect); plain `it`
@@ -121,7 +121,7 @@ describe("attack: a guest treated as a signed-in user", () => {
     const cookie = `__Host-sid=${sidOf(guest.headers)}`;
     const Fastify = (await import("fastify")).default;
     const { requireSession: requireFastify, sessionkit: fastifyPlugin } = await import(
-      "../src/adapters/fastify.js"
+      "../../src/adapters/fastify.js"
     );
     const app = Fastify();
     await app.register(fastifyPlugin, {
@@ -138,7 +138,7 @@ describe("attack: a guest treated as a signed-in user", () => {
     await app.close();
 
     const { NextResponse } = await import("next/server.js");
-    const { sessionProxy } = await import("../src/adapters/next.js");
+    const { sessionProxy } = await import("../../src/adapters/next.js");
     const proxy = sessionProxy(manager, NextResponse, { protect: ["/account"] });
     const page = await proxy(new Request("https://app.example/account/x", { headers: { cookie } }));
     expect(page.status).toBeGreaterThanOrEqual(300);
@@ -308,7 +308,7 @@ describe("attack: a guest treated as a signed-in user", () => {
   });
 
   it("the reference server's user ids are server-made UUIDs and usernames cannot carry ':'", async () => {
-    const { isUsername } = await import("../src/server/users.js");
+    const { isUsername } = await import("../../src/server/users.js");
     expect(isUsername(`${GUEST}${randomUUID()}`)).toBe(false);
     expect(isUsername("sessionkit")).toBe(true); // a name, never an id: ids are randomUUID()
   });

@@ -1,13 +1,13 @@
 import * as jose from "jose";
 import { describe, expect, it } from "vitest";
-import { createSessionManager } from "../src/index.js";
-import { memoryStore } from "../src/stores/memory/index.js";
-import type { SessionStore } from "../src/stores/types.js";
-import { generateKeySet } from "../src/tokens/keys.js";
-import { type Browser, browserKey, challengeIn, dbscProof } from "./helpers/dbsc-browser.js";
+import { createSessionManager } from "../../src/index.js";
+import { memoryStore } from "../../src/stores/memory/index.js";
+import type { SessionStore } from "../../src/stores/types.js";
+import { generateKeySet } from "../../src/tokens/keys.js";
+import { type Browser, browserKey, challengeIn, dbscProof } from "../helpers/dbsc-browser.js";
 
 // Attacks on DBSC for the hybrid strategy (af7e2ec): the refresh cookie is the bound one.
-// The browser is played by jose, as in test/dbsc-manager.test.ts; the thief holds copies of
+// The browser is played by jose, as in test/core/dbsc-manager.test.ts; the thief holds copies of
 // cookies (malware reading the cookie jar) and may forge any header (it is not a browser).
 const ORIGIN = "https://app.example";
 const MINUTE = 60_000;

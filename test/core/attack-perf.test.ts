@@ -8,16 +8,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   requireSession as expressRequireSession,
   sessionkit as expressSessionkit,
-} from "../src/adapters/express.js";
+} from "../../src/adapters/express.js";
 import {
   requireSession as fastifyRequireSession,
   sessionkit as fastifySessionkit,
-} from "../src/adapters/fastify.js";
-import { rawAuthenticate } from "../src/core/hot-path.js";
-import type { SessionManager, SessionManagerOptions, SessionStore } from "../src/index.js";
-import { resolveServerConfig } from "../src/server/config.js";
-import { type RunningServer, startServer } from "../src/server/serve.js";
-import { memoryStore } from "../src/stores/memory/index.js";
+} from "../../src/adapters/fastify.js";
+import { rawAuthenticate } from "../../src/core/hot-path.js";
+import type { SessionManager, SessionManagerOptions, SessionStore } from "../../src/index.js";
+import { resolveServerConfig } from "../../src/server/config.js";
+import { type RunningServer, startServer } from "../../src/server/serve.js";
+import { memoryStore } from "../../src/stores/memory/index.js";
 import {
   cachedVerifier,
   createJwtSigner,
@@ -27,11 +27,11 @@ import {
   importKeySet,
   type JwtVerifier,
   MAX_TOKEN_BYTES,
-} from "../src/tokens/index.js";
-import { hasDuplicateMembers, parseStrictJsonObject } from "../src/tokens/json.js";
-import { signJwsInput } from "../src/tokens/jws.js";
-import { ORIGIN, requestWith, setup } from "./helpers/manager.js";
-import { tempDir } from "./helpers/tmp.js";
+} from "../../src/tokens/index.js";
+import { hasDuplicateMembers, parseStrictJsonObject } from "../../src/tokens/json.js";
+import { signJwsInput } from "../../src/tokens/jws.js";
+import { ORIGIN, requestWith, setup } from "../helpers/manager.js";
+import { tempDir } from "../helpers/tmp.js";
 
 // Adversarial tests of the performance work on the hot path: the JWS verify rewrite (header
 // resolution cache per key set, base64url MAC comparison, duplicate members found by counting,

@@ -6,19 +6,19 @@ import {
   type SessionManager,
   type SessionManagerOptions,
   type SessionStore,
-} from "../src/index.js";
-import { postgresStore } from "../src/stores/postgres/index.js";
-import { redisStore } from "../src/stores/redis/index.js";
-import { sqliteStore } from "../src/stores/sqlite/index.js";
+} from "../../src/index.js";
+import { postgresStore } from "../../src/stores/postgres/index.js";
+import { redisStore } from "../../src/stores/redis/index.js";
+import { sqliteStore } from "../../src/stores/sqlite/index.js";
 import {
   deleteRedisKeys,
   dropPostgresTables,
   POSTGRES_URL,
   REDIS_URL,
-} from "./helpers/backends.js";
-import { cookiesOf, manualClock, withSid } from "./helpers/manager.js";
-import { serviceAvailable } from "./helpers/services.js";
-import { tempDir } from "./helpers/tmp.js";
+} from "../helpers/backends.js";
+import { cookiesOf, manualClock, withSid } from "../helpers/manager.js";
+import { serviceAvailable } from "../helpers/services.js";
+import { tempDir } from "../helpers/tmp.js";
 
 // Two instances (each its own store client and local read cache) on one real store. A renews
 // a token; B, whose cache still holds the record from before the renewal, must honour the old

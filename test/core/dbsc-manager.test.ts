@@ -1,15 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { createSessionManager } from "../src/index.js";
-import { memoryStore } from "../src/stores/memory/index.js";
-import type { SessionStore } from "../src/stores/types.js";
-import { generateKeySet } from "../src/tokens/keys.js";
+import { createSessionManager } from "../../src/index.js";
+import { memoryStore } from "../../src/stores/memory/index.js";
+import type { SessionStore } from "../../src/stores/types.js";
+import { generateKeySet } from "../../src/tokens/keys.js";
 import {
   type Browser,
   browserKey,
   challengeIn,
   cookieOf,
   dbscProof,
-} from "./helpers/dbsc-browser.js";
+} from "../helpers/dbsc-browser.js";
 
 // DBSC through the session manager, with the browser's side played by jose: registration
 // binds the session to the key, the cookie then lives one refresh interval, and only a proof

@@ -1,11 +1,11 @@
 import { createHash, randomUUID } from "node:crypto";
 import * as jose from "jose";
 import { describe, expect, it } from "vitest";
-import { createSessionManager, type SessionManagerOptions } from "../src/index.js";
-import { memoryStore } from "../src/stores/memory/index.js";
-import type { SessionStore } from "../src/stores/types.js";
-import { generateKeySet } from "../src/tokens/keys.js";
-import { type ClientKey, clientKey } from "./pop/keys.js";
+import { createSessionManager, type SessionManagerOptions } from "../../src/index.js";
+import { memoryStore } from "../../src/stores/memory/index.js";
+import type { SessionStore } from "../../src/stores/types.js";
+import { generateKeySet } from "../../src/tokens/keys.js";
+import { type ClientKey, clientKey } from "../pop/keys.js";
 
 // DPoP (RFC 9449) through the session manager, with proofs made by jose as a client would
 // make them: a token bound at sign-in works only with fresh proofs from the key it is bound

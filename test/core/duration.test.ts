@@ -6,8 +6,8 @@ import {
   parseDuration,
   type SessionManagerOptions,
   tryParseDuration,
-} from "../src/index.js";
-import { memoryStore } from "../src/stores/memory/index.js";
+} from "../../src/index.js";
+import { memoryStore } from "../../src/stores/memory/index.js";
 
 // Durations come from code ("30m", 1800000) and from the environment, where every value is a
 // `string`: both compile, and a bad one is refused when the manager is created.

@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { isSessionError, SessionError } from "../src/errors.js";
+import { isSessionError, SessionError } from "../../src/errors.js";
 
 describe("SessionError across copies of the package", () => {
   it("is recognised when thrown by another copy (a bundler's second instance of sessionkit)", async () => {
     // The built module, loaded as a second copy beside the sources under test.
     const other = (await import(
-      new URL("../dist/errors.js", import.meta.url).href
-    )) as typeof import("../src/errors.js");
+      new URL("../../dist/errors.js", import.meta.url).href
+    )) as typeof import("../../src/errors.js");
     expect(other.SessionError).not.toBe(SessionError);
     const error = new other.SessionError("STORE_UNAVAILABLE", "down");
     expect(error instanceof SessionError).toBe(true);

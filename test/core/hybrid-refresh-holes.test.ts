@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { createSessionClient, memoryTokens } from "../src/client/index.js";
-import { createSessionManager, type SessionManager } from "../src/index.js";
-import { memoryStore } from "../src/stores/memory/index.js";
-import { generateKeySet } from "../src/tokens/index.js";
-import { cookiesOf, manualClock, ORIGIN, requestWith } from "./helpers/manager.js";
+import { createSessionClient, memoryTokens } from "../../src/client/index.js";
+import { createSessionManager, type SessionManager } from "../../src/index.js";
+import { memoryStore } from "../../src/stores/memory/index.js";
+import { generateKeySet } from "../../src/tokens/index.js";
+import { cookiesOf, manualClock, ORIGIN, requestWith } from "../helpers/manager.js";
 
 // Issue 10: holes in the hybrid refresh and sign-out, found by an attacker and a new user.
 const keys = generateKeySet("EdDSA", "ed");

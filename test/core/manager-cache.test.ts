@@ -4,11 +4,11 @@ import {
   createSessionManager,
   type SessionManagerOptions,
   type SessionStore,
-} from "../src/index.js";
-import { memoryStore } from "../src/stores/memory/index.js";
-import { sqliteStore } from "../src/stores/sqlite/index.js";
-import { cookiesOf, manualClock, withSid } from "./helpers/manager.js";
-import { tempDir } from "./helpers/tmp.js";
+} from "../../src/index.js";
+import { memoryStore } from "../../src/stores/memory/index.js";
+import { sqliteStore } from "../../src/stores/sqlite/index.js";
+import { cookiesOf, manualClock, withSid } from "../helpers/manager.js";
+import { tempDir } from "../helpers/tmp.js";
 
 // Two "processes": two stores on one SQLite file, each with its own manager and cache.
 const dir = tempDir();

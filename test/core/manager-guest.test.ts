@@ -2,11 +2,11 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import express from "express";
 import { describe, expect, it } from "vitest";
-import { requireSession as requireExpress, sessionkit } from "../src/adapters/express.js";
-import { requireSession as requireFetch } from "../src/adapters/fetch.js";
-import { memoryStore } from "../src/stores/memory/index.js";
-import { sess, startApp } from "./helpers/express-session-app.js";
-import { cookiesOf, setup, withSid } from "./helpers/manager.js";
+import { requireSession as requireExpress, sessionkit } from "../../src/adapters/express.js";
+import { requireSession as requireFetch } from "../../src/adapters/fetch.js";
+import { memoryStore } from "../../src/stores/memory/index.js";
+import { sess, startApp } from "../helpers/express-session-app.js";
+import { cookiesOf, setup, withSid } from "../helpers/manager.js";
 
 // Guest sessions (issue 13): data for nobody signed in yet, as a state of their own rather than
 // a made-up user id. The application sees `userId: null`; guards refuse them like no session.

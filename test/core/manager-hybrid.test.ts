@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { createSessionManager, type SessionManagerOptions } from "../src/index.js";
-import { memoryStore } from "../src/stores/memory/index.js";
-import { generateKeySet } from "../src/tokens/index.js";
-import { cookiesOf, manualClock, ORIGIN, requestWith } from "./helpers/manager.js";
+import { createSessionManager, type SessionManagerOptions } from "../../src/index.js";
+import { memoryStore } from "../../src/stores/memory/index.js";
+import { generateKeySet } from "../../src/tokens/index.js";
+import { cookiesOf, manualClock, ORIGIN, requestWith } from "../helpers/manager.js";
 
 const keys = generateKeySet("EdDSA", "ed");
 const MIN = 60_000;

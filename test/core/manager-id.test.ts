@@ -5,9 +5,9 @@ import {
   isSessionError,
   type RevokeEvent,
   type StoredSession,
-} from "../src/index.js";
-import { memoryStore } from "../src/stores/memory/index.js";
-import { cookiesOf, ORIGIN, requestWith, setup, withSid } from "./helpers/manager.js";
+} from "../../src/index.js";
+import { memoryStore } from "../../src/stores/memory/index.js";
+import { cookiesOf, ORIGIN, requestWith, setup, withSid } from "../helpers/manager.js";
 
 const MIN = 60_000;
 
@@ -462,7 +462,7 @@ describe("id strategy: events, validation and store failures", () => {
   });
 
   it("fails closed by default when the store is unreachable, or signs out in anonymous mode", async () => {
-    const { sqliteStore } = await import("../src/stores/sqlite/index.js");
+    const { sqliteStore } = await import("../../src/stores/sqlite/index.js");
     const store = sqliteStore({ path: ":memory:" });
     const closed = setup({}, store);
     const { token } = await closed.manager.create({ userId: "u1" });

@@ -6,12 +6,12 @@ import {
   isSessionError,
   type SessionManagerOptions,
   type SessionStore,
-} from "../src/index.js";
-import { memoryStore } from "../src/stores/memory/index.js";
-import { sqliteStore } from "../src/stores/sqlite/index.js";
-import { generateKeySet } from "../src/tokens/index.js";
-import { cookiesOf, manualClock, ORIGIN, requestWith, T0 } from "./helpers/manager.js";
-import { tempDir } from "./helpers/tmp.js";
+} from "../../src/index.js";
+import { memoryStore } from "../../src/stores/memory/index.js";
+import { sqliteStore } from "../../src/stores/sqlite/index.js";
+import { generateKeySet } from "../../src/tokens/index.js";
+import { cookiesOf, manualClock, ORIGIN, requestWith, T0 } from "../helpers/manager.js";
+import { tempDir } from "../helpers/tmp.js";
 
 const keys = generateKeySet("HS256", "k1");
 const MIN = 60_000;
@@ -235,8 +235,8 @@ describe("jwt strategy", () => {
 
 describe("jwt strategy: a re-signed or malleated token of a revoked session", () => {
   it("rejects an ECDSA token whose s was replaced by n - s (a different string, still a valid signature)", async () => {
-    const { verifyJws } = await import("../src/tokens/jws.js");
-    const { importKeySet } = await import("../src/tokens/index.js");
+    const { verifyJws } = await import("../../src/tokens/jws.js");
+    const { importKeySet } = await import("../../src/tokens/index.js");
     const esKeys = generateKeySet("ES256", "es");
     const { manager } = setup({ keys: esKeys });
     const { token, session } = await manager.create({ userId: "u1" });

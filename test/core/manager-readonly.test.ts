@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { StoredSession } from "../src/index.js";
-import { generateKeySet } from "../src/tokens/index.js";
-import { cookiesOf, requestWith, setup, withSid } from "./helpers/manager.js";
+import type { StoredSession } from "../../src/index.js";
+import { generateKeySet } from "../../src/tokens/index.js";
+import { cookiesOf, requestWith, setup, withSid } from "../helpers/manager.js";
 
 // `authenticate(request, { readOnly: true })`: for callers that cannot set a cookie (a React
 // Server Component). Renewing there would rotate the secret in the store and throw the new

@@ -1,12 +1,12 @@
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import { createSessionManager } from "../src/index.js";
-import { createApp } from "../src/server/app.js";
-import { hashPassword } from "../src/server/passwords.js";
-import { sqliteUsers } from "../src/server/users-sqlite.js";
-import { sqliteStore } from "../src/stores/sqlite/index.js";
-import { tempDir } from "./helpers/tmp.js";
+import { createSessionManager } from "../../src/index.js";
+import { createApp } from "../../src/server/app.js";
+import { hashPassword } from "../../src/server/passwords.js";
+import { sqliteUsers } from "../../src/server/users-sqlite.js";
+import { sqliteStore } from "../../src/stores/sqlite/index.js";
+import { tempDir } from "../helpers/tmp.js";
 
 // The real application, in process, on a real SQLite file: fast enough for thousands of runs.
 const dir = tempDir();

@@ -1,17 +1,17 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
-import { createSessionManager, type SessionManager, type SessionStore } from "../src/index.js";
-import { postgresStore } from "../src/stores/postgres/index.js";
-import { redisStore } from "../src/stores/redis/index.js";
-import { generateKeySet } from "../src/tokens/index.js";
+import { createSessionManager, type SessionManager, type SessionStore } from "../../src/index.js";
+import { postgresStore } from "../../src/stores/postgres/index.js";
+import { redisStore } from "../../src/stores/redis/index.js";
+import { generateKeySet } from "../../src/tokens/index.js";
 import {
   deleteRedisKeys,
   dropPostgresTables,
   POSTGRES_URL,
   REDIS_URL,
-} from "./helpers/backends.js";
-import { requestWith } from "./helpers/manager.js";
-import { serviceAvailable } from "./helpers/services.js";
+} from "../helpers/backends.js";
+import { requestWith } from "../helpers/manager.js";
+import { serviceAvailable } from "../helpers/services.js";
 
 // A new instance (a restarted process, or a second manager in a running one) subscribes to a
 // shared store whose log replays asynchronously. Until that replay has arrived, it must not

@@ -1,11 +1,11 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { createSessionManager, type SessionManager, type SessionStore } from "../src/index.js";
-import { memoryStore } from "../src/stores/memory/index.js";
-import { sqliteStore } from "../src/stores/sqlite/index.js";
-import { generateKeySet } from "../src/tokens/index.js";
-import { manualClock, requestWith } from "./helpers/manager.js";
-import { tempDir } from "./helpers/tmp.js";
+import { createSessionManager, type SessionManager, type SessionStore } from "../../src/index.js";
+import { memoryStore } from "../../src/stores/memory/index.js";
+import { sqliteStore } from "../../src/stores/sqlite/index.js";
+import { generateKeySet } from "../../src/tokens/index.js";
+import { manualClock, requestWith } from "../helpers/manager.js";
+import { tempDir } from "../helpers/tmp.js";
 
 // After a restart (a new store instance, the same keys), every jwt/hybrid manager must refuse
 // the tokens revoked before it, whichever subscribed to the store first. A store that forgets

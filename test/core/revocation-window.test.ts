@@ -6,13 +6,13 @@ import {
   type Lifetimes,
   type SessionManagerOptions,
   type SessionStore,
-} from "../src/index.js";
-import { resolveServerConfig } from "../src/server/config.js";
-import { memoryStore } from "../src/stores/memory/index.js";
-import { sqliteStore } from "../src/stores/sqlite/index.js";
-import { generateKeySet } from "../src/tokens/index.js";
-import { manualClock, ORIGIN, requestWith } from "./helpers/manager.js";
-import { tempDir } from "./helpers/tmp.js";
+} from "../../src/index.js";
+import { resolveServerConfig } from "../../src/server/config.js";
+import { memoryStore } from "../../src/stores/memory/index.js";
+import { sqliteStore } from "../../src/stores/sqlite/index.js";
+import { generateKeySet } from "../../src/tokens/index.js";
+import { manualClock, ORIGIN, requestWith } from "../helpers/manager.js";
+import { tempDir } from "../helpers/tmp.js";
 
 // A revoked token must stay refused for as long as the verifier could accept it: until its
 // `exp` plus the verifier's 30 s clock skew, whatever the record's own expiry, and in every

@@ -11,11 +11,11 @@ import {
   signIn,
   signOut,
   toRequestLike,
-} from "../src/adapters/node.js";
-import { createSessionManager, type SessionManager } from "../src/index.js";
-import { memoryStore } from "../src/stores/memory/index.js";
-import { localhostTls, onPath } from "./dbsc/trusted-tls.js";
-import { tempDir } from "./helpers/tmp.js";
+} from "../../src/adapters/node.js";
+import { createSessionManager, type SessionManager } from "../../src/index.js";
+import { memoryStore } from "../../src/stores/memory/index.js";
+import { tempDir } from "../helpers/tmp.js";
+import { localhostTls, onPath } from "./trusted-tls.js";
 
 // The DBSC integration (`deviceBound` on an `id` manager, the node adapter's `deviceEndpoints`)
 // against a real browser: Debian's Chromium with software keys in place of a TPM, signing in

@@ -1,8 +1,8 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { client, startNodeProcess } from "./helpers/server.js";
-import { tempDir } from "./helpers/tmp.js";
+import { client, startNodeProcess } from "../helpers/server.js";
+import { tempDir } from "../helpers/tmp.js";
 
 // Each example in examples/ as a user runs it: its own process (node server.js, on the built
 // package), exercised over HTTP, then stopped.

@@ -4,9 +4,9 @@ import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { deleteRedisKeys } from "./helpers/backends.js";
-import { serviceAvailable } from "./helpers/services.js";
-import { tempDir } from "./helpers/tmp.js";
+import { deleteRedisKeys } from "../helpers/backends.js";
+import { serviceAvailable } from "../helpers/services.js";
+import { tempDir } from "../helpers/tmp.js";
 
 // The package as an Express app on Redis installs it: `npm pack`, then `npm install` of the
 // tarball with express and redis (from the registry) into a new project in the temp folder.

@@ -6,14 +6,14 @@ import { describe, expect, it } from "vitest";
 // The package as users install it: its exports map, its types, what each entry point loads.
 // Runs on dist (built by `npm test`'s pretest).
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
   exports: Record<string, unknown>;
 };
 const subpaths = Object.keys(pkg.exports).filter((s) => s !== "./package.json");
 const bin = (name: string, ...args: string[]) =>
   spawnSync(
     process.execPath,
-    [fileURLToPath(new URL(`../node_modules/${name}`, import.meta.url)), ...args],
+    [fileURLToPath(new URL(`../../node_modules/${name}`, import.meta.url)), ...args],
     {
       cwd: ROOT,
       encoding: "utf8",

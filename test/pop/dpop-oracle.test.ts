@@ -1,8 +1,8 @@
 import * as DPoP from "dpop";
 import { describe, expect, it } from "vitest";
-import { createSessionManager } from "../src/index.js";
-import { memoryStore } from "../src/stores/memory/index.js";
-import { generateKeySet } from "../src/tokens/keys.js";
+import { createSessionManager } from "../../src/index.js";
+import { memoryStore } from "../../src/stores/memory/index.js";
+import { generateKeySet } from "../../src/tokens/keys.js";
 
 // The `dpop` package (an independent RFC 9449 client implementation) as the oracle: proofs it
 // makes are accepted for what they were made for, bind the session to its key (the thumbprint

@@ -7,7 +7,7 @@ import {
   appClient,
   referenceApp,
   signedInClient,
-} from "./helpers/app.js";
+} from "../helpers/app.js";
 
 // The reference server binds what a client proves: DPoP for header-transport sign-ins that
 // carry a proof (every strategy), DBSC for the id cookie of a browser that registers a key.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { APP_PASSWORD, appClient, referenceApp, signedInClient } from "./helpers/app.js";
+import { APP_PASSWORD, appClient, referenceApp, signedInClient } from "../helpers/app.js";
 
 // Responses about a signed-in user (who they are, their devices' user agents and addresses,
 // session ids, tokens) must never sit in a browser's or a proxy's cache: Cache-Control:

@@ -7,9 +7,9 @@
 import http from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { resolveServerConfig } from "../src/server/config.js";
-import { type RunningServer, startServer } from "../src/server/serve.js";
-import { tempDir } from "./helpers/tmp.js";
+import { resolveServerConfig } from "../../src/server/config.js";
+import { type RunningServer, startServer } from "../../src/server/serve.js";
+import { tempDir } from "../helpers/tmp.js";
 
 const dir = tempDir();
 let server: RunningServer;

@@ -3,13 +3,13 @@ import { join } from "node:path";
 import fc from "fast-check";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
-import { generateKeySet } from "../src/index.js";
-import { postgresUsers } from "../src/server/users-postgres.js";
-import { sqliteUsers } from "../src/server/users-sqlite.js";
-import { memoryStore } from "../src/stores/memory/index.js";
-import { postgresStore } from "../src/stores/postgres/index.js";
-import { sqliteStore } from "../src/stores/sqlite/index.js";
-import { dropPostgresTables, POSTGRES_URL } from "./helpers/backends.js";
+import { generateKeySet } from "../../src/index.js";
+import { postgresUsers } from "../../src/server/users-postgres.js";
+import { sqliteUsers } from "../../src/server/users-sqlite.js";
+import { memoryStore } from "../../src/stores/memory/index.js";
+import { postgresStore } from "../../src/stores/postgres/index.js";
+import { sqliteStore } from "../../src/stores/sqlite/index.js";
+import { dropPostgresTables, POSTGRES_URL } from "../helpers/backends.js";
 import {
   endedViolations,
   fuzzParameters,
@@ -18,24 +18,24 @@ import {
   leakViolations,
   problemViolations,
   report,
-} from "./helpers/fuzz-oracle.js";
+} from "../helpers/fuzz-oracle.js";
 import {
   authViolations,
   exchange,
   type Reference,
   referenceApp,
   STRATEGIES,
-} from "./helpers/reference-target.js";
+} from "../helpers/reference-target.js";
 import {
   bearer,
   live,
   plainRequest,
   type RequestShape,
   requestArb,
-} from "./helpers/request-arbitrary.js";
-import { renderRequest } from "./helpers/request-render.js";
-import { serviceAvailable } from "./helpers/services.js";
-import { tempDir } from "./helpers/tmp.js";
+} from "../helpers/request-arbitrary.js";
+import { renderRequest } from "../helpers/request-render.js";
+import { serviceAvailable } from "../helpers/services.js";
+import { tempDir } from "../helpers/tmp.js";
 
 // The reference server's app in process, fuzzed with requests shaped after its own route table
 // and carrying real tokens of every strategy (test/helpers/request-arbitrary.ts); what its

@@ -1,9 +1,9 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { createSessionManager, generateKeySet } from "../src/index.js";
-import { createApp } from "../src/server/app.js";
-import { sqliteUsers } from "../src/server/users-sqlite.js";
-import { memoryStore } from "../src/stores/memory/index.js";
-import { manualClock } from "./helpers/manager.js";
+import { createSessionManager, generateKeySet } from "../../src/index.js";
+import { createApp } from "../../src/server/app.js";
+import { sqliteUsers } from "../../src/server/users-sqlite.js";
+import { memoryStore } from "../../src/stores/memory/index.js";
+import { manualClock } from "../helpers/manager.js";
 
 // The reference server's hybrid routes in this process, on a clock the test moves, with a
 // cookie jar that keeps each cookie's Path as a browser does: the refresh cookie goes to the

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 // The server's configuration errors are SessionErrors with code CONFIG_INVALID.
-import { SessionError as ConfigError } from "../src/errors.js";
-import { resolveServerConfig } from "../src/server/config.js";
-import { client, type ServerProcess, startServerProcess } from "./helpers/server.js";
-import { tempDir } from "./helpers/tmp.js";
+import { SessionError as ConfigError } from "../../src/errors.js";
+import { resolveServerConfig } from "../../src/server/config.js";
+import { client, type ServerProcess, startServerProcess } from "../helpers/server.js";
+import { tempDir } from "../helpers/tmp.js";
 
 // The storage lab shows what an injected script can take from each place a token can live.
 // Its copy route must not become the way out for a real XSS: off unless the server is started

@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dropPostgresTables, POSTGRES_URL } from "./helpers/backends.js";
-import { client, type ServerProcess, startServerProcess } from "./helpers/server.js";
-import { serviceAvailable } from "./helpers/services.js";
-import { tempDir } from "./helpers/tmp.js";
+import { dropPostgresTables, POSTGRES_URL } from "../helpers/backends.js";
+import { client, type ServerProcess, startServerProcess } from "../helpers/server.js";
+import { serviceAvailable } from "../helpers/services.js";
+import { tempDir } from "../helpers/tmp.js";
 
 // The sign-in and registration limits of the reference server, as a real process over HTTP,
 // with its default limits (5 failures per user, 50 per address, 30 sign-ups per address).

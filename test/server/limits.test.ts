@@ -1,16 +1,16 @@
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 // The server's configuration errors are SessionErrors with code CONFIG_INVALID.
-import { SessionError as ConfigError } from "../src/errors.js";
-import { createSessionManager, isSessionError } from "../src/index.js";
-import { type AppOptions, createApp } from "../src/server/app.js";
-import { resolveServerConfig } from "../src/server/config.js";
-import { clientAddress } from "../src/server/http.js";
-import { passwordHasher } from "../src/server/passwords.js";
-import { failureLimiter } from "../src/server/rate-limit.js";
-import { sqliteUsers } from "../src/server/users-sqlite.js";
-import { sqliteStore } from "../src/stores/sqlite/index.js";
-import { tempDir } from "./helpers/tmp.js";
+import { SessionError as ConfigError } from "../../src/errors.js";
+import { createSessionManager, isSessionError } from "../../src/index.js";
+import { type AppOptions, createApp } from "../../src/server/app.js";
+import { resolveServerConfig } from "../../src/server/config.js";
+import { clientAddress } from "../../src/server/http.js";
+import { passwordHasher } from "../../src/server/passwords.js";
+import { failureLimiter } from "../../src/server/rate-limit.js";
+import { sqliteUsers } from "../../src/server/users-sqlite.js";
+import { sqliteStore } from "../../src/stores/sqlite/index.js";
+import { tempDir } from "../helpers/tmp.js";
 
 // The limits of the reference server in process, on a real SQLite file, with limits small
 // enough to reach; each request comes from the client address a test gives it.

@@ -1,13 +1,13 @@
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
-import { createSessionManager, type SessionStore } from "../src/index.js";
-import { createApp } from "../src/server/app.js";
-import { sqliteUsers } from "../src/server/users-sqlite.js";
-import { memoryStore } from "../src/stores/memory/index.js";
-import { sqliteStore } from "../src/stores/sqlite/index.js";
-import { generateKeySet } from "../src/tokens/keys.js";
-import { tempDir } from "./helpers/tmp.js";
+import { createSessionManager, type SessionStore } from "../../src/index.js";
+import { createApp } from "../../src/server/app.js";
+import { sqliteUsers } from "../../src/server/users-sqlite.js";
+import { memoryStore } from "../../src/stores/memory/index.js";
+import { sqliteStore } from "../../src/stores/sqlite/index.js";
+import { generateKeySet } from "../../src/tokens/keys.js";
+import { tempDir } from "../helpers/tmp.js";
 
 const dir = tempDir();
 const path = join(dir, "outage.sqlite");

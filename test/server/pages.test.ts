@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { describeDevice } from "../src/server/page.js";
-import { APP_PASSWORD, appClient, referenceApp, signedInClient } from "./helpers/app.js";
+import { describeDevice } from "../../src/server/page.js";
+import { APP_PASSWORD, appClient, referenceApp, signedInClient } from "../helpers/app.js";
 
 // The demo pages: HTML from hono's `html` template (every value escaped), what the page
 // scripts need from the server in <body data-config>, and the pages' own files served by
-// name only. (The scripts themselves run in test/browser.e2e.test.ts, against the build.)
+// name only. (The scripts themselves run in test/server/browser.e2e.test.ts, against the build.)
 const { app, managers } = referenceApp({ lab: true });
 
 const configOf = (page: string) => {

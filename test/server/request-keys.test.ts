@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { APP_PASSWORD, appClient, referenceApp, signedInClient } from "./helpers/app.js";
+import { APP_PASSWORD, appClient, referenceApp, signedInClient } from "../helpers/app.js";
 
 // Names that every plain object answers through its prototype: a request that picks an entry
 // of a record by one of them must be told "no such thing" (4xx), never reach a 500.

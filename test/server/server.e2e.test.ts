@@ -1,8 +1,8 @@
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { client, type ServerProcess, startServerProcess } from "./helpers/server.js";
-import { tempDir } from "./helpers/tmp.js";
+import { client, type ServerProcess, startServerProcess } from "../helpers/server.js";
+import { tempDir } from "../helpers/tmp.js";
 
 const dir = tempDir();
 let server: ServerProcess;

@@ -7,11 +7,11 @@ import type { TLSSocket } from "node:tls";
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // The server's configuration errors are SessionErrors with code CONFIG_INVALID.
-import { SessionError as ConfigError } from "../src/errors.js";
-import { resolveServerConfig } from "../src/server/config.js";
-import { loadTls } from "../src/server/tls.js";
-import { CLI } from "./helpers/server.js";
-import { tempDir } from "./helpers/tmp.js";
+import { SessionError as ConfigError } from "../../src/errors.js";
+import { resolveServerConfig } from "../../src/server/config.js";
+import { loadTls } from "../../src/server/tls.js";
+import { CLI } from "../helpers/server.js";
+import { tempDir } from "../helpers/tmp.js";
 
 // HTTPS in the reference server: a throwaway CA and a localhost certificate made per run with
 // the openssl binary, the real server process started with them, real TLS clients (node's

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { client, type ServerProcess, startServerProcess } from "./helpers/server.js";
-import { tempDir } from "./helpers/tmp.js";
+import { client, type ServerProcess, startServerProcess } from "../helpers/server.js";
+import { tempDir } from "../helpers/tmp.js";
 
 // The jwt and hybrid strategies over HTTP, against the server as a real process. The refresh
 // grace is lowered to 500 ms by flag so that reuse can be shown without a long wait.

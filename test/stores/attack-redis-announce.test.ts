@@ -1,12 +1,12 @@
 import { randomBytes } from "node:crypto";
 import { createClient } from "redis";
 import { afterAll, describe, expect, it } from "vitest";
-import type { SessionStore, StoredSession } from "../src/index.js";
-import { redisStore } from "../src/stores/redis/index.js";
-import { deleteRedisKeys } from "./helpers/backends.js";
-import { interceptProxy } from "./helpers/intercept.js";
-import { recordFor } from "./helpers/records.js";
-import { serviceAvailable } from "./helpers/services.js";
+import type { SessionStore, StoredSession } from "../../src/index.js";
+import { redisStore } from "../../src/stores/redis/index.js";
+import { deleteRedisKeys } from "../helpers/backends.js";
+import { interceptProxy } from "../helpers/intercept.js";
+import { recordFor } from "../helpers/records.js";
+import { serviceAvailable } from "../helpers/services.js";
 
 /**
  * Adversarial tests of "revocations are announced (log, then live) before the records are
@@ -163,7 +163,7 @@ function suite(name: string, url: string, rawUrl: string | undefined) {
       await a.create(r, { now });
       if (!raw.isOpen) await raw.connect();
       // the index key shares the record's slot; delete it through a store-agnostic path
-      const { redisKeys } = await import("../src/stores/redis/keys.js");
+      const { redisKeys } = await import("../../src/stores/redis/keys.js");
       const idx = redisKeys(p).index("orphan");
       if (rawUrl) await raw.del(idx);
       else {

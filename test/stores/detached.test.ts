@@ -3,20 +3,20 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { memoryStore } from "../src/stores/memory/index.js";
-import { postgresStore } from "../src/stores/postgres/index.js";
-import { redisStore } from "../src/stores/redis/index.js";
-import { sqliteStore } from "../src/stores/sqlite/index.js";
-import type { SessionStore, StoreChange } from "../src/stores/types.js";
+import { memoryStore } from "../../src/stores/memory/index.js";
+import { postgresStore } from "../../src/stores/postgres/index.js";
+import { redisStore } from "../../src/stores/redis/index.js";
+import { sqliteStore } from "../../src/stores/sqlite/index.js";
+import type { SessionStore, StoreChange } from "../../src/stores/types.js";
 import {
   deleteRedisKeys,
   dropPostgresTables,
   POSTGRES_URL,
   REDIS_URL,
-} from "./helpers/backends.js";
-import { recordFor } from "./helpers/records.js";
-import { serviceAvailable } from "./helpers/services.js";
-import { tempDir } from "./helpers/tmp.js";
+} from "../helpers/backends.js";
+import { recordFor } from "../helpers/records.js";
+import { serviceAvailable } from "../helpers/services.js";
+import { tempDir } from "../helpers/tmp.js";
 
 const pgUp = await serviceAvailable("PostgreSQL", 5432);
 const redisUp = await serviceAvailable("Redis", 6379);

@@ -3,22 +3,22 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { createClient } from "redis";
 import { afterAll, describe, expect, it } from "vitest";
-import type { SessionStore } from "../src/index.js";
-import { postgresStore } from "../src/stores/postgres/index.js";
-import { redisStore } from "../src/stores/redis/index.js";
-import { sqliteStore } from "../src/stores/sqlite/index.js";
-import { deleteRedisKeys, dropPostgresTables } from "./helpers/backends.js";
-import { freePort } from "./helpers/free-port.js";
-import { tcpProxy } from "./helpers/proxy.js";
-import { recordFor } from "./helpers/records.js";
-import { serviceAvailable } from "./helpers/services.js";
+import type { SessionStore } from "../../src/index.js";
+import { postgresStore } from "../../src/stores/postgres/index.js";
+import { redisStore } from "../../src/stores/redis/index.js";
+import { sqliteStore } from "../../src/stores/sqlite/index.js";
+import { deleteRedisKeys, dropPostgresTables } from "../helpers/backends.js";
+import { freePort } from "../helpers/free-port.js";
+import { tcpProxy } from "../helpers/proxy.js";
+import { recordFor } from "../helpers/records.js";
+import { serviceAvailable } from "../helpers/services.js";
 import {
   everyStoreCall,
   expectEveryCallUnavailable,
   expectRecovery,
   outcome,
-} from "./helpers/store-calls.js";
-import { tempDir } from "./helpers/tmp.js";
+} from "../helpers/store-calls.js";
+import { tempDir } from "../helpers/tmp.js";
 
 // Issue 13: a store created while its backend was down left `get()` pending for more than 10 s.
 // Every call of every network store must answer STORE_UNAVAILABLE within the store's bound,

@@ -5,8 +5,8 @@
 // including the values the compact forms convert (hashes, shared strings, empty data) and the
 // bindings the table keeps by id, apart from the slots records move between.
 import { describe, expect, it } from "vitest";
-import { LocalFeed } from "../src/stores/feed.js";
-import { memoryStore } from "../src/stores/memory/index.js";
+import { LocalFeed } from "../../src/stores/feed.js";
+import { memoryStore } from "../../src/stores/memory/index.js";
 import type {
   JsonObject,
   RevocationReason,
@@ -14,8 +14,8 @@ import type {
   StoreChange,
   StoredSession,
   StrategyName,
-} from "../src/stores/types.js";
-import { cloneJson } from "../src/util/json.js";
+} from "../../src/stores/types.js";
+import { cloneJson } from "../../src/util/json.js";
 
 /** The memory store as it was before the compact table (one object per record), for comparison. */
 function referenceStore(): SessionStore {

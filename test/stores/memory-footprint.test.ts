@@ -5,8 +5,8 @@ import { randomBytes } from "node:crypto";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { expect, it } from "vitest";
-import { memoryStore } from "../src/stores/memory/index.js";
-import type { StoredSession } from "../src/stores/types.js";
+import { memoryStore } from "../../src/stores/memory/index.js";
+import type { StoredSession } from "../../src/stores/types.js";
 
 const SESSIONS = 100_000;
 /** Bytes per session at this count: 330 measured (Node 20), the target itself as the bound. */

@@ -1,4 +1,4 @@
-import { memoryStore } from "../src/stores/memory/index.js";
-import { runStoreConformance } from "../src/testing/index.js";
+import { memoryStore } from "../../src/stores/memory/index.js";
+import { runStoreConformance } from "../../src/testing/index.js";
 
 runStoreConformance("memory", { create: () => memoryStore() });

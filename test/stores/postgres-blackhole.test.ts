@@ -1,13 +1,13 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
-import { createSessionManager, type SessionStore } from "../src/index.js";
-import { postgresStore } from "../src/stores/postgres/index.js";
-import { generateKeySet } from "../src/tokens/index.js";
-import { dropPostgresTables, POSTGRES_URL } from "./helpers/backends.js";
-import { requestWith } from "./helpers/manager.js";
-import { tcpProxy } from "./helpers/proxy.js";
-import { serviceAvailable } from "./helpers/services.js";
+import { createSessionManager, type SessionStore } from "../../src/index.js";
+import { postgresStore } from "../../src/stores/postgres/index.js";
+import { generateKeySet } from "../../src/tokens/index.js";
+import { dropPostgresTables, POSTGRES_URL } from "../helpers/backends.js";
+import { requestWith } from "../helpers/manager.js";
+import { tcpProxy } from "../helpers/proxy.js";
+import { serviceAvailable } from "../helpers/services.js";
 
 // Found by an attacker: behind a link that drops packets without closing (no FIN, no RST), the
 // LISTEN connection looked healthy for good (feedLag 0, a revoked jwt still accepted at +60 s

@@ -1,11 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
-import { postgresStore } from "../src/stores/postgres/index.js";
-import type { SessionStore, StoredSession } from "../src/stores/types.js";
-import { makeRecord } from "../src/testing/store-conformance.js";
-import { dropPostgresTables, POSTGRES_URL } from "./helpers/backends.js";
-import { tcpProxy } from "./helpers/proxy.js";
-import { serviceAvailable } from "./helpers/services.js";
+import { postgresStore } from "../../src/stores/postgres/index.js";
+import type { SessionStore, StoredSession } from "../../src/stores/types.js";
+import { makeRecord } from "../../src/testing/store-conformance.js";
+import { dropPostgresTables, POSTGRES_URL } from "../helpers/backends.js";
+import { tcpProxy } from "../helpers/proxy.js";
+import { serviceAvailable } from "../helpers/services.js";
 
 // The PostgreSQL change feed under concurrent writers: sequence numbers are taken at insert,
 // notifications arrive in commit order, so a listener must not drop a change for having a

@@ -1,8 +1,8 @@
 // Found by an adversarial review: a PostgreSQL call that has already answered STORE_UNAVAILABLE still commits
 // its transaction afterwards (c8efc91 guards only "not started yet").
 import { expect, it } from "vitest";
-import { isSessionError } from "../src/errors.js";
-import { postgresStore } from "../src/stores/postgres/index.js";
+import { isSessionError } from "../../src/errors.js";
+import { postgresStore } from "../../src/stores/postgres/index.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

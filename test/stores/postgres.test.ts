@@ -1,13 +1,13 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
-import { isSessionError } from "../src/errors.js";
-import { postgresStore } from "../src/stores/postgres/index.js";
-import type { SessionStore } from "../src/stores/types.js";
-import { runStoreConformance } from "../src/testing/index.js";
-import { makeRecord } from "../src/testing/store-conformance.js";
-import { tcpProxy } from "./helpers/proxy.js";
-import { serviceAvailable } from "./helpers/services.js";
+import { isSessionError } from "../../src/errors.js";
+import { postgresStore } from "../../src/stores/postgres/index.js";
+import type { SessionStore } from "../../src/stores/types.js";
+import { runStoreConformance } from "../../src/testing/index.js";
+import { makeRecord } from "../../src/testing/store-conformance.js";
+import { tcpProxy } from "../helpers/proxy.js";
+import { serviceAvailable } from "../helpers/services.js";
 
 // The machine's PostgreSQL (127.0.0.1:5432, trust auth, database `test`), reached through a
 // local TCP proxy so that the outage test can cut the network without stopping the server.

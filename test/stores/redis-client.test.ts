@@ -1,11 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { createClient, createCluster, RESP_TYPES } from "redis";
 import { afterAll, describe, expect, it } from "vitest";
-import { redisStore } from "../src/stores/redis/index.js";
-import { runStoreConformance } from "../src/testing/index.js";
-import { deleteRedisKeys, REDIS_URL } from "./helpers/backends.js";
-import { tcpProxy } from "./helpers/proxy.js";
-import { serviceAvailable } from "./helpers/services.js";
+import { redisStore } from "../../src/stores/redis/index.js";
+import { runStoreConformance } from "../../src/testing/index.js";
+import { deleteRedisKeys, REDIS_URL } from "../helpers/backends.js";
+import { tcpProxy } from "../helpers/proxy.js";
+import { serviceAvailable } from "../helpers/services.js";
 
 // The Redis store on a node-redis client or cluster of the caller's (issue 13): the same
 // conformance suite as on a URL, outage included. The caller opens and closes its client; the

@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { createClient } from "redis6";
 import { afterAll, describe } from "vitest";
-import { redisStore } from "../src/stores/redis/index.js";
-import { runStoreConformance } from "../src/testing/index.js";
-import { deleteRedisKeys, REDIS_URL } from "./helpers/backends.js";
-import { serviceAvailable } from "./helpers/services.js";
+import { redisStore } from "../../src/stores/redis/index.js";
+import { runStoreConformance } from "../../src/testing/index.js";
+import { deleteRedisKeys, REDIS_URL } from "../helpers/backends.js";
+import { serviceAvailable } from "../helpers/services.js";
 
 // node-redis 6 (what `npm install redis` gives today) as the caller's client: the whole store
 // conformance suite, so that the peer range can name it.

@@ -1,10 +1,10 @@
 import { spawn } from "node:child_process";
 import { createClient } from "redis";
 import { expect, it } from "vitest";
-import { redisStore } from "../src/stores/redis/index.js";
-import { freePort } from "./helpers/free-port.js";
-import { interceptProxy } from "./helpers/intercept.js";
-import { recordFor } from "./helpers/records.js";
+import { redisStore } from "../../src/stores/redis/index.js";
+import { freePort } from "../helpers/free-port.js";
+import { interceptProxy } from "../helpers/intercept.js";
+import { recordFor } from "../helpers/records.js";
 
 // Found by an adversarial review: `run` retried NOSCRIPT with EVAL inside the guarded
 // operation without checking the deadline; an EVALSHA whose NOSCRIPT answer arrives after the deadline (a restarted Redis or a

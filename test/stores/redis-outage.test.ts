@@ -1,10 +1,10 @@
 import { afterAll, describe, expect, it } from "vitest";
-import type { SessionStore } from "../src/index.js";
-import { redisStore } from "../src/stores/redis/index.js";
-import { deleteRedisKeys } from "./helpers/backends.js";
-import { tcpProxy } from "./helpers/proxy.js";
-import { recordFor } from "./helpers/records.js";
-import { serviceAvailable } from "./helpers/services.js";
+import type { SessionStore } from "../../src/index.js";
+import { redisStore } from "../../src/stores/redis/index.js";
+import { deleteRedisKeys } from "../helpers/backends.js";
+import { tcpProxy } from "../helpers/proxy.js";
+import { recordFor } from "../helpers/records.js";
+import { serviceAvailable } from "../helpers/services.js";
 
 const up = await serviceAvailable("Redis", 6379);
 const prefix = `ro${process.pid}:`;

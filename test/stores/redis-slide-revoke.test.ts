@@ -1,10 +1,10 @@
 import { createClient } from "redis";
 import { expect, it } from "vitest";
-import { redisStore } from "../src/stores/redis/index.js";
-import { deleteRedisKeys } from "./helpers/backends.js";
-import { interceptProxy } from "./helpers/intercept.js";
-import { recordFor } from "./helpers/records.js";
-import { serviceAvailable } from "./helpers/services.js";
+import { redisStore } from "../../src/stores/redis/index.js";
+import { deleteRedisKeys } from "../helpers/backends.js";
+import { interceptProxy } from "../helpers/intercept.js";
+import { recordFor } from "../helpers/records.js";
+import { serviceAvailable } from "../helpers/services.js";
 
 // Found by an adversarial review: a record that slid between the announcement and the deletion
 // was deleted, and its re-announcement (with the final expiry) was lost if the process died or

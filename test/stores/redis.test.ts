@@ -1,14 +1,14 @@
 import { randomBytes } from "node:crypto";
 import { createClient } from "redis";
 import { afterAll, describe, expect, it } from "vitest";
-import { createSessionManager } from "../src/index.js";
-import { redisStore } from "../src/stores/redis/index.js";
-import { EPOCH, pack, unpack } from "../src/stores/redis/record.js";
-import { makeBinding } from "../src/testing/binding-conformance.js";
-import { runStoreConformance } from "../src/testing/index.js";
-import { deleteRedisKeys } from "./helpers/backends.js";
-import { tcpProxy } from "./helpers/proxy.js";
-import { serviceAvailable } from "./helpers/services.js";
+import { createSessionManager } from "../../src/index.js";
+import { redisStore } from "../../src/stores/redis/index.js";
+import { EPOCH, pack, unpack } from "../../src/stores/redis/record.js";
+import { makeBinding } from "../../src/testing/binding-conformance.js";
+import { runStoreConformance } from "../../src/testing/index.js";
+import { deleteRedisKeys } from "../helpers/backends.js";
+import { tcpProxy } from "../helpers/proxy.js";
+import { serviceAvailable } from "../helpers/services.js";
 
 // The machine's Redis (127.0.0.1:6379), reached through a local TCP proxy for the outage test.
 const available = await serviceAvailable("Redis", 6379);

@@ -1,11 +1,11 @@
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
-import { migrateSqlite, SCHEMA_VERSION, sqliteStore } from "../src/stores/sqlite/index.js";
-import { toRow } from "../src/stores/sqlite/rows.js";
-import { runStoreConformance } from "../src/testing/index.js";
-import { makeRecord } from "../src/testing/store-conformance.js";
-import { tempDir } from "./helpers/tmp.js";
+import { migrateSqlite, SCHEMA_VERSION, sqliteStore } from "../../src/stores/sqlite/index.js";
+import { toRow } from "../../src/stores/sqlite/rows.js";
+import { runStoreConformance } from "../../src/testing/index.js";
+import { makeRecord } from "../../src/testing/store-conformance.js";
+import { tempDir } from "../helpers/tmp.js";
 
 const dir = tempDir();
 const path = join(dir, "conformance.db");

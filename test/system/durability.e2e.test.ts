@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { deleteRedisKeys, dropPostgresTables, POSTGRES_URL } from "./helpers/backends.js";
-import { client, startServerProcess } from "./helpers/server.js";
-import { serviceAvailable } from "./helpers/services.js";
-import { tempDir } from "./helpers/tmp.js";
+import { deleteRedisKeys, dropPostgresTables, POSTGRES_URL } from "../helpers/backends.js";
+import { client, startServerProcess } from "../helpers/server.js";
+import { serviceAvailable } from "../helpers/services.js";
+import { tempDir } from "../helpers/tmp.js";
 
 // A server killed with SIGKILL in the middle of sign-ins loses no session it had acknowledged:
 // a new process on the same store accepts every cookie that was answered with 200.

@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { deleteRedisKeys, dropPostgresTables } from "./helpers/backends.js";
-import { tcpProxy } from "./helpers/proxy.js";
-import { client, type ServerProcess, startServerProcess, statusWithin } from "./helpers/server.js";
-import { serviceAvailable } from "./helpers/services.js";
-import { tempDir } from "./helpers/tmp.js";
+import { deleteRedisKeys, dropPostgresTables } from "../helpers/backends.js";
+import { tcpProxy } from "../helpers/proxy.js";
+import { client, type ServerProcess, startServerProcess, statusWithin } from "../helpers/server.js";
+import { serviceAvailable } from "../helpers/services.js";
+import { tempDir } from "../helpers/tmp.js";
 
 // A server process whose store (PostgreSQL, Redis) is reached through a TCP proxy on
 // 127.0.0.1: the test cuts the network under traffic and restores it, and the server must

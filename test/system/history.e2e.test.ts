@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { serviceAvailable } from "./helpers/services.js";
+import { serviceAvailable } from "../helpers/services.js";
 import { check } from "./history/checker.js";
 import { buildReport, windowTable } from "./history/report.js";
 import { runHistory } from "./history/run.js";
@@ -12,7 +12,7 @@ import { BACKENDS, clusterConfigured } from "./history/servers.js";
 // requests to every instance, refreshes, logouts, revocations through another instance,
 // revoke-all, refresh-token reuse), one instance killed and started again, the store cut for
 // 2.5 s and restored; then the offline checker judges the whole history (I1, I2, 5xx).
-// SESSIONKIT_HISTORY_DIR keeps each history, for `node test/history/soak.js --check FILE`.
+// SESSIONKIT_HISTORY_DIR keeps each history, for `node test/system/history/soak.js --check FILE`.
 const LOAD_MS = Number(process.env.SESSIONKIT_HISTORY_MS ?? 18_000);
 const pg = await serviceAvailable("PostgreSQL", 5432);
 const redis = await serviceAvailable("Redis", 6379);

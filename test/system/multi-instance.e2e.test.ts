@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { deleteRedisKeys, dropPostgresTables, POSTGRES_URL } from "./helpers/backends.js";
-import { client, type ServerProcess, startServerProcess, statusWithin } from "./helpers/server.js";
-import { serviceAvailable } from "./helpers/services.js";
-import { tempDir } from "./helpers/tmp.js";
+import { deleteRedisKeys, dropPostgresTables, POSTGRES_URL } from "../helpers/backends.js";
+import { client, type ServerProcess, startServerProcess, statusWithin } from "../helpers/server.js";
+import { serviceAvailable } from "../helpers/services.js";
+import { tempDir } from "../helpers/tmp.js";
 
 // Three server processes on different ports sharing one store, one user database (SQLite
 // file, or PostgreSQL with the PostgreSQL store) and one key file: a session made on A works

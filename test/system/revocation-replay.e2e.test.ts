@@ -7,10 +7,10 @@ import {
   dropPostgresTables,
   POSTGRES_URL,
   REDIS_URL,
-} from "./helpers/backends.js";
-import { CLI, client, startNodeProcess, startServerProcess } from "./helpers/server.js";
-import { serviceAvailable } from "./helpers/services.js";
-import { tempDir } from "./helpers/tmp.js";
+} from "../helpers/backends.js";
+import { CLI, client, startNodeProcess, startServerProcess } from "../helpers/server.js";
+import { serviceAvailable } from "../helpers/services.js";
+import { tempDir } from "../helpers/tmp.js";
 
 // A reference server started on a shared store whose feed replays asynchronously (Redis,
 // PostgreSQL) must not answer a jwt/hybrid request until the replay of the revocations made

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { client, startServerProcess } from "./helpers/server.js";
-import { tempDir } from "./helpers/tmp.js";
+import { client, startServerProcess } from "../helpers/server.js";
+import { tempDir } from "../helpers/tmp.js";
 
 // The reference server with `--store memory` keeps its signing keys (and users) across a
 // restart but not its sessions nor their revocations: every jwt/hybrid token issued before the

@@ -92,12 +92,12 @@ async function soakStore(store) {
   // The model runs four variants one after another: each gets a quarter of its half.
   const model = await run(
     `model-based property on ${store}, ${half} min`,
-    ["npx", "vitest", "run", `test/model-${store}.test.ts`],
+    ["npx", "vitest", "run", `test/stores/model/${store}.test.ts`],
     { SESSIONKIT_MODEL_MINUTES: String(half / 4), SESSIONKIT_MODEL_COMMANDS: "40" },
   );
   const history = await run(`history checker on ${store}, ${half} min`, [
     "node",
-    "test/history/soak.js",
+    "test/system/history/soak.js",
     "--minutes",
     String(half),
     "--store",
@@ -112,7 +112,7 @@ async function soakStore(store) {
 const fuzz = () =>
   run(
     `request fuzzing, ${values["fuzz-runs"]} runs per target`,
-    ["npx", "vitest", "run", "test/fuzz-requests.test.ts", "test/fuzz-adapters.test.ts"],
+    ["npx", "vitest", "run", "test/server/fuzz-requests.test.ts", "test/adapters/fuzz.test.ts"],
     { SESSIONKIT_FUZZ_RUNS: values["fuzz-runs"] },
   );
 const parts = [];

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { hasDuplicateMembers, parseStrictJsonObject } from "../src/tokens/json.js";
+import { hasDuplicateMembers, parseStrictJsonObject } from "../../src/tokens/json.js";
 
 // A JSON tree written out by hand, so that an object may name a member twice, and the same
 // name may be spelled two ways ("a" and "\u0061"); `dup` says whether any object repeats one.

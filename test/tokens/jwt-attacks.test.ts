@@ -7,8 +7,8 @@ import {
   importKeySet,
   MAX_TOKEN_BYTES,
   publicKeySet,
-} from "../src/tokens/index.js";
-import { signJwsInput } from "../src/tokens/jws.js";
+} from "../../src/tokens/index.js";
+import { signJwsInput } from "../../src/tokens/jws.js";
 
 // One test per attack class. Every forged token below is validly signed unless the attack is
 // the signature itself, so each refusal proves the rule named, not a bad MAC.

@@ -5,7 +5,7 @@ import {
   createJwtVerifier,
   generateKeySet,
   type JwtVerifier,
-} from "../src/tokens/index.js";
+} from "../../src/tokens/index.js";
 
 const set = generateKeySet("HS256", "k");
 const signer = createJwtSigner(set);

@@ -9,7 +9,7 @@ import {
   createJwtVerifier,
   generateKeySet,
   MAX_TOKEN_BYTES,
-} from "../src/tokens/index.js";
+} from "../../src/tokens/index.js";
 
 const set = generateKeySet("HS256", "hs");
 const verifier = createJwtVerifier(set, { issuer: "i", audience: "a" });

@@ -1,7 +1,7 @@
 import { sign as cryptoSign, generateKeyPairSync } from "node:crypto";
 import * as jose from "jose";
 import { describe, expect, it } from "vitest";
-import { isSessionError } from "../src/errors.js";
+import { isSessionError } from "../../src/errors.js";
 import {
   createJwtSigner,
   createJwtVerifier,
@@ -11,8 +11,8 @@ import {
   type Jwk,
   type JwkSet,
   publicKeySet,
-} from "../src/tokens/index.js";
-import { verifyJwsSignatureWithPublicKey } from "../src/tokens/jws.js";
+} from "../../src/tokens/index.js";
+import { verifyJwsSignatureWithPublicKey } from "../../src/tokens/jws.js";
 
 // ES384 (P-384, SHA-384) and ES512 (P-521, SHA-512), with jose as the oracle: each refusal
 // below is one jose makes too, and each acceptance one jose agrees with.

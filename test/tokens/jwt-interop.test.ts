@@ -8,7 +8,7 @@ import {
   type JwkSet,
   publicKeySet,
   rotateKeySet,
-} from "../src/tokens/index.js";
+} from "../../src/tokens/index.js";
 
 // jose is the oracle: what we sign, jose verifies; what jose signs, we verify.
 const ISS = "https://app.example";

@@ -1,7 +1,12 @@
 // Found by an adversarial review: verifyJws (public, `sessionkit/jwt`) keeps resolving a header to the key it
 // found the first time, after the caller's key map no longer holds that key (rotation in place).
 import { expect, it } from "vitest";
-import { createJwtSigner, generateKeySet, importKeySet, verifyJws } from "../src/tokens/index.js";
+import {
+  createJwtSigner,
+  generateKeySet,
+  importKeySet,
+  verifyJws,
+} from "../../src/tokens/index.js";
 
 it("a key removed from (or replaced in) the caller's key map stops verifying", () => {
   const old = generateKeySet("HS256", "k1");

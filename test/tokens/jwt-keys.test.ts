@@ -1,13 +1,13 @@
 import { generateKeyPairSync } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { isSessionError } from "../src/errors.js";
+import { isSessionError } from "../../src/errors.js";
 import {
   generateKeySet,
   type Jwk,
   loadKeySet,
   publicKeySet,
   rotateKeySet,
-} from "../src/tokens/index.js";
+} from "../../src/tokens/index.js";
 
 const refuses = (keys: unknown, options?: { requirePrivate?: boolean }) => {
   try {

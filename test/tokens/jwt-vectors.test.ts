@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { importKeySet, verifyJwsSignature } from "../src/tokens/index.js";
-import { signJwsInput } from "../src/tokens/jws.js";
+import { importKeySet, verifyJwsSignature } from "../../src/tokens/index.js";
+import { signJwsInput } from "../../src/tokens/jws.js";
 
 // RFC 7515 Appendix A (JWS examples), RFC 7520 §4.3 (ES512) and RFC 8037 Appendix A.4
 // (Ed25519), byte for byte.

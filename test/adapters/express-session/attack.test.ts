@@ -7,9 +7,9 @@ import { describe, expect, it, vi } from "vitest";
 import session, {
   type ExpressSessionCompatOptions,
   MemoryStore,
-} from "../src/adapters/express-session/index.js";
-import { createSessionManager } from "../src/core/manager.js";
-import { memoryStore } from "../src/stores/memory/index.js";
+} from "../../../src/adapters/express-session/index.js";
+import { createSessionManager } from "../../../src/core/manager.js";
+import { memoryStore } from "../../../src/stores/memory/index.js";
 
 import {
   cookieOf,
@@ -19,7 +19,7 @@ import {
   signLegacy,
   startApp,
   watchProcess,
-} from "./helpers/express-session-app.js";
+} from "../../helpers/express-session-app.js";
 
 // An adversary's view of the express-session compatibility layer: every test here is an
 // attack against a real Express server. The layer stops each of them; the ones that worked
@@ -291,7 +291,7 @@ describe("what reaches the store: express-session only ever passed it ids it had
     const uploads = join(root, "uploads");
     await mkdir(sessions);
     await mkdir(uploads);
-    const { hashSecret } = await import("../src/tokens/opaque.js");
+    const { hashSecret } = await import("../../../src/tokens/opaque.js");
     const secret = "A".repeat(43);
     // An avatar upload the attacker controls, anywhere on disk the app can read.
     await writeFile(
@@ -327,7 +327,7 @@ describe("the secret hash at rest cannot be set by the app or an attacker", () =
   it("req.session.sessionkitSecretHash set by a route (even via req.session = body) is overwritten", async () => {
     const store = new MemoryStore();
     // sha256 of 43 'A's, base64url: what an attacker would want stored.
-    const { hashSecret } = await import("../src/tokens/opaque.js");
+    const { hashSecret } = await import("../../../src/tokens/opaque.js");
     const attackerSecret = "A".repeat(43);
     const attackerHash = hashSecret(attackerSecret);
     const app = await start({ store }, (req, res) => {
@@ -707,7 +707,7 @@ describe("legacy connect.sid migration abuse", () => {
 
   it("the moved session's data cannot smuggle a secret hash for the new id", async () => {
     const store = new MemoryStore();
-    const { hashSecret } = await import("../src/tokens/opaque.js");
+    const { hashSecret } = await import("../../../src/tokens/opaque.js");
     store.set("legacy3", {
       cookie: { originalMaxAge: null, expires: null, path: "/", httpOnly: true },
       user: { id: "alice" },

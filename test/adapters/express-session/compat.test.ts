@@ -1,9 +1,9 @@
 import { createServer, type RequestListener, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, describe, expect, it, vi } from "vitest";
-import session, { type LegacyStore } from "../src/adapters/express-session/index.js";
-import { createSessionManager } from "../src/core/manager.js";
-import { memoryStore } from "../src/stores/memory/index.js";
+import session, { type LegacyStore } from "../../../src/adapters/express-session/index.js";
+import { createSessionManager } from "../../../src/core/manager.js";
+import { memoryStore } from "../../../src/stores/memory/index.js";
 
 // The same express-session-style app, first on express-session itself, then on the
 // compatibility layer, which must keep the users express-session signed in.
@@ -11,7 +11,7 @@ const ORIGIN = "https://app.example";
 const OLD_SECRET = "keyboard cat, the old secret";
 type AppFactory = { createApp(session: unknown, options: unknown): RequestListener };
 const { createApp } = (await import(
-  new URL("./fixtures/express-session-app.js", import.meta.url).href
+  new URL("../../fixtures/express-session-app.js", import.meta.url).href
 )) as AppFactory;
 // Loaded by name: its types would clash with sessionkit's own `req.session` declaration.
 const expressSessionName = "express-session";

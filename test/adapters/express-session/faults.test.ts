@@ -6,12 +6,16 @@ import express from "express";
 import { Redis } from "ioredis";
 import { createClient } from "redis";
 import { describe, expect, it } from "vitest";
-import session, { MemoryStore, Session, Store } from "../src/adapters/express-session/index.js";
-import { memoryStore } from "../src/stores/memory/index.js";
-import { redisStore } from "../src/stores/redis/index.js";
-import type { SessionStore } from "../src/stores/types.js";
-import { cookieOf, json, sess, startApp, watchProcess } from "./helpers/express-session-app.js";
-import { tcpProxy } from "./helpers/proxy.js";
+import session, {
+  MemoryStore,
+  Session,
+  Store,
+} from "../../../src/adapters/express-session/index.js";
+import { memoryStore } from "../../../src/stores/memory/index.js";
+import { redisStore } from "../../../src/stores/redis/index.js";
+import type { SessionStore } from "../../../src/stores/types.js";
+import { cookieOf, json, sess, startApp, watchProcess } from "../../helpers/express-session-app.js";
+import { tcpProxy } from "../../helpers/proxy.js";
 
 // The crashes and hangs a real express-session app found in the compatibility layer, each
 // reproduced against real servers (Express, the memory store, Redis behind a proxy that cuts).
@@ -324,7 +328,7 @@ describe("express-session's companions", () => {
 
   it("runs on connect-redis 6, built the old way from our Store, over real Redis", async () => {
     const require = createRequire(import.meta.url);
-    const builtRequire = require("../dist/adapters/express-session/index.js");
+    const builtRequire = require("../../../dist/adapters/express-session/index.js");
     const RedisStore = require("connect-redis6")(builtRequire) as new (o: object) => object;
     const client = new Redis(6379, "127.0.0.1");
     try {

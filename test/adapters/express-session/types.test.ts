@@ -1,7 +1,7 @@
 import { RedisStore } from "connect-redis";
 import { createClient } from "redis";
 import { describe, expect, it } from "vitest";
-import session, { type ExpressSessionStore } from "../src/adapters/express-session/index.js";
+import session, { type ExpressSessionStore } from "../../../src/adapters/express-session/index.js";
 
 // The stores of the express-session ecosystem are typed against @types/express-session; they
 // must be accepted as `store` without a cast (a migrating app's TypeScript compiles as is).

@@ -1,5 +1,5 @@
 import { describe, it } from "vitest";
-import { describeModel } from "./model/run.js";
+import { describeModel } from "./run.js";
 
 // .ci/run starts a three-master Cluster and names it in SESSIONKIT_TEST_REDIS_CLUSTER.
 const nodes = process.env.SESSIONKIT_TEST_REDIS_CLUSTER;

@@ -1,5 +1,5 @@
-import { isSessionError } from "../../src/index.js";
-import { ORIGIN } from "../helpers/manager.js";
+import { isSessionError } from "../../../src/index.js";
+import { ORIGIN } from "../../helpers/manager.js";
 import type { CookieJar } from "./jar.js";
 import { LIFETIMES, MAX_LAG, SKEW, type System } from "./system.js";
 

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, it } from "vitest";
-import type { StrategyName } from "../../src/index.js";
-import { serviceAvailable } from "../helpers/services.js";
+import type { StrategyName } from "../../../src/index.js";
+import { serviceAvailable } from "../../helpers/services.js";
 import { commandArbitraries } from "./commands.js";
 import type { Model } from "./model.js";
 import { type Backend, createSystem } from "./system.js";

@@ -1,3 +1,3 @@
-import { describeModel } from "./model/run.js";
+import { describeModel } from "./run.js";
 
 describeModel("sqlite");

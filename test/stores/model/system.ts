@@ -4,16 +4,16 @@ import {
   type SessionManager,
   type SessionStore,
   type StrategyName,
-} from "../../src/index.js";
-import { memoryStore } from "../../src/stores/memory/index.js";
-import { postgresStore } from "../../src/stores/postgres/index.js";
-import { redisStore } from "../../src/stores/redis/index.js";
-import { sqliteStore } from "../../src/stores/sqlite/index.js";
-import { generateKeySet } from "../../src/tokens/keys.js";
-import { deleteRedisKeys, dropPostgresTables } from "../helpers/backends.js";
-import { manualClock, ORIGIN } from "../helpers/manager.js";
-import { tcpProxy } from "../helpers/proxy.js";
-import { tempDir } from "../helpers/tmp.js";
+} from "../../../src/index.js";
+import { memoryStore } from "../../../src/stores/memory/index.js";
+import { postgresStore } from "../../../src/stores/postgres/index.js";
+import { redisStore } from "../../../src/stores/redis/index.js";
+import { sqliteStore } from "../../../src/stores/sqlite/index.js";
+import { generateKeySet } from "../../../src/tokens/keys.js";
+import { deleteRedisKeys, dropPostgresTables } from "../../helpers/backends.js";
+import { manualClock, ORIGIN } from "../../helpers/manager.js";
+import { tcpProxy } from "../../helpers/proxy.js";
+import { tempDir } from "../../helpers/tmp.js";
 
 export type Backend = "memory" | "sqlite" | "postgres" | "redis" | "cluster";
 

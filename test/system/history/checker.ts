@@ -1,4 +1,4 @@
-import { RETIRED_KEPT } from "../../src/core/strategies/retired.js";
+import { RETIRED_KEPT } from "../../../src/core/strategies/retired.js";
 import type { Fault, History, Op, Strategy } from "./history.js";
 
 /**

@@ -1,7 +1,7 @@
 import { join } from "node:path";
-import { deleteRedisKeys, dropPostgresTables, POSTGRES_URL } from "../helpers/backends.js";
-import { tcpProxy } from "../helpers/proxy.js";
-import { CLI, type ServerProcess, startNodeProcess } from "../helpers/server.js";
+import { deleteRedisKeys, dropPostgresTables, POSTGRES_URL } from "../../helpers/backends.js";
+import { tcpProxy } from "../../helpers/proxy.js";
+import { CLI, type ServerProcess, startNodeProcess } from "../../helpers/server.js";
 import type { Fault } from "./history.js";
 import { now } from "./history.js";
 import { Endpoint } from "./http.js";

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { serviceAvailable } from "../helpers/services.js";
+import { serviceAvailable } from "../../helpers/services.js";
 import { check } from "./checker.js";
 import type { History } from "./history.js";
 import { buildReport, type Report, windowTable } from "./report.js";

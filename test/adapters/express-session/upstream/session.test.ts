@@ -21,7 +21,7 @@ import * as utils from "./utils.js";
 
 // `require`, as an express-session app loads it: the factory itself, with its companions.
 const require = createRequire(import.meta.url);
-const session = require("../../../dist/adapters/express-session/index.js");
+const session = require("../../../../dist/adapters/express-session/index.js");
 const { Cookie } = session;
 const SmartStore = utils.smartStore(session);
 const SyncStore = utils.syncStore(session);

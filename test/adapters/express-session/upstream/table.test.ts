@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 // other way round) fails here.
 const suite = readFileSync(new URL("./session.test.ts", import.meta.url), "utf8");
 const guide = readFileSync(
-  new URL("../../../docs/migrate-from-express-session.md", import.meta.url),
+  new URL("../../../../docs/migrate-from-express-session.md", import.meta.url),
   "utf8",
 );
 const literal = String.raw`('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")`;
