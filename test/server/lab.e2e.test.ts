@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
-// The server's configuration errors are SessionErrors with code CONFIG_INVALID.
-import { SessionError as ConfigError } from "../../src/errors.js";
+import { SessionError } from "../../src/errors.js";
 import { resolveServerConfig } from "../../src/server/config.js";
 import { client, type ServerProcess, startServerProcess } from "../helpers/server.js";
 import { tempDir } from "../helpers/tmp.js";
@@ -100,6 +99,6 @@ describe("storage lab", () => {
     for (const off of ["", "0", "false", "no", "off"]) {
       expect(resolveServerConfig({}, { SESSIONKIT_LAB: off }).lab, off).toBe(false);
     }
-    expect(() => resolveServerConfig({}, { SESSIONKIT_LAB: "maybe" })).toThrow(ConfigError);
+    expect(() => resolveServerConfig({}, { SESSIONKIT_LAB: "maybe" })).toThrow(SessionError);
   });
 });

@@ -6,8 +6,7 @@ import { join } from "node:path";
 import type { TLSSocket } from "node:tls";
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-// The server's configuration errors are SessionErrors with code CONFIG_INVALID.
-import { SessionError as ConfigError } from "../../src/errors.js";
+import { SessionError } from "../../src/errors.js";
 import { resolveServerConfig } from "../../src/server/config.js";
 import { loadTls } from "../../src/server/tls.js";
 import { CLI } from "../helpers/server.js";
@@ -201,7 +200,7 @@ describe("--tls-cert and --tls-key: both or neither", () => {
   });
 
   it("refuses one without the other, naming the missing flag and variable", () => {
-    expect(() => config({ "tls-cert": "c.pem" })).toThrow(ConfigError);
+    expect(() => config({ "tls-cert": "c.pem" })).toThrow(SessionError);
     expect(() => config({ "tls-cert": "c.pem" })).toThrow(
       "--tls-cert (SESSIONKIT_TLS_CERT) needs --tls-key (SESSIONKIT_TLS_KEY) too: both for https, neither for http",
     );
