@@ -34,6 +34,26 @@ const STATUS: Record<SessionErrorCode, number> = {
  */
 const BRAND = Symbol.for("sessionkit.SessionError");
 
+/**
+ * An error sessionkit throws to a caller: match on its stable `code`, never on `message`;
+ * `statusCode` is the HTTP status to answer with.
+ *
+ * @example
+ * ```ts
+ * import { SessionError, type SessionManager, type Session } from "sessionkit";
+ *
+ * declare const sessions: SessionManager;
+ * declare const session: Session;
+ *
+ * try {
+ *   sessions.requireRecentAuth(session, "10m"); // before changing the password
+ * } catch (error) {
+ *   if (error instanceof SessionError && error.code === "RECENT_AUTH_REQUIRED") {
+ *     // ask for the password again
+ *   } else throw error;
+ * }
+ * ```
+ */
 export class SessionError extends Error {
   static override [Symbol.hasInstance](value: unknown): boolean {
     return typeof value === "object" && value !== null && BRAND in value;
@@ -64,6 +84,24 @@ export class SessionError extends Error {
   }
 }
 
+/**
+ * Whether `value` is a `SessionError` (of `code`, if given), also one thrown by another copy
+ * of sessionkit (a bundler may load it twice).
+ *
+ * @example
+ * ```ts
+ * import { isSessionError, type SessionManager } from "sessionkit";
+ *
+ * declare const sessions: SessionManager;
+ *
+ * try {
+ *   await sessions.revokeUser("u-alice");
+ * } catch (error) {
+ *   if (!isSessionError(error, "STORE_UNAVAILABLE")) throw error;
+ *   // the store is unreachable: try again later (the adapters answer 503)
+ * }
+ * ```
+ */
 export function isSessionError(value: unknown, code?: SessionErrorCode): value is SessionError {
   return value instanceof SessionError && (code === undefined || value.code === code);
 }

@@ -26,7 +26,18 @@ const UNIT_MS: Record<DurationUnit, number> = {
 // `\s*` between number and unit: "30 m" is what a person writes in a .env file.
 const PATTERN = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/;
 
-/** Parses a duration; returns `null` for anything that is not a positive finite duration. */
+/**
+ * Parses a duration; returns `null` for anything that is not a positive finite duration.
+ *
+ * @example
+ * ```ts
+ * import { tryParseDuration } from "sessionkit";
+ *
+ * tryParseDuration("1.5h"); // 5_400_000
+ * tryParseDuration("30 m"); // 1_800_000
+ * tryParseDuration("soon"); // null
+ * ```
+ */
 export function tryParseDuration(value: unknown): number | null {
   if (typeof value === "number") {
     return Number.isFinite(value) && value > 0 ? value : null;
@@ -42,7 +53,17 @@ export function tryParseDuration(value: unknown): number | null {
   return ms;
 }
 
-/** Parses a duration from configuration; throws `CONFIG_INVALID` naming the option otherwise. */
+/**
+ * Parses a duration from configuration; throws `CONFIG_INVALID` naming the option otherwise.
+ *
+ * @example
+ * ```ts
+ * import { parseDuration } from "sessionkit";
+ *
+ * // Throws SessionError CONFIG_INVALID naming SESSION_IDLE for "thirty minutes".
+ * const idleMs = parseDuration(process.env.SESSION_IDLE ?? "30m", "SESSION_IDLE");
+ * ```
+ */
 export function parseDuration(value: unknown, name: string): number {
   const ms = tryParseDuration(value);
   if (ms === null) {

@@ -20,6 +20,24 @@ const NOT_401 = {
  * body for every 401 (no oracle telling forged from revoked from unknown), except
  * `session_expired` for a token that verified but is past its lifetime, so that clients know
  * to refresh or sign in again.
+ *
+ * @example
+ * ```ts
+ * import { failureAnswer, type SessionManager } from "sessionkit";
+ *
+ * declare const sessions: SessionManager;
+ *
+ * async function handle(request: Request): Promise<Response> {
+ *   const { session, failure, headers } = await sessions.authenticate(request);
+ *   if (!session) {
+ *     const { status, code, title, wwwAuthenticate } = failureAnswer(failure);
+ *     if (wwwAuthenticate) headers.set("www-authenticate", wwwAuthenticate);
+ *     headers.set("content-type", "application/problem+json");
+ *     return new Response(JSON.stringify({ status, code, title }), { status, headers });
+ *   }
+ *   return Response.json({ userId: session.userId }, { headers });
+ * }
+ * ```
  */
 export function failureAnswer(failure: AuthFailure): FailureAnswer {
   if (failure.status !== 401) return { ...NOT_401[failure.status], wwwAuthenticate: null };

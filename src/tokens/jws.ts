@@ -112,7 +112,19 @@ function constantTimeEqual(a: string, b: string): boolean {
   return diff === 0;
 }
 
-/** Signs a compact JWS. The header's `alg` and `kid` always come from the key. */
+/**
+ * Signs a compact JWS. The header's `alg` and `kid` always come from the key.
+ *
+ * @example
+ * ```ts
+ * import { generateKeySet, importKeySet, signJws } from "sessionkit/jwt";
+ *
+ * const [key] = importKeySet(generateKeySet());
+ * if (!key) throw new Error("empty key set");
+ * const now = Math.floor(Date.now() / 1000);
+ * const token = signJws({ sub: "u-alice", iat: now, exp: now + 300 }, key, { typ: "JWT" });
+ * ```
+ */
 export function signJws(
   payload: Record<string, unknown>,
   key: ImportedKey,
@@ -177,6 +189,20 @@ function resolveHeader(
  * base64url; a header that is a JSON object without duplicate members, `none` or any of
  * `crit`/`b64`/`jku`/`jwk`/`x5u`/`x5c`; a `kid` naming one of `keys`, whose own `alg` must
  * equal the header's; the signature checked before the payload is even decoded. Never throws.
+ *
+ * @example
+ * ```ts
+ * import { generateKeySet, importKeySet, signJws, verifyJws } from "sessionkit/jwt";
+ *
+ * const keys = importKeySet(generateKeySet());
+ * const byKid = new Map(keys.map((key) => [key.kid, key]));
+ * const [current] = keys;
+ * const token = current ? signJws({ sub: "u-alice" }, current) : "";
+ *
+ * const result = verifyJws(token, byKid); // never throws
+ * if (result.ok) console.log(result.payload.sub); // u-alice
+ * else console.log(result.reason); // "bad_signature", "malformed", ...
+ * ```
  */
 export function verifyJws(token: unknown, keys: ReadonlyMap<string, ImportedKey>): JwsResult {
   if (typeof token !== "string") return { ok: false, reason: "malformed" };
@@ -201,7 +227,20 @@ export function verifyJws(token: unknown, keys: ReadonlyMap<string, ImportedKey>
   return { ok: true, header: resolved.header, payload };
 }
 
-/** Signature check alone, for known-answer vectors whose payload is not a JSON object. */
+/**
+ * Signature check alone, for known-answer vectors whose payload is not a JSON object.
+ *
+ * @example
+ * ```ts
+ * import { importKeySet, verifyJwsSignature } from "sessionkit/jwt";
+ *
+ * // A known-answer vector: the HS256 key and token of RFC 7515, appendix A.1.
+ * declare const rfc7515Key: { kty: "oct"; kid: string; alg: "HS256"; k: string };
+ * declare const rfc7515Token: string;
+ * const [key] = importKeySet({ keys: [rfc7515Key] });
+ * if (key) console.log(verifyJwsSignature(rfc7515Token, key)); // true
+ * ```
+ */
 export function verifyJwsSignature(token: string, key: ImportedKey): boolean {
   const dot = token.lastIndexOf(".");
   const signature = token.slice(dot + 1);

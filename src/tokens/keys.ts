@@ -56,6 +56,23 @@ export interface ImportedKey {
  * Validates a JWK set. Each key needs one `kid` and one `alg` that agrees with its `kty`
  * (and curve); HMAC keys hold at least as many bits as their hash, RSA moduli at least 2048
  * bits; kids are unique. With `requirePrivate`, every key must be able to sign.
+ *
+ * @example
+ * ```ts
+ * import { readFileSync } from "node:fs";
+ * import { createSessionManager, loadKeySet } from "sessionkit";
+ * import { memoryStore } from "sessionkit/stores/memory";
+ *
+ * // keys.json as `sessionkit keys generate` prints it
+ * const keys = loadKeySet(JSON.parse(readFileSync("keys.json", "utf8")), { requirePrivate: true });
+ * const tokens = createSessionManager({
+ *   strategy: "jwt",
+ *   store: memoryStore(),
+ *   keys,
+ *   issuer: "https://app.example",
+ *   audience: "app",
+ * });
+ * ```
  */
 export function loadKeySet(input: unknown, options: { requirePrivate?: boolean } = {}): JwkSet {
   return readKeySet(input, options).set;
@@ -73,6 +90,18 @@ export function readKeySet(
   return { set: { keys: (input as JwkSet).keys.map((key) => ({ ...key })) }, keys };
 }
 
+/**
+ * Validates a JWK set as `loadKeySet` does and returns its keys as `node:crypto` key objects,
+ * ready for `signJws` and `verifyJws`.
+ *
+ * @example
+ * ```ts
+ * import { generateKeySet, importKeySet, signJws } from "sessionkit/jwt";
+ *
+ * const [current] = importKeySet(generateKeySet("EdDSA"));
+ * if (current) console.log(signJws({ sub: "u-alice" }, current, { typ: "JWT" }));
+ * ```
+ */
 export function importKeySet(
   input: unknown,
   options: { requirePrivate?: boolean } = {},
@@ -163,11 +192,32 @@ export function importPublicJwk(members: JwkMembers): KeyObject | null {
 const defaultKid = () =>
   `${new Date().toISOString().slice(0, 10)}-${encodeBase64url(randomBytes(4))}`;
 
-/** A fresh private key set of one key, as `sessionkit keys generate` prints it. */
+/**
+ * A fresh private key set of one key, as `sessionkit keys generate` prints it.
+ *
+ * @example
+ * ```ts
+ * import { writeFileSync } from "node:fs";
+ * import { generateKeySet } from "sessionkit";
+ *
+ * // One ES256 key; HS256 by default. Private: keep it out of the repository.
+ * writeFileSync("keys.json", JSON.stringify(generateKeySet("ES256")), { mode: 0o600 });
+ * ```
+ */
 export function generateKeySet(alg: JwsAlgorithm = "HS256", kid: string = defaultKid()): JwkSet {
   return { keys: [generateKey(alg, kid)] };
 }
 
+/**
+ * A fresh private key, with its `kid` (default: today's date and 4 random bytes) and `alg`.
+ *
+ * @example
+ * ```ts
+ * import { generateKey, type JwkSet } from "sessionkit/jwt";
+ *
+ * const keys: JwkSet = { keys: [generateKey("EdDSA", "2026-05-signing")] };
+ * ```
+ */
 export function generateKey(alg: JwsAlgorithm, kid: string = defaultKid()): Jwk {
   const meta = { kid, alg, use: "sig" };
   const row: AlgorithmRow = ALGORITHMS[alg];
@@ -186,6 +236,16 @@ export function generateKey(alg: JwsAlgorithm, kid: string = defaultKid()): Jwk 
 /**
  * Puts a new current key in front (it signs from now on) and keeps the previous ones so that
  * tokens they signed verify until they expire; at most `keep` keys stay.
+ *
+ * @example
+ * ```ts
+ * import { readFileSync, writeFileSync } from "node:fs";
+ * import { loadKeySet, rotateKeySet } from "sessionkit/jwt";
+ *
+ * // What `sessionkit keys rotate --keys keys.json` does.
+ * const current = loadKeySet(JSON.parse(readFileSync("keys.json", "utf8")));
+ * writeFileSync("keys.json", JSON.stringify(rotateKeySet(current, { keep: 3 })), { mode: 0o600 });
+ * ```
  */
 export function rotateKeySet(
   set: JwkSet,
@@ -201,7 +261,18 @@ export function rotateKeySet(
 
 const PUBLIC_MEMBERS = ["kty", "kid", "alg", "use", "crv", "x", "y", "n", "e"] as const;
 
-/** The public keys of a set, for `/.well-known/jwks.json`. Symmetric keys never leave. */
+/**
+ * The public keys of a set, for `/.well-known/jwks.json`. Symmetric keys never leave.
+ *
+ * @example
+ * ```ts
+ * import { generateKeySet, publicKeySet } from "sessionkit/jwt";
+ *
+ * const keys = generateKeySet("ES256");
+ * const jwks = publicKeySet(keys); // only the public members (kty, kid, alg, crv, x, y)
+ * const serveJwks = () => Response.json(jwks); // GET /.well-known/jwks.json
+ * ```
+ */
 export function publicKeySet(set: JwkSet): JwkSet {
   const keys: Jwk[] = [];
   for (const key of set.keys) {
