@@ -1,13 +1,8 @@
 // The types of the session store contract: records, changes, and `SessionStore` itself.
 
-export type JsonValue =
-  | string
-  | number
-  | boolean
-  | null
-  | JsonValue[]
-  | { [key: string]: JsonValue };
-export type JsonObject = { [key: string]: JsonValue };
+export type { JsonObject, JsonValue } from "../util/json.js";
+
+import type { JsonObject } from "../util/json.js";
 
 export type StrategyName = "id" | "jwt" | "hybrid";
 

@@ -1,4 +1,13 @@
-import type { JsonValue } from "../stores/types.js";
+/** Any value JSON can carry: what session data is made of. */
+export type JsonValue =
+  | string
+  | number
+  | boolean
+  | null
+  | JsonValue[]
+  | { [key: string]: JsonValue };
+/** A JSON object: the shape of a session's data. */
+export type JsonObject = { [key: string]: JsonValue };
 
 /** Deep copy of JSON data; several times faster than `structuredClone` for small objects. */
 export function cloneJson<T extends JsonValue>(value: T): T {
