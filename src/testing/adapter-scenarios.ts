@@ -46,6 +46,33 @@ function switchableStore(inner: SessionStore) {
   return { store, state };
 }
 
+/**
+ * Registers the scenario suite (vitest) for one adapter: `harness.serve` starts the app under
+ * test with the suite's manager, on a free port.
+ *
+ * @example
+ * ```ts
+ * // A vitest test file: your app, with its POST /login, GET /me and POST /logout routes.
+ * import { createServer, type RequestListener } from "node:http";
+ * import type { AddressInfo } from "node:net";
+ * import type { SessionManager } from "sessionkit";
+ * import { runAdapterScenarios } from "sessionkit/testing";
+ *
+ * declare function createApp(manager: SessionManager): RequestListener; // yours
+ *
+ * runAdapterScenarios("my app", {
+ *   async serve(manager) {
+ *     const server = createServer(createApp(manager));
+ *     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+ *     const { port } = server.address() as AddressInfo;
+ *     return {
+ *       url: `http://127.0.0.1:${port}`,
+ *       close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+ *     };
+ *   },
+ * });
+ * ```
+ */
 export function runAdapterScenarios(name: string, harness: AdapterHarness): void {
   describe(`${name} adapter scenarios`, () => {
     let now = Date.UTC(2027, 0, 1);

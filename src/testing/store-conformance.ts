@@ -64,6 +64,19 @@ export function makeRecord(overrides: Partial<StoredSession> = {}): StoredSessio
  * The store contract of `sessionkit/stores`, as tests. Run it in a vitest file:
  * `runStoreConformance("sqlite", { create: () => sqliteStore({ path }) })`.
  * Every test uses fresh random user and session ids, so a shared backend is fine.
+ *
+ * @example
+ * ```ts
+ * // A vitest test file, e.g. test/my-store.test.ts
+ * import { sqliteStore } from "sessionkit/stores/sqlite";
+ * import { runStoreConformance } from "sessionkit/testing";
+ *
+ * const path = "test-results/conformance.db";
+ * runStoreConformance("sqlite", {
+ *   create: () => sqliteStore({ path }), // your store here
+ *   peer: () => sqliteStore({ path }), // a second instance on the same backend
+ * });
+ * ```
  */
 export function runStoreConformance(name: string, harness: StoreHarness): void {
   describe(`store conformance: ${name}`, () => {

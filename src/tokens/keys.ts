@@ -64,7 +64,8 @@ export interface ImportedKey {
  * import { memoryStore } from "sessionkit/stores/memory";
  *
  * // keys.json as `sessionkit keys generate` prints it
- * const keys = loadKeySet(JSON.parse(readFileSync("keys.json", "utf8")), { requirePrivate: true });
+ * const json = JSON.parse(readFileSync("keys.json", "utf8"));
+ * const keys = loadKeySet(json, { requirePrivate: true });
  * const tokens = createSessionManager({
  *   strategy: "jwt",
  *   store: memoryStore(),

@@ -19,6 +19,18 @@ export type { SessionStore } from "../types.js";
  * awaiting, so each one is atomic with respect to the others by JavaScript's run-to-completion.
  * Records live in a compact table (`table.ts`, about 300 bytes of heap a session) whose slots
  * are valid until the next removal: across removals, records are found again by id.
+ *
+ * @example
+ * ```ts
+ * import { createSessionManager } from "sessionkit";
+ * import { memoryStore } from "sessionkit/stores/memory";
+ *
+ * const sessions = createSessionManager({
+ *   strategy: "id",
+ *   store: memoryStore(), // one process; its sessions end with it
+ *   csrf: { origins: ["https://app.example"] },
+ * });
+ * ```
  */
 export function memoryStore(): SessionStore {
   const table = new SessionTable();

@@ -31,6 +31,25 @@ export interface PostgresStoreOptions {
  * PostgreSQL store: every change is one statement or one transaction; per-user changes take a
  * transaction-scoped advisory lock on the user so that concurrent sign-ins evict correctly;
  * revocations are logged and announced with NOTIFY in the transaction that commits them.
+ *
+ * @example
+ * ```ts
+ * import pg from "pg";
+ * import { createSessionManager } from "sessionkit";
+ * import { postgresStore } from "sessionkit/stores/postgres";
+ *
+ * const store = postgresStore({
+ *   connectionString: process.env.DATABASE_URL, // postgres://user@host:5432/database
+ *   commandTimeoutMs: 1000,
+ * });
+ * // or a pool of your own, which the store leaves open when it closes:
+ * const onMyPool = postgresStore({ pool: new pg.Pool({ max: 10 }), tablePrefix: "myapp_" });
+ * const sessions = createSessionManager({
+ *   strategy: "id",
+ *   store,
+ *   csrf: { origins: ["https://app.example"] },
+ * });
+ * ```
  */
 export function postgresStore(options: PostgresStoreOptions): SessionStore {
   const prefix = options.tablePrefix ?? "sessionkit_";

@@ -22,6 +22,23 @@ export type { RedisClientLike, RedisStoreOptions } from "./connection.js";
  * index entries of expired records are pruned by the scripts that read the index.
  * Revocations go to a capped stream (replayed by instances that start or reconnect) and to
  * pub/sub (the live feed).
+ *
+ * @example
+ * ```ts
+ * import { createClient } from "redis";
+ * import { createSessionManager } from "sessionkit";
+ * import { redisStore } from "sessionkit/stores/redis";
+ *
+ * const store = redisStore({ url: "redis://10.0.0.5:6379", commandTimeoutMs: 1000 });
+ * // or a node-redis v5 client (or cluster) of yours, which you close after the store:
+ * const client = createClient({ url: "redis://10.0.0.5:6379" });
+ * const onMyClient = redisStore({ client, prefix: "myapp:" });
+ * const sessions = createSessionManager({
+ *   strategy: "id",
+ *   store,
+ *   csrf: { origins: ["https://app.example"] },
+ * });
+ * ```
  */
 export function redisStore(options: RedisStoreOptions): SessionStore {
   const prefix = options.prefix ?? "sk:";

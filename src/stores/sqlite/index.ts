@@ -42,6 +42,18 @@ const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|IOERR|CANTOPEN|FULL|READONLY|PROTOCOL|
 /**
  * SQLite store: WAL mode, so several processes on one host can share the file; every
  * multi-statement change runs in one `BEGIN IMMEDIATE` transaction.
+ *
+ * @example
+ * ```ts
+ * import { createSessionManager } from "sessionkit";
+ * import { sqliteStore } from "sessionkit/stores/sqlite";
+ *
+ * const sessions = createSessionManager({
+ *   strategy: "id",
+ *   store: sqliteStore({ path: "data/sessions.db", busyTimeoutMs: 1000 }),
+ *   csrf: { origins: ["https://app.example"] },
+ * });
+ * ```
  */
 export function sqliteStore(options: SqliteStoreOptions): SessionStore {
   if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });

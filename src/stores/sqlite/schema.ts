@@ -55,7 +55,19 @@ const MIGRATIONS: string[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-/** Brings the database to the current schema; returns the versions it applied. */
+/**
+ * Brings the database to the current schema; returns the versions it applied.
+ *
+ * @example
+ * ```ts
+ * import Database from "better-sqlite3";
+ * import { migrateSqlite } from "sessionkit/stores/sqlite";
+ *
+ * // What `sessionkit migrate --database data/sessions.db` does; sqliteStore() migrates too.
+ * const applied = migrateSqlite(new Database("data/sessions.db"));
+ * console.log(applied.length ? `applied ${applied.join(", ")}` : "up to date");
+ * ```
+ */
 export function migrate(db: SqliteDatabase): number[] {
   const applied: number[] = [];
   const step = db.transaction(() => {
