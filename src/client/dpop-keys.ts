@@ -27,7 +27,24 @@ export interface DpopKeyStorage {
   clear(): Promise<void>;
 }
 
-/** Kept in memory only: for Node, tests, or a page that wants a new key per load. */
+/**
+ * Kept in memory only: for Node, tests, or a page that wants a new key per load.
+ *
+ * @example
+ * ```ts
+ * import { createSessionClient, memoryDpopKeys, memoryTokens } from "sessionkit/client";
+ *
+ * // Outside a browser (Node 20+ has WebCrypto): a DPoP key for this process only.
+ * const client = createSessionClient({
+ *   baseUrl: "https://app.example",
+ *   strategy: "jwt",
+ *   tokens: memoryTokens(),
+ *   dpop: { keys: memoryDpopKeys() },
+ * });
+ * const me = await client.fetch("/api/jwt/me"); // Authorization: DPoP …, DPoP: <proof>
+ * client.close(); // the refresh timer and the tab channel would keep the process alive
+ * ```
+ */
 export function memoryDpopKeys(): DpopKeyStorage {
   let kept: DpopKeyPair | null = null;
   return {
@@ -93,6 +110,19 @@ function asPair(value: unknown): DpopKeyPair | null {
  * One record in the IndexedDB database `database`. Throws at once where there is no
  * IndexedDB: a key that could not be kept would change with every reload, and the session
  * bound to it would be lost with it.
+ *
+ * @example
+ * ```ts
+ * import { createSessionClient, indexedDbDpopKeys, memoryTokens } from "sessionkit/client";
+ *
+ * // What `dpop: true` does with the channel "myapp": the key in IndexedDB "myapp-dpop".
+ * const client = createSessionClient({
+ *   strategy: "hybrid",
+ *   channel: "myapp",
+ *   tokens: memoryTokens(),
+ *   dpop: { keys: indexedDbDpopKeys("myapp-dpop") },
+ * });
+ * ```
  */
 export function indexedDbDpopKeys(database: string): DpopKeyStorage {
   const factory = (globalThis as { indexedDB?: IdbFactory }).indexedDB;

@@ -106,6 +106,20 @@ const WHOLE_URL = /^([a-z][a-z\d+.-]*:|\/\/)/i;
 /** A refresh within this long of the last one is not repeated. */
 const RECENT = 1000;
 
+/**
+ * The browser helper: one per page (or per process outside a browser; then `close()` it).
+ *
+ * @example
+ * ```ts
+ * import { createSessionClient } from "sessionkit/client";
+ *
+ * const client = createSessionClient({ strategy: "hybrid" });
+ * client.onSignOut(() => console.log("signed out, in this tab or another"));
+ * const me = await client.fetch("/api/hybrid/me"); // refreshed and retried once if it expired
+ * await client.fetch("/api/cart/clear", { method: "POST" }); // with the x-csrf-token header
+ * await client.signOut("/api/hybrid/logout");
+ * ```
+ */
 export function createSessionClient(options: ClientOptions = {}): SessionClient {
   const base = options.baseUrl ?? "";
   const page = (globalThis as { location?: { href?: string } }).location?.href;

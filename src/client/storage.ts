@@ -22,6 +22,26 @@ interface WebStorage {
   removeItem(key: string): void;
 }
 
+/**
+ * Tokens in this page's memory (the default): gone with the tab, nothing left on disk.
+ *
+ * @example
+ * ```ts
+ * import { createSessionClient, memoryTokens } from "sessionkit/client";
+ *
+ * const client = createSessionClient({ strategy: "hybrid", tokens: memoryTokens() });
+ * const answer = await client.fetch("/api/hybrid/login", {
+ *   method: "POST",
+ *   headers: { "content-type": "application/json" },
+ *   body: JSON.stringify({ username: "alice", password: "wonderland", transport: "header" }),
+ * });
+ * const { accessToken, refreshToken } = (await answer.json()) as {
+ *   accessToken: string;
+ *   refreshToken: string;
+ * };
+ * client.signedIn({ accessToken, refreshToken }); // Authorization: Bearer from now on
+ * ```
+ */
 export function memoryTokens(): TokenStorage {
   const values = new Map<string, string>();
   return {
@@ -45,8 +65,29 @@ function webStorageTokens(which: "localStorage" | "sessionStorage", prefix: stri
   };
 }
 
+/**
+ * Tokens in `sessionStorage` under `prefix`: this tab only, kept across its reloads.
+ *
+ * @example
+ * ```ts
+ * import { createSessionClient, sessionStorageTokens } from "sessionkit/client";
+ *
+ * const client = createSessionClient({ strategy: "jwt", tokens: sessionStorageTokens("myapp.") });
+ * ```
+ */
 export const sessionStorageTokens = (prefix = "sessionkit.") =>
   webStorageTokens("sessionStorage", prefix);
 
+/**
+ * Tokens in `localStorage` under `prefix`: every tab of the origin, kept after the browser
+ * closes (and readable by any script that runs there once).
+ *
+ * @example
+ * ```ts
+ * import { createSessionClient, localStorageTokens } from "sessionkit/client";
+ *
+ * const client = createSessionClient({ strategy: "hybrid", tokens: localStorageTokens() });
+ * ```
+ */
 export const localStorageTokens = (prefix = "sessionkit.") =>
   webStorageTokens("localStorage", prefix);
