@@ -1,24 +1,15 @@
 import { randomBytes } from "node:crypto";
 import { type CookiePolicy, createCookiePolicy } from "../cookies/policy.js";
 import { normalizeOrigin } from "../csrf/origin.js";
-import { checkEndpoint, DBSC_ALGORITHMS } from "../dbsc/headers.js";
 import { configError } from "../errors.js";
-import { isProofAlgorithm, PROOF_ALGORITHMS } from "../pop/jwk.js";
-import { createNonces } from "../pop/nonce.js";
-import { memoryReplayCache, perKeyReplayCache } from "../pop/replay.js";
 import type { JsonObject, SessionStore, StrategyName } from "../stores/types.js";
 import { deriveKey, type ImportedKey, type JwkSet, readKeySet } from "../tokens/keys.js";
 import type { DeviceBoundSettings } from "./device-bound.js";
+import { normalizeDeviceBound } from "./device-bound-options.js";
 import type { DpopSettings } from "./dpop.js";
+import { normalizeDpop } from "./dpop-options.js";
 import { parseDuration } from "./duration.js";
-import type {
-  DeviceBoundOptions,
-  DpopOptions,
-  SessionEvents,
-  SessionManagerOptions,
-  StandardSchema,
-  Transport,
-} from "./types.js";
+import type { SessionEvents, SessionManagerOptions, StandardSchema, Transport } from "./types.js";
 
 /** What the `jwt` and `hybrid` strategies sign with, checked once here. */
 export interface JwtSettings {
@@ -181,129 +172,5 @@ export function normalizeOptions<Data extends JsonObject>(
     schema: options.schema ?? null,
     cleanup,
     cache,
-  };
-}
-
-const DPOP_DEFAULT_ALGORITHMS = ["ES256", "EdDSA", "Ed25519", "ES384", "PS256", "RS256"] as const;
-
-function normalizeDpop<Data extends JsonObject>(
-  dpop: DpopOptions,
-  options: SessionManagerOptions<Data>,
-  keys: JwkSet | null,
-): DpopSettings {
-  if (typeof dpop !== "object" || dpop === null) {
-    throw configError("dpop must be an object (dpop: {} for the defaults)");
-  }
-  // The binding lives with the record: a store that cannot keep it would let bound tokens
-  // work without their key.
-  if (typeof options.store.bind !== "function") {
-    throw configError(`dpop: store "${options.store.name}" cannot keep a binding (no bind())`);
-  }
-  const algorithms = dpop.algorithms ?? [...DPOP_DEFAULT_ALGORITHMS];
-  if (!Array.isArray(algorithms) || algorithms.length === 0) {
-    throw configError("dpop.algorithms must list at least one algorithm");
-  }
-  for (const alg of algorithms) {
-    if (!isProofAlgorithm(alg)) {
-      throw configError(
-        `dpop.algorithms: ${JSON.stringify(alg)} is not one of ${PROOF_ALGORITHMS.join(", ")}`,
-      );
-    }
-  }
-  const maxAgeMs = parseDuration(dpop.maxAge ?? "60s", "dpop.maxAge");
-  if (maxAgeMs < 1000 || maxAgeMs > 300_000) {
-    throw configError("dpop.maxAge must be between 1 second and 5 minutes");
-  }
-  let origin: string | null = null;
-  if (dpop.origin !== undefined) {
-    origin = normalizeOrigin(dpop.origin);
-    if (!origin) throw configError(`dpop.origin: ${JSON.stringify(dpop.origin)} is not an origin`);
-  }
-  if (dpop.replay !== undefined && typeof dpop.replay?.firstUse !== "function") {
-    throw configError("dpop.replay must have firstUse(key, expiresAt, now)");
-  }
-  // The check runs on the synchronous path of every request: a cache that answers a promise
-  // (a network cache) would be taken for "first use" every time. Asked about an entry that
-  // has already expired, a cache answers true at once without keeping it.
-  if (dpop.replay !== undefined) {
-    const now = Date.now();
-    const probe: unknown = dpop.replay.firstUse(`sessionkit-probe:${now}`, now - 1, now);
-    if (probe !== true) {
-      throw configError("dpop.replay must answer synchronously (true for an expired entry)");
-    }
-  }
-  const clock = options.clock ?? Date.now;
-  // Nonces verify on every instance that shares the keys; without keys, on this process only.
-  const nonces = dpop.nonce
-    ? createNonces({
-        key: keys ? deriveKey(keys, "dpop-nonce") : randomBytes(32),
-        lifetimeMs: maxAgeMs,
-        clock,
-        purpose: "dpop",
-      })
-    : null;
-  return {
-    algorithms,
-    required: dpop.required === true,
-    maxAgeMs,
-    // One key's proofs can take at most 1% of the default cache per proof lifetime (about
-    // 16 requests a second at the default maxAge): a flood locks out only its own key.
-    replay:
-      dpop.replay ?? perKeyReplayCache(memoryReplayCache(), { perKey: 1000, windowMs: maxAgeMs }),
-    nonces,
-    origin,
-  };
-}
-
-function normalizeDeviceBound<Data extends JsonObject>(
-  options: DeviceBoundOptions,
-  all: SessionManagerOptions<Data>,
-  keys: JwkSet | null,
-  transports: ReadonlySet<Transport>,
-  lifetimes: { grace: number; absolute: number },
-): DeviceBoundSettings {
-  if (typeof options !== "object" || options === null) {
-    throw configError("deviceBound must be an object");
-  }
-  // id binds its session cookie, hybrid its refresh cookie; jwt's one token is a signed
-  // cookie that no store read could cut short, so there is nothing for a proof to renew.
-  if (all.strategy === "jwt") {
-    throw configError(
-      `deviceBound binds the id session cookie or the hybrid refresh cookie, not jwt`,
-    );
-  }
-  if (!transports.has("cookie")) {
-    throw configError(`deviceBound binds the session cookie: transports must include "cookie"`);
-  }
-  if (typeof all.store.bind !== "function") {
-    throw configError(`deviceBound: store "${all.store.name}" cannot keep a binding (no bind())`);
-  }
-  checkEndpoint("registrationPath", options.registrationPath);
-  checkEndpoint("refreshPath", options.refreshPath);
-  if (options.registrationPath === options.refreshPath) {
-    throw configError("deviceBound: registrationPath and refreshPath must differ");
-  }
-  const refreshInterval = parseDuration(
-    options.refreshInterval ?? "10m",
-    "deviceBound.refreshInterval",
-  );
-  if (refreshInterval < 30_000 || refreshInterval > lifetimes.absolute) {
-    throw configError("deviceBound.refreshInterval must be between 30s and lifetimes.absolute");
-  }
-  const algorithms = options.algorithms ?? [...DBSC_ALGORITHMS];
-  if (
-    !Array.isArray(algorithms) ||
-    algorithms.length === 0 ||
-    algorithms.some((a) => !DBSC_ALGORITHMS.includes(a))
-  ) {
-    throw configError(`deviceBound.algorithms must list some of ${DBSC_ALGORITHMS.join(", ")}`);
-  }
-  return {
-    registrationPath: options.registrationPath,
-    refreshPath: options.refreshPath,
-    refreshInterval,
-    algorithms,
-    // Challenges verify on every instance that shares the keys; without keys, here only.
-    challengeKey: keys ? deriveKey(keys, "dbsc-challenge") : randomBytes(32),
   };
 }
