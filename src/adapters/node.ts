@@ -50,6 +50,20 @@ function allLines(raw: readonly string[], key: string, first: string): string {
 /**
  * A `RequestLike` view of a Node request without copying its headers into a `Headers` object:
  * the manager only reads a few of them.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from "node:http";
+ * import type { SessionManager } from "sessionkit";
+ * import { toRequestLike } from "sessionkit/adapters/node";
+ *
+ * declare const sessions: SessionManager;
+ *
+ * createServer(async (req, res) => {
+ *   const { session } = await sessions.authenticate(toRequestLike(req), { readOnly: true });
+ *   res.end(session ? `signed in as ${session.userId}` : "signed out");
+ * });
+ * ```
  */
 export function toRequestLike(req: IncomingMessage): RequestLike {
   return new NodeRequest(req);
@@ -80,7 +94,25 @@ class NodeRequest implements RequestLike {
   }
 }
 
-/** Writes session headers onto a Node response, appending to any `Set-Cookie` already there. */
+/**
+ * Writes session headers onto a Node response, appending to any `Set-Cookie` already there.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from "node:http";
+ * import type { SessionManager } from "sessionkit";
+ * import { applyNodeHeaders, toRequestLike } from "sessionkit/adapters/node";
+ *
+ * declare const sessions: SessionManager;
+ *
+ * createServer(async (req, res) => {
+ *   const { session, headers } = await sessions.refresh(toRequestLike(req)); // hybrid
+ *   applyNodeHeaders(res, headers); // the new access and refresh cookies
+ *   res.statusCode = session ? 204 : 401;
+ *   res.end();
+ * });
+ * ```
+ */
 export function applyNodeHeaders(res: ServerResponse, headers: Headers | null): void {
   if (headers === null) return;
   const cookies = headers.getSetCookie();
@@ -93,12 +125,45 @@ export function applyNodeHeaders(res: ServerResponse, headers: Headers | null): 
 /**
  * Marks the response to an authenticated request `Cache-Control: no-store`, unless something
  * set one already; the handler, which runs later, may still choose its own.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from "node:http";
+ * import type { SessionManager } from "sessionkit";
+ * import { applyNodeHeaders, markAuthenticated, toRequestLike } from "sessionkit/adapters/node";
+ *
+ * declare const sessions: SessionManager;
+ *
+ * createServer(async (req, res) => {
+ *   const { session, headers } = await sessions.authenticate(toRequestLike(req));
+ *   applyNodeHeaders(res, headers);
+ *   if (session) markAuthenticated(res); // Cache-Control: no-store
+ *   res.end(session?.userId ?? "signed out");
+ * });
+ * ```
  */
 export function markAuthenticated(res: ServerResponse): void {
   if (!res.hasHeader("cache-control")) res.setHeader("cache-control", AUTHENTICATED_CACHE_CONTROL);
 }
 
-/** Answers with a refusal as problem details (RFC 9457), keeping session headers already set. */
+/**
+ * Answers with a refusal as problem details (RFC 9457), keeping session headers already set.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from "node:http";
+ * import { sendRefusal } from "sessionkit/adapters/node";
+ *
+ * createServer((req, res) => {
+ *   sendRefusal(res, {
+ *     status: 401,
+ *     code: "unauthorized",
+ *     title: "Unauthorized",
+ *     headers: new Headers({ "www-authenticate": "Bearer" }),
+ *   });
+ * });
+ * ```
+ */
 export function sendRefusal(res: ServerResponse, refusal: Refusal): void {
   applyNodeHeaders(res, refusal.headers);
   res.statusCode = refusal.status;
@@ -117,6 +182,22 @@ export interface NodeAuthOptions {
  * `Cache-Control: no-store`; set your own after this call to change it), or `null` after
  * answering the request itself (401, 403 or 503) when the session is required. A cross-site
  * request that carries a session cookie is refused (403) either way.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from "node:http";
+ * import type { SessionManager } from "sessionkit";
+ * import { authenticateNode } from "sessionkit/adapters/node";
+ *
+ * declare const sessions: SessionManager;
+ *
+ * createServer(async (req, res) => {
+ *   const session = await authenticateNode(sessions, req, res);
+ *   if (!session) return; // answered: 401, 403 or 503
+ *   res.setHeader("content-type", "application/json");
+ *   res.end(JSON.stringify({ userId: session.userId }));
+ * });
+ * ```
  */
 export async function authenticateNode<Data extends JsonObject>(
   manager: SessionManager<Data>,
@@ -141,7 +222,26 @@ export async function authenticateNode<Data extends JsonObject>(
 
 const sessions = new WeakMap<IncomingMessage, Session<JsonObject> | null>();
 
-/** The session `sessionMiddleware` attached to this request (`null` when signed out). */
+/**
+ * The session `sessionMiddleware` attached to this request (`null` when signed out).
+ *
+ * @example
+ * ```ts
+ * import { createServer } from "node:http";
+ * import type { SessionManager } from "sessionkit";
+ * import { getSession, sendSessionError, sessionMiddleware } from "sessionkit/adapters/node";
+ *
+ * declare const sessions: SessionManager;
+ *
+ * const middleware = sessionMiddleware(sessions, { required: false });
+ * createServer((req, res) =>
+ *   middleware(req, res, (error) => {
+ *     if (error) return void sendSessionError(res, error);
+ *     res.end(getSession(req)?.userId ?? "signed out");
+ *   }),
+ * );
+ * ```
+ */
 export function getSession<Data extends JsonObject = JsonObject>(
   req: IncomingMessage,
 ): Session<Data> | null {
@@ -152,6 +252,20 @@ export function getSession<Data extends JsonObject = JsonObject>(
  * Connect-style middleware (`node:http`, Connect): attaches the session (read it with
  * `getSession(req)`) and calls `next()`, or answers 401/403/503 itself when `required` (the
  * default). Express has its own adapter, `sessionkit/adapters/express`.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from "node:http";
+ * import type { SessionManager } from "sessionkit";
+ * import { getSession, sessionMiddleware } from "sessionkit/adapters/node";
+ *
+ * declare const sessions: SessionManager;
+ *
+ * const requireUser = sessionMiddleware(sessions); // required: answers 401/403/503 itself
+ * createServer((req, res) =>
+ *   requireUser(req, res, () => res.end(`signed in as ${getSession(req)?.userId}`)),
+ * );
+ * ```
  */
 export function sessionMiddleware<Data extends JsonObject>(
   manager: SessionManager<Data>,
@@ -169,6 +283,25 @@ export function sessionMiddleware<Data extends JsonObject>(
 /**
  * Signs the user in: a new session (the one the request carried ends), its cookie written on
  * `res`. A cross-site sign-in throws a `CSRF_FAILED` error (see `sendSessionError`).
+ *
+ * @example
+ * ```ts
+ * import { createServer } from "node:http";
+ * import type { SessionManager } from "sessionkit";
+ * import { sendSessionError, signIn } from "sessionkit/adapters/node";
+ *
+ * declare const sessions: SessionManager;
+ *
+ * createServer(async (req, res) => {
+ *   try {
+ *     // after checking the password
+ *     const session = await signIn(sessions, req, res, { userId: "u-alice" });
+ *     res.end(JSON.stringify({ userId: session.userId }));
+ *   } catch (error) {
+ *     if (!sendSessionError(res, error)) throw error; // 403 cross-site, 503 store down
+ *   }
+ * });
+ * ```
  */
 export async function signIn<Data extends JsonObject>(
   manager: SessionManager<Data>,
@@ -187,6 +320,25 @@ export async function signIn<Data extends JsonObject>(
 /**
  * Ends the request's session and clears its cookies; returns whether one was revoked. A
  * cross-site sign-out throws `CSRF_FAILED` (403) and changes nothing.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from "node:http";
+ * import type { SessionManager } from "sessionkit";
+ * import { sendSessionError, signOut } from "sessionkit/adapters/node";
+ *
+ * declare const sessions: SessionManager;
+ *
+ * createServer(async (req, res) => {
+ *   try {
+ *     await signOut(sessions, req, res);
+ *     res.statusCode = 204;
+ *     res.end();
+ *   } catch (error) {
+ *     if (!sendSessionError(res, error)) throw error;
+ *   }
+ * });
+ * ```
  */
 export async function signOut<Data extends JsonObject>(
   manager: SessionManager<Data>,
@@ -201,6 +353,26 @@ export async function signOut<Data extends JsonObject>(
 /**
  * Answers one of sessionkit's errors as problem details (503 for an unreachable store, 403
  * for a cross-site sign-in) and returns `true`; returns `false` for any other error.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from "node:http";
+ * import type { SessionManager } from "sessionkit";
+ * import { sendSessionError } from "sessionkit/adapters/node";
+ *
+ * declare const sessions: SessionManager;
+ *
+ * createServer(async (req, res) => {
+ *   try {
+ *     const ended = await sessions.revokeUser("u-alice");
+ *     res.end(JSON.stringify({ ended }));
+ *   } catch (error) {
+ *     if (sendSessionError(res, error)) return; // 503 while the store is unreachable
+ *     res.statusCode = 500;
+ *     res.end();
+ *   }
+ * });
+ * ```
  */
 export function sendSessionError(res: ServerResponse, error: unknown): boolean {
   const refusal = refusalOf(error);
@@ -213,6 +385,23 @@ export function sendSessionError(res: ServerResponse, error: unknown): boolean {
  * DBSC's two endpoints (`deviceBound` option) as Node handlers, for node:http and Express:
  * `app.post("/dbsc/register", dbsc.register)`. A store outage rejects with
  * `STORE_UNAVAILABLE` (Express 5 passes it to the error handler).
+ *
+ * @example
+ * ```ts
+ * import { createServer } from "node:http";
+ * import type { SessionManager } from "sessionkit";
+ * import { deviceEndpoints } from "sessionkit/adapters/node";
+ *
+ * declare const sessions: SessionManager; // with the deviceBound option
+ *
+ * const dbsc = deviceEndpoints(sessions);
+ * createServer((req, res) => {
+ *   if (req.url === "/dbsc/register") return void dbsc.register(req, res);
+ *   if (req.url === "/dbsc/refresh") return void dbsc.refresh(req, res);
+ *   res.statusCode = 404;
+ *   res.end();
+ * });
+ * ```
  */
 export function deviceEndpoints<Data extends JsonObject>(manager: SessionManager<Data>) {
   const send = (res: ServerResponse, answer: DeviceAnswer) => {
