@@ -43,6 +43,16 @@ export function registerBindingTests(ctx: BindingTestContext): void {
     await ctx.store().create(record, { now: record.createdAt });
     return record;
   };
+  /** A session created unbound and then bound by `bind`, as a DPoP or DBSC sign-in leaves it. */
+  const seedBound = async (test: TestContext) => {
+    const bind = binder(test);
+    const store = ctx.store();
+    const record = await seed();
+    const now = record.createdAt;
+    const binding = makeBinding();
+    expect(await bind(record.id, binding, now)).toBe("bound");
+    return { bind, store, record, now, binding };
+  };
 
   it("returns the binding given to create from every read and every change", async (test) => {
     binder(test);
@@ -94,12 +104,7 @@ export function registerBindingTests(ctx: BindingTestContext): void {
   });
 
   it("sets the binding of an unbound session once and changes nothing else", async (test) => {
-    const bind = binder(test);
-    const store = ctx.store();
-    const record = await seed();
-    const now = record.createdAt;
-    const binding = makeBinding();
-    expect(await bind(record.id, binding, now)).toBe("bound");
+    const { bind, store, record, now, binding } = await seedBound(test);
     expect(await store.get(record.id, now)).toEqual({ ...record, binding });
     expect(await store.listUser(record.userId, now)).toEqual([{ ...record, binding }]);
     // Bound already: another key is refused, and so is the same one again.
@@ -151,12 +156,7 @@ export function registerBindingTests(ctx: BindingTestContext): void {
   });
 
   it("keeps a binding set by bind through touch, update and rotate", async (test) => {
-    const bind = binder(test);
-    const store = ctx.store();
-    const record = await seed();
-    const now = record.createdAt;
-    const binding = makeBinding();
-    expect(await bind(record.id, binding, now)).toBe("bound");
+    const { store, record, now, binding } = await seedBound(test);
     await store.touch(record.id, { now: now + 5, lastActiveAt: now + 5, expiresAt: now + HOUR });
     const updated = await store.update(record.id, { now, expectedVersion: 0, data: { b: 2 } });
     expect(updated.status === "updated" && updated.record.binding).toBe(binding);
