@@ -160,10 +160,50 @@ Object.assign(plugin, {
  * The plugin: `app.register(sessionkit, { manager })`. Sets `request.session` on every
  * request of the context that registers it (and `Cache-Control: no-store` on the reply when
  * signed in, unless a route sets its own) and adds `reply.signIn/signOut/refreshSession`.
+ *
+ * @example
+ * ```ts
+ * import Fastify from "fastify";
+ * import type { SessionManager } from "sessionkit";
+ * import { requireSession, sessionkit } from "sessionkit/adapters/fastify";
+ *
+ * declare const sessions: SessionManager;
+ *
+ * const app = Fastify();
+ * await app.register(sessionkit, { manager: sessions });
+ * app.post("/login", async (request, reply) => {
+ *   const session = await reply.signIn({ userId: "u-alice" }); // after checking the password
+ *   return { userId: session.userId };
+ * });
+ * app.get("/me", { onRequest: requireSession }, async (request) => ({
+ *   userId: request.session?.userId,
+ * }));
+ * app.post("/logout", async (request, reply) => {
+ *   await reply.signOut();
+ *   return reply.code(204).send();
+ * });
+ * ```
  */
 export const sessionkit = plugin as FastifyPluginAsync<SessionkitPluginOptions>;
 
-/** `onRequest` guard: `{ onRequest: requireSession }` answers 401 without a signed-in user. */
+/**
+ * `onRequest` guard: `{ onRequest: requireSession }` answers 401 without a signed-in user.
+ *
+ * @example
+ * ```ts
+ * import Fastify from "fastify";
+ * import type { SessionManager } from "sessionkit";
+ * import { requireSession, sessionkit } from "sessionkit/adapters/fastify";
+ *
+ * declare const sessions: SessionManager;
+ *
+ * const app = Fastify();
+ * await app.register(sessionkit, { manager: sessions });
+ * app.get("/me", { onRequest: requireSession }, async (request) => ({
+ *   userId: request.session?.userId,
+ * }));
+ * ```
+ */
 export async function requireSession(request: FastifyRequest, reply: FastifyReply) {
   if (userSession(request.session)) return;
   return refuse(reply, states.refusal(request));
@@ -172,6 +212,21 @@ export async function requireSession(request: FastifyRequest, reply: FastifyRepl
 /**
  * DBSC's two endpoints (`deviceBound` option) as Fastify route handlers:
  * `app.post("/dbsc/register", dbsc.register)`.
+ *
+ * @example
+ * ```ts
+ * import Fastify from "fastify";
+ * import type { SessionManager } from "sessionkit";
+ * import { deviceEndpoints, sessionkit } from "sessionkit/adapters/fastify";
+ *
+ * declare const sessions: SessionManager; // with the deviceBound option
+ *
+ * const app = Fastify();
+ * await app.register(sessionkit, { manager: sessions });
+ * const dbsc = deviceEndpoints(sessions);
+ * app.post("/dbsc/register", dbsc.register);
+ * app.post("/dbsc/refresh", dbsc.refresh);
+ * ```
  */
 export function deviceEndpoints<Data extends JsonObject>(manager: SessionManager<Data>) {
   const send = (reply: FastifyReply, answer: DeviceAnswer) => {

@@ -45,6 +45,20 @@ function writeHeaders(c: Context, headers: Headers | null): void {
  * unless the handler set its own. A cross-site request that carries a session
  * cookie is refused with 403, an unreachable store with 503. Routes that need a session add
  * `requireSession()`.
+ *
+ * @example
+ * ```ts
+ * import { Hono } from "hono";
+ * import type { SessionManager } from "sessionkit";
+ * import { type SessionEnv, sessionErrors, sessionkit } from "sessionkit/adapters/hono";
+ *
+ * declare const sessions: SessionManager;
+ *
+ * const app = new Hono<SessionEnv>();
+ * app.use(sessionkit(sessions)); // c.var.session: the session, or null
+ * app.get("/", (c) => c.text(c.var.session?.userId ?? "signed out"));
+ * app.onError(sessionErrors());
+ * ```
  */
 export function sessionkit<Data extends JsonObject = RegisteredData>(
   manager: SessionManager<Data>,
@@ -72,7 +86,22 @@ export function sessionkit<Data extends JsonObject = RegisteredData>(
   };
 }
 
-/** Guard: lets signed-in requests through, answers the others (guests too) 401 (problem+json). */
+/**
+ * Guard: lets signed-in requests through, answers the others (guests too) 401 (problem+json).
+ *
+ * @example
+ * ```ts
+ * import { Hono } from "hono";
+ * import type { SessionManager } from "sessionkit";
+ * import { requireSession, type SessionEnv, sessionkit } from "sessionkit/adapters/hono";
+ *
+ * declare const sessions: SessionManager;
+ *
+ * const app = new Hono<SessionEnv>();
+ * app.use(sessionkit(sessions));
+ * app.get("/me", requireSession(), (c) => c.json({ userId: c.var.session?.userId }));
+ * ```
+ */
 export function requireSession<Data extends JsonObject = RegisteredData>(): MiddlewareHandler<
   SessionEnv<Data>
 > {
@@ -86,6 +115,26 @@ export function requireSession<Data extends JsonObject = RegisteredData>(): Midd
  * Signs the user in: a new session (the one the request carried ends), its cookie on the
  * response, `c.var.session` set. A cross-site sign-in throws a `CSRF_FAILED` error, which
  * `sessionErrors()` answers with 403. Pass the client address as `ip` if you have one.
+ *
+ * @example
+ * ```ts
+ * import { Hono } from "hono";
+ * import type { SessionManager } from "sessionkit";
+ * import { type SessionEnv, sessionErrors, sessionkit, signIn } from "sessionkit/adapters/hono";
+ *
+ * declare const sessions: SessionManager;
+ * declare function checkPassword(body: unknown): Promise<string | null>; // yours
+ *
+ * const app = new Hono<SessionEnv>();
+ * app.use(sessionkit(sessions));
+ * app.post("/login", async (c) => {
+ *   const userId = await checkPassword(await c.req.json());
+ *   if (!userId) return c.json({ error: "wrong username or password" }, 401);
+ *   await signIn(c, { userId });
+ *   return c.json({ userId });
+ * });
+ * app.onError(sessionErrors()); // 403 for a cross-site sign-in
+ * ```
  */
 export async function signIn<Data extends JsonObject = RegisteredData>(
   c: Context<SessionEnv<Data>>,
@@ -101,6 +150,23 @@ export async function signIn<Data extends JsonObject = RegisteredData>(
 /**
  * Ends the request's session and clears its cookies; returns whether one was revoked. A
  * cross-site sign-out throws `CSRF_FAILED` (403) and changes nothing.
+ *
+ * @example
+ * ```ts
+ * import { Hono } from "hono";
+ * import type { SessionManager } from "sessionkit";
+ * import { type SessionEnv, sessionErrors, sessionkit, signOut } from "sessionkit/adapters/hono";
+ *
+ * declare const sessions: SessionManager;
+ *
+ * const app = new Hono<SessionEnv>();
+ * app.use(sessionkit(sessions));
+ * app.post("/logout", async (c) => {
+ *   await signOut(c);
+ *   return c.body(null, 204);
+ * });
+ * app.onError(sessionErrors());
+ * ```
  */
 export async function signOut(c: Context): Promise<boolean> {
   const { revoked, headers } = await signOutFrom(states.manager(c.req.raw), requestOf(c));
@@ -109,7 +175,25 @@ export async function signOut(c: Context): Promise<boolean> {
   return revoked;
 }
 
-/** `hybrid`: rotates the refresh token and issues a new access token on the response. */
+/**
+ * `hybrid`: rotates the refresh token and issues a new access token on the response.
+ *
+ * @example
+ * ```ts
+ * import { Hono } from "hono";
+ * import type { SessionManager } from "sessionkit";
+ * import { refreshSession, type SessionEnv, sessionkit } from "sessionkit/adapters/hono";
+ *
+ * declare const sessions: SessionManager; // strategy "hybrid"
+ *
+ * const app = new Hono<SessionEnv>();
+ * app.use(sessionkit(sessions));
+ * app.post("/api/hybrid/refresh", async (c) => {
+ *   const session = await refreshSession(c);
+ *   return c.body(null, session ? 204 : 401);
+ * });
+ * ```
+ */
 export async function refreshSession<Data extends JsonObject = RegisteredData>(
   c: Context<SessionEnv<Data>>,
 ): Promise<Session<Data> | null> {
@@ -122,6 +206,19 @@ export async function refreshSession<Data extends JsonObject = RegisteredData>(
 /**
  * `app.onError(sessionErrors())`: sessionkit's errors as problem details (503 for an
  * unavailable store, 403 for a cross-site sign-in); anything else goes to `fallback`.
+ *
+ * @example
+ * ```ts
+ * import { Hono } from "hono";
+ * import type { SessionManager } from "sessionkit";
+ * import { type SessionEnv, sessionErrors, sessionkit } from "sessionkit/adapters/hono";
+ *
+ * declare const sessions: SessionManager;
+ *
+ * const app = new Hono<SessionEnv>();
+ * app.use(sessionkit(sessions));
+ * app.onError(sessionErrors((error, c) => c.text("Something went wrong", 500)));
+ * ```
  */
 export function sessionErrors(fallback?: ErrorHandler): ErrorHandler {
   return (error, c) => {
@@ -134,6 +231,21 @@ export function sessionErrors(fallback?: ErrorHandler): ErrorHandler {
 
 /**
  * DBSC's two endpoints as Hono handlers: `app.post("/dbsc/register", dbsc.register)`.
+ *
+ * @example
+ * ```ts
+ * import { Hono } from "hono";
+ * import type { SessionManager } from "sessionkit";
+ * import { deviceEndpoints, type SessionEnv, sessionkit } from "sessionkit/adapters/hono";
+ *
+ * declare const sessions: SessionManager; // with the deviceBound option
+ *
+ * const dbsc = deviceEndpoints(sessions);
+ * const app = new Hono<SessionEnv>();
+ * app.use(sessionkit(sessions));
+ * app.post("/dbsc/register", dbsc.register);
+ * app.post("/dbsc/refresh", dbsc.refresh);
+ * ```
  */
 export function deviceEndpoints<Data extends JsonObject>(manager: SessionManager<Data>) {
   const endpoints = fetchDeviceEndpoints(manager);
