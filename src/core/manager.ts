@@ -78,6 +78,30 @@ export interface SessionManager<Data extends JsonObject = JsonObject> {
   close(): void;
 }
 
+/**
+ * A session manager: one strategy (`id`, `jwt` or `hybrid`) over one store. Bad options
+ * throw `SessionError` `CONFIG_INVALID` here, never later on a request.
+ *
+ * @example
+ * ```ts
+ * import { createSessionManager } from "sessionkit";
+ * import { memoryStore } from "sessionkit/stores/memory";
+ *
+ * const sessions = createSessionManager({
+ *   strategy: "id",
+ *   store: memoryStore(),
+ *   csrf: { origins: ["https://app.example"] },
+ * });
+ *
+ * declare const login: Request; // the sign-in POST, after checking the password
+ * declare const request: Request; // any later request
+ * // Sign-in: a fresh session, its cookie in `headers` (copy them onto the response).
+ * const { headers } = await sessions.create({ userId: "u-alice", request: login });
+ * // The session, or null and a reason; never a throw on bad input.
+ * const { session, failure } = await sessions.authenticate(request);
+ * console.log(headers.getSetCookie().length, session?.userId ?? failure?.reason);
+ * ```
+ */
 export function createSessionManager<Data extends JsonObject = JsonObject>(
   options: SessionManagerOptions<Data>,
 ): SessionManager<Data> {

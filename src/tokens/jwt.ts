@@ -58,6 +58,26 @@ const timeClaim = (claims: Claims, name: string): number | null | undefined => {
 const normalizeType = (value: unknown) =>
   typeof value === "string" ? value.toLowerCase().replace(/^application\//, "") : "jwt";
 
+/**
+ * A verifier of JWTs signed with `keys` (a JWK set, public keys are enough, or keys imported
+ * once with `importKeySet`), for the exact issuer, audience and type given. Bad options throw
+ * `CONFIG_INVALID` here; `verify` never throws.
+ *
+ * @example
+ * ```ts
+ * import { createJwtVerifier, type JwkSet } from "sessionkit/jwt";
+ *
+ * declare const jwks: JwkSet; // the issuer's public keys (`sessionkit keys jwks`)
+ * declare const token: string;
+ * const verifier = createJwtVerifier(jwks, {
+ *   issuer: "https://app.example",
+ *   audience: "app",
+ *   type: "at+jwt", // hybrid's access tokens; "JWT" (the default) for the jwt strategy
+ * });
+ * const result = verifier.verify(token);
+ * console.log(result.ok ? result.claims.sub : result.reason); // the reason is for logs only
+ * ```
+ */
 export function createJwtVerifier(
   keys: JwkSet | ImportedKey[],
   options: JwtVerifyOptions,
@@ -109,7 +129,28 @@ export function createJwtVerifier(
   };
 }
 
-/** Signs claims with the current (first) key of the set; the header carries its kid and alg. */
+/**
+ * Signs claims with the current (first) key of the set; the header carries its kid and alg.
+ * Every key must be able to sign (`CONFIG_INVALID` otherwise). It signs the claims as they
+ * are: `exp` and the rest are the caller's.
+ *
+ * @example
+ * ```ts
+ * import { createJwtSigner, generateKeySet } from "sessionkit/jwt";
+ *
+ * const keys = generateKeySet("ES256"); // or loadKeySet() of a `sessionkit keys generate` file
+ * const signer = createJwtSigner(keys, { type: "at+jwt" });
+ * const now = Math.floor(Date.now() / 1000);
+ * const token = signer.sign({
+ *   iss: "https://app.example",
+ *   aud: "app",
+ *   sub: "u-alice",
+ *   iat: now,
+ *   exp: now + 300,
+ * });
+ * console.log(signer.kid, token.split(".").length); // the key's kid, 3
+ * ```
+ */
 export function createJwtSigner(keys: JwkSet | ImportedKey[], options: { type?: string } = {}) {
   const imported = Array.isArray(keys) ? keys : importKeySet(keys, { requirePrivate: true });
   const current = imported[0];
@@ -123,7 +164,20 @@ export function createJwtSigner(keys: JwkSet | ImportedKey[], options: { type?: 
   };
 }
 
-/** Header and claims without any verification, for `sessionkit jwt decode`. */
+/**
+ * Header and claims without any verification, for `sessionkit jwt decode`; `null` when the
+ * token is not three segments of JSON. Nothing it returns may be trusted.
+ *
+ * @example
+ * ```ts
+ * import { decodeJwtUnverified } from "sessionkit/jwt";
+ *
+ * declare const token: string;
+ * // For a look at a token (a log, a support ticket): unverified, so never for a decision.
+ * const decoded = decodeJwtUnverified(token);
+ * console.log(decoded === null ? "not a JWT" : decoded.claims);
+ * ```
+ */
 export function decodeJwtUnverified(token: string): { header: unknown; claims: unknown } | null {
   const parts = token.split(".");
   if (parts.length !== 3) return null;

@@ -17,6 +17,22 @@ interface Entry {
  * chance, close to least-recently-used without reordering on every hit). Each entry dies at
  * the token's `exp`. It caches only what the codec decides; whether the session is still
  * alive (revocation) is checked by the caller on every hit.
+ *
+ * @example
+ * ```ts
+ * import { cachedVerifier, createJwtVerifier, type JwkSet } from "sessionkit/jwt";
+ *
+ * declare const jwks: JwkSet;
+ * declare const token: string;
+ * const verifier = cachedVerifier(
+ *   createJwtVerifier(jwks, { issuer: "https://app.example", audience: "app" }),
+ *   { max: 10_000 },
+ * );
+ * // A token seen before skips its signature check; whether its session was revoked since
+ * // is still yours to check on every request.
+ * const result = verifier.verify(token);
+ * console.log(result.ok);
+ * ```
  */
 export function cachedVerifier(
   verifier: JwtVerifier,
