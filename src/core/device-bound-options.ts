@@ -1,10 +1,10 @@
-import { randomBytes } from "node:crypto";
 import { checkEndpoint, DBSC_ALGORITHMS } from "../dbsc/headers.js";
 import { configError } from "../errors.js";
 import type { JsonObject } from "../stores/types.js";
-import { deriveKey, type JwkSet } from "../tokens/keys.js";
+import type { JwkSet } from "../tokens/keys.js";
 import type { DeviceBoundSettings } from "./device-bound.js";
 import { parseDuration } from "./duration.js";
+import { sharedKey } from "./shared-key.js";
 import type { DeviceBoundOptions, SessionManagerOptions, Transport } from "./types.js";
 
 /**
@@ -59,7 +59,6 @@ export function normalizeDeviceBound<Data extends JsonObject>(
     refreshPath: options.refreshPath,
     refreshInterval,
     algorithms,
-    // Challenges verify on every instance that shares the keys; without keys, here only.
-    challengeKey: keys ? deriveKey(keys, "dbsc-challenge") : randomBytes(32),
+    challengeKey: sharedKey(keys, "dbsc-challenge"),
   };
 }

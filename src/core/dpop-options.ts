@@ -1,13 +1,13 @@
-import { randomBytes } from "node:crypto";
 import { normalizeOrigin } from "../csrf/origin.js";
 import { configError } from "../errors.js";
 import { isProofAlgorithm, PROOF_ALGORITHMS } from "../pop/jwk.js";
 import { createNonces } from "../pop/nonce.js";
 import { memoryReplayCache, perKeyReplayCache } from "../pop/replay.js";
 import type { JsonObject } from "../stores/types.js";
-import { deriveKey, type JwkSet } from "../tokens/keys.js";
+import type { JwkSet } from "../tokens/keys.js";
 import type { DpopSettings } from "./dpop.js";
 import { parseDuration } from "./duration.js";
+import { sharedKey } from "./shared-key.js";
 import type { DpopOptions, SessionManagerOptions } from "./types.js";
 
 const DPOP_DEFAULT_ALGORITHMS = ["ES256", "EdDSA", "Ed25519", "ES384", "PS256", "RS256"] as const;
@@ -60,10 +60,9 @@ export function normalizeDpop<Data extends JsonObject>(
     }
   }
   const clock = options.clock ?? Date.now;
-  // Nonces verify on every instance that shares the keys; without keys, on this process only.
   const nonces = dpop.nonce
     ? createNonces({
-        key: keys ? deriveKey(keys, "dpop-nonce") : randomBytes(32),
+        key: sharedKey(keys, "dpop-nonce"),
         lifetimeMs: maxAgeMs,
         clock,
         purpose: "dpop",

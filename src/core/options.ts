@@ -1,14 +1,14 @@
-import { randomBytes } from "node:crypto";
 import { type CookiePolicy, createCookiePolicy } from "../cookies/policy.js";
 import { normalizeOrigin } from "../csrf/origin.js";
 import { configError } from "../errors.js";
 import type { JsonObject, SessionStore, StrategyName } from "../stores/types.js";
-import { deriveKey, type ImportedKey, type JwkSet, readKeySet } from "../tokens/keys.js";
+import { type ImportedKey, type JwkSet, readKeySet } from "../tokens/keys.js";
 import type { DeviceBoundSettings } from "./device-bound.js";
 import { normalizeDeviceBound } from "./device-bound-options.js";
 import type { DpopSettings } from "./dpop.js";
 import { normalizeDpop } from "./dpop-options.js";
 import { parseDuration } from "./duration.js";
+import { sharedKey } from "./shared-key.js";
 import type { SessionEvents, SessionManagerOptions, StandardSchema, Transport } from "./types.js";
 
 /** What the `jwt` and `hybrid` strategies sign with, checked once here. */
@@ -80,9 +80,7 @@ export function normalizeOptions<Data extends JsonObject>(
   const keySet =
     options.keys === undefined ? null : readKeySet(options.keys, { requirePrivate: true });
   const keys = keySet?.set ?? null;
-  // Without keys, CSRF tokens are keyed per process: Origin checks still protect every
-  // instance, but a double-submit token only verifies on the process that minted it.
-  const csrfKey = keys ? deriveKey(keys, "csrf") : randomBytes(32);
+  const csrfKey = sharedKey(keys, "csrf");
 
   const transports = new Set<Transport>(options.transports ?? ["cookie", "header"]);
   if (transports.size === 0 || [...transports].some((t) => t !== "cookie" && t !== "header")) {
