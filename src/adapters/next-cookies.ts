@@ -41,7 +41,30 @@ export function forwarded(headers: Headers, setCookies: string[]): Headers {
   return out;
 }
 
-/** One of our own `Set-Cookie` lines (`cookies/serialize.ts` wrote it) as `cookies().set` takes it. */
+/**
+ * One of our own `Set-Cookie` lines (`cookies/serialize.ts` wrote it) as `cookies().set` takes it.
+ *
+ * @example
+ * ```ts
+ * "use server";
+ * import { cookies, headers } from "next/headers";
+ * import type { SessionManager } from "sessionkit";
+ * import { parseSetCookie } from "sessionkit/adapters/next";
+ *
+ * declare const sessions: SessionManager;
+ *
+ * // By hand, what signInAction does: the session's Set-Cookie lines through cookies().set.
+ * export async function startGuestSession() {
+ *   const request = { method: "POST", headers: await headers() };
+ *   const issued = await sessions.create({ userId: null, request });
+ *   const jar = await cookies();
+ *   for (const line of issued.headers.getSetCookie()) {
+ *     const { name, value, options } = parseSetCookie(line);
+ *     jar.set(name, value, options);
+ *   }
+ * }
+ * ```
+ */
 export function parseSetCookie(line: string): {
   name: string;
   value: string;

@@ -56,6 +56,19 @@ export interface ProxyOptions {
  * response, and into the `Cookie` header forwarded to the page, so that the Server
  * Components of this same request read the new token. A cross-site unsafe request that
  * rides the session cookie answers 403 (problem+json).
+ *
+ * @example
+ * ```ts
+ * // proxy.ts
+ * import { NextResponse } from "next/server";
+ * import type { SessionManager } from "sessionkit";
+ * import { sessionProxy } from "sessionkit/adapters/next";
+ *
+ * declare const sessions: SessionManager; // lib/sessions.ts: one manager per process
+ *
+ * export const proxy = sessionProxy(sessions, NextResponse, { protect: ["/account"] });
+ * export const config = { matcher: ["/((?!api/|_next/static|_next/image|favicon.ico).*)"] };
+ * ```
  */
 export function sessionProxy<Data extends JsonObject>(
   manager: SessionManager<Data>,
@@ -107,6 +120,19 @@ export type RouteHandler<Data extends JsonObject, Context> = (
  * A route handler (`export const GET = requireSession(sessions, handler)`) that runs only
  * for an authenticated request: 401/403/503 as problem+json otherwise. Renewal cookies reach
  * the handler's response, with `Cache-Control: no-store` unless the handler set its own.
+ *
+ * @example
+ * ```ts
+ * // app/api/me/route.ts
+ * import type { SessionManager } from "sessionkit";
+ * import { requireSession } from "sessionkit/adapters/next";
+ *
+ * declare const sessions: SessionManager;
+ *
+ * export const GET = requireSession(sessions, (_request, session) =>
+ *   Response.json({ userId: session.userId }),
+ * );
+ * ```
  */
 export function requireSession<Data extends JsonObject, Context = unknown>(
   manager: SessionManager<Data>,
@@ -120,6 +146,24 @@ export function requireSession<Data extends JsonObject, Context = unknown>(
  * Signs in from a route handler and answers with `respond(session)` (default
  * `{ userId }` as JSON), the session cookie on it. A cross-site sign-in (login CSRF) answers
  * 403 and an unreachable store 503, as problem+json, with nothing created.
+ *
+ * @example
+ * ```ts
+ * // app/api/login/route.ts
+ * import type { SessionManager } from "sessionkit";
+ * import { signIn } from "sessionkit/adapters/next";
+ *
+ * declare const sessions: SessionManager;
+ * declare function checkPassword(form: FormData): Promise<string | null>; // yours
+ *
+ * export async function POST(request: Request) {
+ *   const userId = await checkPassword(await request.formData());
+ *   if (!userId) return Response.json({ error: "wrong username or password" }, { status: 401 });
+ *   return signIn(sessions, request, { userId }, (session) =>
+ *     Response.json({ userId: session.userId }),
+ *   );
+ * }
+ * ```
  */
 export function signIn<Data extends JsonObject>(
   manager: SessionManager<Data>,
@@ -138,6 +182,17 @@ export function signIn<Data extends JsonObject>(
  * Signs out from a route handler: the session is revoked and every cookie cleared, answered
  * by `respond()` (default 204). A cross-site sign-out riding the cookie answers 403 and
  * changes nothing.
+ *
+ * @example
+ * ```ts
+ * // app/api/logout/route.ts
+ * import type { SessionManager } from "sessionkit";
+ * import { signOut } from "sessionkit/adapters/next";
+ *
+ * declare const sessions: SessionManager;
+ *
+ * export const POST = (request: Request) => signOut(sessions, request);
+ * ```
  */
 export function signOut<Data extends JsonObject>(
   manager: SessionManager<Data>,
@@ -170,6 +225,25 @@ function withHeaders(response: Response, headers: Headers): Response {
  * `await readSession(sessions, await headers())`. Read-only: it never renews and never
  * writes; `proxy.ts` renews. Bad input is `null`, never a throw; an unreachable store throws
  * `STORE_UNAVAILABLE` (fail-closed), for the nearest error boundary.
+ *
+ * @example
+ * ```ts
+ * // app/account/page.tsx
+ * import { headers } from "next/headers";
+ * import { redirect } from "next/navigation";
+ * import { connection } from "next/server";
+ * import type { SessionManager } from "sessionkit";
+ * import { readSession } from "sessionkit/adapters/next";
+ *
+ * declare const sessions: SessionManager;
+ *
+ * export default async function Account() {
+ *   await connection(); // per request, not prerendered
+ *   const session = await readSession(sessions, await headers());
+ *   if (!session?.userId) redirect("/login"); // no session, or a guest's
+ *   return `Signed in as ${session.userId}`;
+ * }
+ * ```
  */
 export async function readSession<Data extends JsonObject>(
   manager: SessionManager<Data>,
@@ -183,6 +257,23 @@ export async function readSession<Data extends JsonObject>(
  * The session in a server action, renewed when due (`await cookies()` sets the cookie):
  * `await actionSession(sessions, await headers(), await cookies())`. A server action is a
  * POST, so a cross-site one riding the cookie gets `null`, as without a session.
+ *
+ * @example
+ * ```ts
+ * "use server";
+ * import { cookies, headers } from "next/headers";
+ * import type { SessionManager } from "sessionkit";
+ * import { actionSession } from "sessionkit/adapters/next";
+ *
+ * declare const sessions: SessionManager;
+ *
+ * export async function addToCart(item: string) {
+ *   const session = await actionSession(sessions, await headers(), await cookies());
+ *   if (!session) throw new Error("signed out");
+ *   const cart = Array.isArray(session.data.cart) ? session.data.cart : [];
+ *   await sessions.update(session.id, { data: { ...session.data, cart: [...cart, item] } });
+ * }
+ * ```
  */
 export async function actionSession<Data extends JsonObject>(
   manager: SessionManager<Data>,
@@ -200,6 +291,25 @@ export async function actionSession<Data extends JsonObject>(
 /**
  * Signs in from a server action: the session cookie through `cookies`. A cross-site sign-in
  * throws `SessionError` `CSRF_FAILED` with nothing created.
+ *
+ * @example
+ * ```ts
+ * "use server";
+ * import { cookies, headers } from "next/headers";
+ * import { redirect } from "next/navigation";
+ * import type { SessionManager } from "sessionkit";
+ * import { signInAction } from "sessionkit/adapters/next";
+ *
+ * declare const sessions: SessionManager;
+ * declare function checkPassword(form: FormData): Promise<string | null>; // yours
+ *
+ * export async function signInNow(form: FormData) {
+ *   const userId = await checkPassword(form);
+ *   if (!userId) return { error: "wrong username or password" };
+ *   await signInAction(sessions, await headers(), await cookies(), { userId });
+ *   redirect("/account");
+ * }
+ * ```
  */
 export async function signInAction<Data extends JsonObject>(
   manager: SessionManager<Data>,
@@ -214,6 +324,23 @@ export async function signInAction<Data extends JsonObject>(
 /**
  * Signs out from a server action: revokes the session and clears every cookie through
  * `cookies`. A cross-site sign-out throws `SessionError` `CSRF_FAILED` and changes nothing.
+ *
+ * @example
+ * ```ts
+ * // lib/actions.ts
+ * "use server";
+ * import { cookies, headers } from "next/headers";
+ * import { redirect } from "next/navigation";
+ * import type { SessionManager } from "sessionkit";
+ * import { signOutAction } from "sessionkit/adapters/next";
+ *
+ * declare const sessions: SessionManager;
+ *
+ * export async function signOutNow() {
+ *   await signOutAction(sessions, await headers(), await cookies());
+ *   redirect("/login");
+ * }
+ * ```
  */
 export async function signOutAction<Data extends JsonObject>(
   manager: SessionManager<Data>,
