@@ -39,6 +39,23 @@ const toDate = (value: unknown): Date | null => {
  * `req.session.cookie`: the session's lifetime as express-session models it. `maxAge` counts
  * down to `expires`; `null` is a browser-session cookie. Changing `maxAge` or `expires` on one
  * session ("remember me") changes that session's cookie and its end in the store.
+ *
+ * @example
+ * ```ts
+ * import "express-session"; // the type of req.session, from DefinitelyTyped
+ * import express from "express";
+ * import session, { Cookie } from "sessionkit/adapters/express-session";
+ *
+ * const app = express();
+ * app.use(express.json(), session({ saveUninitialized: false, cookie: { maxAge: 30 * 60_000 } }));
+ * app.post("/remember-me", (req, res) => {
+ *   req.session.cookie.maxAge = 30 * 86_400_000; // this session only: 30 days
+ *   res.status(204).end();
+ * });
+ *
+ * const cookie = new Cookie({ maxAge: 60_000, sameSite: "lax" }); // what req.session.cookie is
+ * console.log(cookie.expires); // a minute from now
+ * ```
  */
 export class Cookie {
   path = "/";

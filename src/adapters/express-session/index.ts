@@ -25,8 +25,22 @@ export { Session };
  * answers 503 instead of hanging.
  *
  * @example
+ * ```ts
+ * import express from "express";
  * import session from "sessionkit/adapters/express-session";
- * app.use(session({ secret: process.env.OLD_SECRET, store, cookie: { maxAge: 86_400_000 } }));
+ * import { redisStore } from "sessionkit/stores/redis";
+ *
+ * const app = express();
+ * app.use(
+ *   session({
+ *     store: redisStore({ url: "redis://127.0.0.1:6379" }), // or any connect-* store
+ *     secret: process.env.SESSION_SECRET, // old connect.sid cookies are read and moved
+ *     resave: false,
+ *     saveUninitialized: false,
+ *     cookie: { maxAge: 30 * 60_000 },
+ *   }),
+ * );
+ * ```
  */
 export default function session(options: ExpressSessionCompatOptions = {}): RequestHandler {
   const config = configure(options);

@@ -21,7 +21,19 @@ export interface LegacyOptions {
   name?: string;
 }
 
-/** Unsigns an express-session cookie value (`s:<sid>.<HMAC-SHA256, base64 unpadded>`). */
+/**
+ * Unsigns an express-session cookie value (`s:<sid>.<HMAC-SHA256, base64 unpadded>`).
+ *
+ * @example
+ * ```ts
+ * import { unsignLegacyCookie } from "sessionkit/adapters/express-session";
+ *
+ * declare const oldCookie: string; // the connect.sid value, as the browser sent it
+ *
+ * const sid = unsignLegacyCookie(oldCookie, ["current secret", "previous secret"]);
+ * console.log(sid ?? "not signed with any of these secrets");
+ * ```
+ */
 export function unsignLegacyCookie(
   value: string,
   secrets: ReadonlyArray<string | Buffer>,

@@ -30,6 +30,32 @@ const settle = (work: Promise<void>, callback: Callback | undefined) => {
  * `req.session`: the app's data as own enumerable properties, plus `cookie`; the methods live
  * on the prototype and `id` is a getter, so `Object.keys`, spread and `JSON.stringify` see only
  * data and `cookie`, as with express-session.
+ *
+ * @example
+ * ```ts
+ * import "express-session"; // the type of req.session, from DefinitelyTyped
+ * import express from "express";
+ * import session from "sessionkit/adapters/express-session";
+ *
+ * declare module "express-session" {
+ *   interface SessionData {
+ *     userId: string;
+ *   }
+ * }
+ * declare function checkPassword(body: unknown): Promise<string | null>; // yours
+ *
+ * const app = express();
+ * app.use(express.json(), session({ resave: false, saveUninitialized: false }));
+ * app.post("/login", async (req, res, next) => {
+ *   const userId = await checkPassword(req.body);
+ *   if (!userId) return res.status(401).end();
+ *   req.session.regenerate((error) => {
+ *     if (error) return next(error);
+ *     req.session.userId = userId;
+ *     req.session.save(() => res.json({ userId }));
+ *   });
+ * });
+ * ```
  */
 export class Session {
   declare cookie: Cookie;

@@ -41,6 +41,32 @@ export interface Store extends EventEmitter {
  * which is why it is a constructor function rather than a class. An EventEmitter as in
  * express-session: a store that emits `disconnect` makes requests run without a session until
  * it emits `connect`.
+ *
+ * @example
+ * ```ts
+ * import express from "express";
+ * import session, { Store, type StoredData } from "sessionkit/adapters/express-session";
+ *
+ * type Callback = (error?: unknown) => void;
+ *
+ * class MapStore extends Store {
+ *   readonly #sessions = new Map<string, StoredData>();
+ *   get(sid: string, callback: (error: unknown, data?: StoredData | null) => void) {
+ *     callback(null, this.#sessions.get(sid) ?? null);
+ *   }
+ *   set(sid: string, data: StoredData, callback?: Callback) {
+ *     this.#sessions.set(sid, data);
+ *     callback?.();
+ *   }
+ *   destroy(sid: string, callback?: Callback) {
+ *     this.#sessions.delete(sid);
+ *     callback?.();
+ *   }
+ * }
+ *
+ * const app = express();
+ * app.use(session({ store: new MapStore(), resave: false, saveUninitialized: false }));
+ * ```
  */
 export const Store = function Store(this: EventEmitter) {
   EventEmitter.call(this);
@@ -60,6 +86,16 @@ const defer = (fn: () => void) => setImmediate(fn);
  * express-session's `MemoryStore`, for tests and one-process development: sessions as JSON in
  * this process, dropped when their cookie expires. Production wants a shared store: pass one
  * of sessionkit's (`sessionkit/stores/*`) or any `connect-*` store.
+ *
+ * @example
+ * ```ts
+ * import express from "express";
+ * import session, { MemoryStore } from "sessionkit/adapters/express-session";
+ *
+ * const app = express();
+ * // Development and tests only: one process, sessions lost on restart.
+ * app.use(session({ store: new MemoryStore(), resave: false, saveUninitialized: false }));
+ * ```
  */
 export class MemoryStore extends Store {
   sessions: Record<string, string> = Object.create(null);
