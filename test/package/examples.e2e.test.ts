@@ -6,7 +6,7 @@ import { tempDir } from "../helpers/tmp.js";
 
 // Each example in examples/ as a user runs it: its own process (node server.js, on the built
 // package), exercised over HTTP, then stopped.
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const ORIGIN = "https://app.example";
 
 describe("examples", () => {

@@ -12,7 +12,7 @@ import { tempDir } from "../helpers/tmp.js";
 // tarball with express and redis (from the registry) into a new project in the temp folder.
 // No native module, no Hono: better-sqlite3, hono and @hono/node-server are optional peers,
 // and what needs them says so in one line.
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const TSC = join(ROOT, "node_modules/typescript/bin/tsc");
 const redisUp = await serviceAvailable("Redis", 6379);
 const prefix = `skpkg${randomBytes(4).toString("hex")}:`;

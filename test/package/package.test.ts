@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 
 // The package as users install it: its exports map, its types, what each entry point loads.
 // Runs on dist (built by `npm test`'s pretest).
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
   exports: Record<string, unknown>;
 };

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from "vitest";
 // The README's TypeScript samples, as a reader would paste them: all of them compile against
 // the built package (strict), and the ones that do not need the test runner run, in order,
 // as one program.
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const readme = readFileSync(join(ROOT, "README.md"), "utf8");
 const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] ?? "");
 const underTestRunner = (block: string) => block.includes("sessionkit/testing");
