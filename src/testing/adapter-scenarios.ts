@@ -28,7 +28,7 @@ export const SCENARIO_ORIGIN = "https://app.example";
  * A store whose backend can be cut off: while `down`, every call fails as an unreachable
  * backend does (`STORE_UNAVAILABLE`). The adapters are under test here, not the store.
  */
-function switchableStore(inner: SessionStore) {
+export function switchableStore(inner: SessionStore) {
   const state = { down: false };
   const store = new Proxy(inner, {
     get(target, property, receiver) {

@@ -4,9 +4,9 @@ import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sessionErrorResponse, signIn } from "../../src/adapters/fetch.js";
 import { signIn as nextSignIn } from "../../src/adapters/next.js";
-import { createSessionManager, SessionError, type SessionManager } from "../../src/index.js";
+import { createSessionManager, type SessionManager } from "../../src/index.js";
 import { memoryStore } from "../../src/stores/memory/index.js";
-import type { SessionStore } from "../../src/stores/types.js";
+import { switchableStore } from "../../src/testing/adapter-scenarios.js";
 
 // One refusal, one answer: a cross-site sign-in (login CSRF) and a sign-in while the store is
 // down get the same status, content type and problem+json body from every adapter: Express,
@@ -16,25 +16,8 @@ import type { SessionStore } from "../../src/stores/types.js";
 const ORIGIN = "https://app.example";
 const EVIL = "https://evil.example";
 
-/** A memory store that can be cut off, as an unreachable backend is (STORE_UNAVAILABLE). */
-function cuttableStore() {
-  const inner = memoryStore();
-  const state = { down: false };
-  const store = new Proxy(inner, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver);
-      if (typeof value !== "function" || property === "subscribe" || property === "feedLag")
-        return value;
-      return (...args: unknown[]) =>
-        state.down
-          ? Promise.reject(new SessionError("STORE_UNAVAILABLE", "cut off"))
-          : value.apply(target, args);
-    },
-  }) as SessionStore;
-  return { store, state };
-}
-
-const { store, state } = cuttableStore();
+// A memory store that can be cut off, as an unreachable backend is (STORE_UNAVAILABLE).
+const { store, state } = switchableStore(memoryStore());
 const manager = createSessionManager({
   strategy: "id",
   store,
