@@ -5,10 +5,13 @@
  */
 export type Claims = Readonly<Record<string, unknown>>;
 
-/** A claim that is a number, or `undefined` when it is absent or of another type. */
+/**
+ * A claim that is a finite number, or `undefined` when it is absent, of another type, or not
+ * finite: JSON has no Infinity, but `JSON.parse` reads 1e309 as one, and no time is that.
+ */
 export function numberClaim(claims: Claims, name: string): number | undefined {
   const value = claims[name];
-  return typeof value === "number" ? value : undefined;
+  return typeof value === "number" && Number.isFinite(value) ? value : undefined;
 }
 
 /** A claim that is a string, or `undefined` when it is absent or of another type. */
