@@ -1,9 +1,12 @@
 import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import Database from "better-sqlite3";
 import pg from "pg";
 import { createClient } from "redis";
 import { afterAll, describe, expect, it } from "vitest";
 import { postgresStore } from "../../src/stores/postgres/index.js";
 import { redisStore } from "../../src/stores/redis/index.js";
+import { sqliteStore } from "../../src/stores/sqlite/index.js";
 import type { SessionStore, StoreChange, StoredSession } from "../../src/stores/types.js";
 import { makeRecord } from "../../src/testing/store-conformance.js";
 import {
@@ -13,6 +16,7 @@ import {
   REDIS_URL,
 } from "../helpers/backends.js";
 import { serviceAvailable } from "../helpers/services.js";
+import { tempDir } from "../helpers/tmp.js";
 
 // Issue 14 moved the building of a revocation into changeOf (stores/change.ts), and the
 // followers of other instances into poller.ts / feed.ts. Attack: whatever lands on the wire
@@ -181,6 +185,36 @@ describe.skipIf(!postgresUp)("PostgreSQL feed: junk NOTIFY payloads", () => {
       process.off("uncaughtException", onError);
       process.off("unhandledRejection", onError);
       await raw.end();
+      await a.close?.();
+      await b.close?.();
+    }
+  });
+});
+
+describe("SQLite feed: junk rows in the revocation log", () => {
+  it("the poller skips nothing real past rows of the wrong types, and survives them", async () => {
+    const path = join(tempDir("sk-afm-"), "sessions.db");
+    const open = () => sqliteStore({ path, pollIntervalMs: 10 });
+    const [a, b] = [open(), open()];
+    const raw = new Database(path);
+    try {
+      const { heard, stop } = await follow(a, b);
+      const insert = raw.prepare(
+        "INSERT INTO sessionkit_changes (id, user_id, strategy, expires_at, reason, origin) VALUES (?, ?, ?, ?, ?, ?)",
+      );
+      // SQLite keeps what it is given: text where a number belongs, blobs, huge numbers.
+      for (const row of [
+        ["junk-1", "u", "id", "soon", "revoked", "x"],
+        ["junk-2", "u", "nope", 1e308, "nope", "x"],
+        ["junk-3", "u", "id", Buffer.from("blob"), "revoked", "x"],
+        ["", "", "", -1, "", ""],
+      ]) {
+        insert.run(...row);
+      }
+      await realRevocationsArrive(a, heard);
+      stop();
+    } finally {
+      raw.close();
       await a.close?.();
       await b.close?.();
     }
