@@ -3,7 +3,7 @@ import { configError, SessionError } from "../../errors.js";
 import { within } from "../deadline.js";
 
 /**
- * A node-redis v5 client (`createClient`) or cluster (`createCluster`), connected or not.
+ * A node-redis 5 or 6 client (`createClient`) or cluster (`createCluster`), connected or not.
  * Typed by the few members the store checks rather than by node-redis's own types, so that a
  * client with modules, scripts or its own RESP and type mapping fits as it is.
  */
@@ -35,7 +35,7 @@ export type RedisStoreOptions = Common &
       }
     | {
         /**
-         * A node-redis v5 client or cluster of yours. It stays yours: the store opens it if it
+         * A node-redis 5 or 6 client or cluster of yours. It stays yours: the store opens it if it
          * is not open yet, never closes it (close it after the store), and makes one connection
          * of its own from it (`duplicate()`) for the change feed, which it closes itself.
          */
@@ -103,7 +103,7 @@ export function redisConnection(options: RedisStoreOptions) {
   // ioredis, node-redis v4 and anything else lack per-command abort signals, without which a
   // call that answered STORE_UNAVAILABLE could still be sent once the connection is back.
   if (given !== undefined && typeof given?.withCommandOptions !== "function")
-    throw configError("redis: client must be a node-redis v5 client or cluster");
+    throw configError("redis: client must be a node-redis 5 or 6 client or cluster");
 
   let cluster: boolean;
   let client: Commands;

@@ -30,7 +30,7 @@ export type { RedisClientLike, RedisStoreOptions } from "./connection.js";
  * import { redisStore } from "sessionkit/stores/redis";
  *
  * const store = redisStore({ url: "redis://10.0.0.5:6379", commandTimeoutMs: 1000 });
- * // or a node-redis v5 client (or cluster) of yours, which you close after the store:
+ * // or a node-redis 5 or 6 client (or cluster) of yours, which you close after the store:
  * const client = createClient({ url: "redis://10.0.0.5:6379" });
  * const onMyClient = redisStore({ client, prefix: "myapp:" });
  * const sessions = createSessionManager({
