@@ -272,9 +272,9 @@ export function createApp(options: AppOptions): Hono<Env> {
   });
   app.get("/favicon.ico", () => new Response(null, { status: 204 }));
   if (managers.id) mountLab(app, managers.id, { enabled: options.lab === true });
-  mountSideBySide(app, managers);
+  mountSideBySide(app, managers, { store, lab: options.lab === true, maxLag });
   if (options.keys && options.inspect)
-    mountInspector(app, { keys: options.keys, ...options.inspect });
+    mountInspector(app, { keys: options.keys, ...options.inspect, store, managers });
   // The pages' scripts and stylesheet as built (dist/server/assets), each at a route of its
   // own: no other name reaches the disk.
   for (const file of PAGE_ASSET_FILES) app.get(`/assets/${file}`, () => pageAsset(file));

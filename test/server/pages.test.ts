@@ -45,7 +45,11 @@ describe("reference server pages", () => {
     const lab = await (await c.request("GET", "/lab")).text();
     expect(configOf(lab)).toEqual({ sessionCookie: managers.id.cookieNames.session });
     const sideBySide = await (await c.request("GET", "/strategies")).text();
-    expect(configOf(sideBySide)).toEqual({ strategies: ["id", "jwt", "hybrid"] });
+    expect(configOf(sideBySide)).toEqual({
+      strategies: ["id", "jwt", "hybrid"],
+      lab: false,
+      maxLagMs: 5000,
+    });
   });
 
   it("serve the stylesheet as CSS, and no file by another name (sources, paths)", async () => {
