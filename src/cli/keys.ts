@@ -1,7 +1,5 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import {
-  createJwtVerifier,
-  decodeJwtUnverified,
   generateKeySet,
   JWS_ALGORITHMS,
   type JwsAlgorithm,
@@ -20,7 +18,8 @@ const alg = (value: string | undefined): JwsAlgorithm | undefined => {
   return value as JwsAlgorithm;
 };
 
-const readJson = (path: string): unknown => {
+/** A JSON file the user named; unreadable or invalid, it is a usage error naming the file. */
+export const readJson = (path: string): unknown => {
   try {
     return JSON.parse(readFileSync(path, "utf8"));
   } catch (error) {
@@ -30,17 +29,18 @@ const readJson = (path: string): unknown => {
 
 /** `sessionkit keys generate|rotate|jwks`. */
 export async function keysCommand(args: string[], io: Io): Promise<number> {
-  const { sub, values, positionals } = parseSubcommand(args, {
-    alg: { type: "string" },
-    kid: { type: "string" },
-    keys: { type: "string" },
+  const { sub, values, positionals } = parseSubcommand("keys", args, {
+    generate: { alg: "string", kid: "string" },
+    rotate: { keys: "string", alg: "string", kid: "string" },
+    jwks: { keys: "string" },
   });
-  if (positionals.length > 0) throw new UsageError(`unexpected argument: ${positionals[0]}`);
+  if (positionals.length > 0)
+    throw new UsageError(`keys ${sub}: unexpected argument ${positionals[0]}`);
   if (sub === "generate") {
     io.out(JSON.stringify(generateKeySet(alg(values.alg), values.kid), null, 2));
     return 0;
   }
-  if (!values.keys) throw new UsageError(`keys ${sub ?? ""} needs --keys FILE`.replace("  ", " "));
+  if (!values.keys) throw new UsageError(`keys ${sub} needs --keys FILE`);
   if (sub === "rotate") {
     const rotated = rotateKeySet(loadKeySet(readJson(values.keys), { requirePrivate: true }), {
       ...(values.alg === undefined ? {} : { alg: alg(values.alg) }),
@@ -52,61 +52,17 @@ export async function keysCommand(args: string[], io: Io): Promise<number> {
     );
     return 0;
   }
-  if (sub === "jwks") {
-    io.out(JSON.stringify(publicKeySet(loadKeySet(readJson(values.keys))), null, 2));
-    return 0;
+  const set = loadKeySet(readJson(values.keys));
+  const jwks = publicKeySet(set);
+  io.out(JSON.stringify(jwks, null, 2));
+  // stdout stays the JSON (it is published as is); what it lacks is said on stderr.
+  const secret = set.keys.length - jwks.keys.length;
+  if (jwks.keys.length === 0) {
+    io.err(
+      `note: ${values.keys} holds only HS* (shared-secret) keys, which are never published: this JWKS is empty and verifies nothing. Verify their tokens with the key file (sessionkit jwt verify TOKEN --keys ${values.keys}), or generate asymmetric keys (keys generate --alg ES256) for a JWKS others can use.`,
+    );
+  } else if (secret > 0) {
+    io.err(`note: ${secret} HS* (shared-secret) key(s) of ${values.keys} left out`);
   }
-  throw new UsageError(
-    sub ? `unknown keys subcommand "${sub}"` : "keys needs generate, rotate or jwks",
-  );
-}
-
-/** `sessionkit jwt decode|verify`. */
-export async function jwtCommand(args: string[], io: Io): Promise<number> {
-  const { sub, values, positionals } = parseSubcommand(args, {
-    jwks: { type: "string" },
-    iss: { type: "string" },
-    aud: { type: "string" },
-  });
-  const token = positionals[0];
-  if (positionals.length !== 1 || token === undefined)
-    throw new UsageError(`jwt ${sub ?? ""} needs one TOKEN`);
-  if (sub === "decode") {
-    const decoded = decodeJwtUnverified(token);
-    if (!decoded) {
-      io.err("sessionkit: not a compact JWT (three base64url JSON segments)");
-      return 1;
-    }
-    io.err("NOT VERIFIED: decoded only; nothing about this token was checked");
-    io.out(JSON.stringify(decoded, null, 2));
-    return 0;
-  }
-  if (sub === "verify") {
-    if (!values.jwks) throw new UsageError("jwt verify needs --jwks FILE|URL");
-    const jwks = /^https?:\/\//.test(values.jwks)
-      ? await fetchJwks(values.jwks)
-      : readJson(values.jwks);
-    const verifier = createJwtVerifier(loadKeySet(jwks), {
-      issuer: values.iss ?? null,
-      audience: values.aud ?? null,
-      type: null,
-    });
-    const result = verifier.verify(token);
-    if (!result.ok) {
-      io.err(`sessionkit: invalid: ${result.reason}`);
-      return 1;
-    }
-    io.out(JSON.stringify({ header: result.header, claims: result.claims }, null, 2));
-    return 0;
-  }
-  throw new UsageError(sub ? `unknown jwt subcommand "${sub}"` : "jwt needs decode or verify");
-}
-
-async function fetchJwks(url: string): Promise<unknown> {
-  const response = await fetch(url, {
-    signal: AbortSignal.timeout(5000),
-    headers: { accept: "application/json" },
-  });
-  if (!response.ok) throw new Error(`${url} answered ${response.status}`);
-  return response.json();
+  return 0;
 }

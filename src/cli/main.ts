@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { configError, isSessionError } from "../errors.js";
 import {
   resolveServerConfig,
@@ -10,38 +9,26 @@ import {
   type ServerFlag,
   type ServerSwitch,
 } from "../server/config.js";
-import { JWS_ALGORITHMS } from "../tokens/algorithms.js";
 import { isMissingPackage } from "../util/optional-peer.js";
+import { asksForHelp, type OptionSpec, parseOptions } from "./args.js";
 import { type Io, UsageError } from "./io.js";
-import { jwtCommand, keysCommand } from "./keys.js";
+import { jwtCommand } from "./jwt.js";
+import { keysCommand } from "./keys.js";
 import { migrateCommand, sessionsCommand } from "./sessions.js";
+import { COMMANDS, commandHelp, overview } from "./usage.js";
 
-export const USAGE = `usage: sessionkit <command> [options]
-
-commands:
-  serve [--port N] [--host H] [--database PATH|postgres://…] [--keys FILE]
-        [--store sqlite|memory|postgres://…|redis://…|redis-cluster://H:P,…] [--origin URL[,URL]] [--idle D] [--absolute D] [--renewal D] [--access D]
-        [--refresh-grace D] [--max-lag D] [--id-cache D|off] [--trust-proxy N|IP[,IP]] [--lab]
-        [--tls-cert FILE --tls-key FILE]         start the reference server (https with both PEM files);
-                                                 DPoP binds header tokens that prove a key (the first
-                                                 --origin is the one clients sign), DBSC the /api/id cookie
-                                                 and the /api/hybrid refresh cookie
-  migrate [--database PATH|postgres://…]         create or upgrade the schema
-  sessions list --user ID [--database PATH|URL] [--store URL] [--json]
-  sessions revoke ID | --user ID [--database PATH|URL] [--store URL]
-  keys generate [--alg ${JWS_ALGORITHMS.join("|")}] [--kid ID]
-  keys rotate --keys FILE [--alg A] [--kid ID]    new current key; previous ones keep verifying
-  keys jwks --keys FILE                           the public keys (asymmetric only)
-  jwt decode TOKEN                                header and claims, NOT verified
-  jwt verify TOKEN --jwks FILE|URL [--iss I] [--aud A]
-
-Durations look like 30m, 10s, 12h. Values may follow -- (a session id can begin with -).
-Exit codes: 0 ok, 1 failed, 2 usage error.`;
+/** The overview that `sessionkit help` prints. */
+export const USAGE = overview();
 
 /** Runs one command; resolves to the exit code. `serve` resolves only when the server stops. */
 export async function run(argv: string[], io: Io): Promise<number> {
   try {
     const [command, ...rest] = argv;
+    if (command !== undefined && Object.hasOwn(COMMANDS, command) && asksForHelp(rest)) {
+      const sub = rest[0]?.startsWith("-") ? undefined : rest[0];
+      io.out(commandHelp(command, sub));
+      return 0;
+    }
     switch (command) {
       case "serve":
         return await serveCommand(rest, io);
@@ -55,20 +42,19 @@ export async function run(argv: string[], io: Io): Promise<number> {
         return await jwtCommand(rest, io);
       case "help":
       case "--help":
-      case "-h":
-        io.out(USAGE);
+      case "-h": {
+        const [topic, sub, ...more] = rest;
+        if (more.length > 0) throw new UsageError("help takes a COMMAND and a SUBCOMMAND at most");
+        io.out(topic === undefined ? USAGE : commandHelp(topic, sub));
         return 0;
+      }
       case undefined:
         throw new UsageError("missing command (try: sessionkit help)");
       default:
         throw new UsageError(`unknown command "${command}" (try: sessionkit help)`);
     }
   } catch (error) {
-    if (
-      error instanceof UsageError ||
-      isSessionError(error, "CONFIG_INVALID") ||
-      isParseArgsError(error)
-    ) {
+    if (error instanceof UsageError || isSessionError(error, "CONFIG_INVALID")) {
       io.err(`sessionkit: ${(error as Error).message.split("\n")[0]}`);
       return 2;
     }
@@ -77,28 +63,12 @@ export async function run(argv: string[], io: Io): Promise<number> {
   }
 }
 
-function isParseArgsError(error: unknown): boolean {
-  const code = (error as { code?: unknown })?.code;
-  return typeof code === "string" && code.startsWith("ERR_PARSE_ARGS");
-}
-
 async function serveCommand(args: string[], io: Io): Promise<number> {
-  const options = Object.fromEntries([
-    ...Object.keys(SERVER_FLAGS).map((flag) => [flag, { type: "string" as const }]),
-    ...Object.keys(SERVER_SWITCHES).map((flag) => [flag, { type: "boolean" as const }]),
-    ["help", { type: "boolean" as const, short: "h" }],
+  const options: OptionSpec = Object.fromEntries([
+    ...Object.keys(SERVER_FLAGS).map((flag) => [flag, "string" as const]),
+    ...Object.keys(SERVER_SWITCHES).map((flag) => [flag, "boolean" as const]),
   ]);
-  const { values, positionals } = parseArgs({
-    args,
-    options,
-    allowPositionals: true,
-    strict: true,
-  });
-  const { help, ...flags } = values as Record<string, string | boolean | undefined>;
-  if (help) {
-    io.out(USAGE);
-    return 0;
-  }
+  const { values: flags, positionals } = parseOptions(args, options, "serve");
   if (positionals.length > 0)
     throw new UsageError(`serve takes no positional argument: ${positionals[0]}`);
   const config = resolveServerConfig(

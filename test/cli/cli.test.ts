@@ -76,8 +76,11 @@ describe("sessionkit CLI", () => {
     await seedSessions("cli-user-2", 3);
     const r = await cli("sessions", "revoke", "--user", "cli-user-2", "--database", db);
     expect(r.out).toBe("revoked 3 session(s) of user cli-user-2");
+    // No user table here and no live sessions left: nothing says cli-user-2 ever existed.
     const list = await cli("sessions", "list", "--user", "cli-user-2", "--database", db, "--json");
-    expect(JSON.parse(list.out)).toEqual([]);
+    expect(list.code).toBe(1);
+    expect(list.out).toBe("");
+    expect(list.err).toMatch(/^sessionkit: unknown user "cli-user-2"/);
   });
 
   it("runs as a real binary: usage error exits 2, help exits 0", () => {
@@ -214,6 +217,10 @@ describe("sessionkit keys and jwt", () => {
       "app",
     );
     expect(ok.code).toBe(0);
+    expect(ok.err).toBe(
+      "valid: signature (ES256, key es), exp and nbf checked; issuer and audience checked",
+    );
+    expect(JSON.parse(ok.out).claims).toMatchObject({ sub: "u", aud: "app" });
     const wrongAud = await cli("jwt", "verify", token, "--jwks", jwksFile, "--aud", "other");
     expect(wrongAud.code).toBe(1);
     expect(wrongAud.err).toBe("sessionkit: invalid: bad_audience");
