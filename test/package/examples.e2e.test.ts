@@ -1,3 +1,6 @@
+import { spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -37,4 +40,49 @@ describe("examples", () => {
       }
     });
   }
+
+  for (const name of ["express", "fastify", "hono", "node-http"]) {
+    it(`${name}: on a port already in use, exits 1 with one line and never claims to listen`, async () => {
+      const taken = createServer();
+      taken.listen(0, "127.0.0.1");
+      await once(taken, "listening");
+      const { port } = taken.address() as { port: number };
+      const dir = tempDir();
+      try {
+        const child = spawn(process.execPath, [join(ROOT, "examples", name, "server.js")], {
+          cwd: dir,
+          env: { ...process.env, PORT: String(port), DATABASE: join(dir, "example.db") },
+          stdio: ["ignore", "pipe", "pipe"],
+        });
+        let out = "";
+        let err = "";
+        child.stdout.on("data", (d: Buffer) => {
+          out += d.toString();
+        });
+        child.stderr.on("data", (d: Buffer) => {
+          err += d.toString();
+        });
+        const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+        const [code] = (await once(child, "exit")) as [number | null];
+        clearTimeout(timer);
+        expect(code, `${out}${err}`).toBe(1);
+        expect(out).not.toMatch(/listening/);
+        expect(err).toBe(
+          `cannot listen on 127.0.0.1:${port}: the port is in use (the reference server or another example?); set PORT to a free one\n`,
+        );
+      } finally {
+        taken.close();
+      }
+    });
+  }
+
+  it("default to port 3001, beside the reference server's 3000", () => {
+    const { PORT: _, ...env } = process.env;
+    const r = spawnSync(
+      process.execPath,
+      ["--input-type=module", "-e", 'console.log((await import("./examples/start.js")).port)'],
+      { cwd: ROOT, env, encoding: "utf8" },
+    );
+    expect(r.stdout.trim(), r.stderr).toBe("3001");
+  });
 });
