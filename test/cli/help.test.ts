@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { CLI } from "../helpers/server.js";
 
@@ -60,6 +61,17 @@ describe("sessionkit help", () => {
     expect(cli("jwt", "verify", "--help").out.replace(/\s+/g, " ")).toContain(
       "Without --iss and --aud any issuer and any audience pass",
     );
+  });
+
+  it("agrees with the README's CLI section, synopsis for synopsis", () => {
+    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    const section = readme.slice(readme.indexOf("## CLI\n"));
+    const block = /```\n([\s\S]*?)```/.exec(section)?.[1] ?? "";
+    const lines = block.split("\n").filter((l) => l.startsWith("sessionkit ") && !/serve/.test(l));
+    expect(lines).toHaveLength(FORMS.length - 1);
+    const flat = (text: string) => text.replace(/\s+/g, " ");
+    const help = flat(cli("help").out);
+    for (const line of lines) expect(help).toContain(flat(line.slice("sessionkit ".length)));
   });
 
   it("wraps every usage text at 80 columns", () => {
