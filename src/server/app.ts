@@ -9,6 +9,7 @@ import {
 } from "../index.js";
 import { type JwkSet, publicKeySet } from "../tokens/index.js";
 import { readJsonObject } from "./body.js";
+import { mountHome } from "./home.js";
 import {
   busy,
   clientAddress,
@@ -21,14 +22,7 @@ import {
 } from "./http.js";
 import { mountInspector } from "./inspect.js";
 import { mountLab } from "./lab.js";
-import {
-  clientAsset,
-  htmlPage,
-  PAGE_ASSET_FILES,
-  type PageOptions,
-  pageAsset,
-  renderPage,
-} from "./page.js";
+import { clientAsset, PAGE_ASSET_FILES, pageAsset } from "./page.js";
 import {
   DEFAULT_PASSWORD_HASHING,
   hashPassword,
@@ -245,33 +239,16 @@ export function createApp(options: AppOptions): Hono<Env> {
     return json({ token }, 200, headers);
   });
 
-  app.get("/", async (c) => {
-    const page: PageOptions = {
-      user: null,
-      sessions: [],
-      strategies: Object.keys(managers),
-      strategy: null,
-      accessLifetimeMs: options.accessLifetimeMs ?? 5 * 60_000,
-    };
-    const headers = new Headers();
-    // The page shows the first strategy the browser is signed in with.
-    for (const [strategy, manager] of Object.entries(managers) as Array<
-      [StrategyName, SessionManager]
-    >) {
-      const result = await manager.authenticate(c.req.raw);
-      const userId = result.session?.userId ?? null;
-      const user = userId === null ? null : await users.byId(userId);
-      if (!result.session || !user) continue;
-      for (const cookie of result.headers.getSetCookie()) headers.append("set-cookie", cookie);
-      page.user = publicUser(user);
-      page.strategy = strategy;
-      page.sessions = await manager.list(user.id, { current: result.session.id });
-      break;
-    }
-    return htmlPage(renderPage(page), headers);
+  mountHome(app, {
+    managers,
+    users,
+    accessLifetimeMs: options.accessLifetimeMs ?? 5 * 60_000,
   });
   app.get("/favicon.ico", () => new Response(null, { status: 204 }));
-  if (managers.id) mountLab(app, managers.id, { enabled: options.lab === true });
+  mountLab(app, managers, {
+    enabled: options.lab === true,
+    accessLifetimeMs: options.accessLifetimeMs ?? 5 * 60_000,
+  });
   mountSideBySide(app, managers, { store, lab: options.lab === true, maxLag });
   if (options.keys && options.inspect)
     mountInspector(app, { keys: options.keys, ...options.inspect, store, managers });

@@ -13,7 +13,26 @@ export interface PageOptions {
   /** The strategy of the signed-in session shown, if any. */
   strategy: string | null;
   accessLifetimeMs?: number;
+  /** Signed out, but a `hybrid` refresh can sign this browser back in: the script tries it. */
+  tryRefresh?: boolean;
+  /** Why this browser, signed in before, no longer is (a refused cookie said so). */
+  signedOut?: SignedOutReason | null;
 }
+
+export type SignedOutReason = "revoked" | "expired";
+
+const SIGNED_OUT: Record<SignedOutReason, string> = {
+  revoked: "This device was signed out from another device. Sign in again to continue.",
+  expired: "Your session on this device expired. Sign in again to continue.",
+};
+
+/** What each strategy means, in one line: shown beside the choice and on the signed-in page. */
+export const STRATEGY_LINES: Record<string, string> = {
+  id: "an opaque token; the server looks the session up on every request, so a sign-out from another device takes effect at once.",
+  jwt: "a signed token checked without a lookup; a sign-out from another device reaches every server through the change feed, within seconds.",
+  hybrid:
+    "a short-lived JWT for requests and a refresh token the server checks (and rotates) every few minutes: a stolen access token is worth minutes.",
+};
 
 // The first pattern that matches names the browser: Edge's user agent says Chrome and Safari
 // too, Chrome's says Safari.
@@ -57,14 +76,16 @@ export function renderPage(page: PageOptions): Html {
   const body = page.user
     ? html`<section aria-labelledby="me"><h2 id="me">Signed in as ${page.user.username}</h2>
   <p>Strategy: <strong>${page.strategy ?? ""}</strong></p>
+  <p class="meta" id="strategy-line">${page.strategy ? STRATEGY_LINES[page.strategy] : ""}</p>
   <p><button type="button" id="logout">Sign out</button> <button type="button" id="revoke-others">Sign out all other devices</button></p></section>
 <section aria-labelledby="devices"><h2 id="devices">My sessions</h2>
 <ul class="sessions">${page.sessions.map(sessionRow)}</ul></section>`
-    : html`<section aria-labelledby="signin"><h2 id="signin">Sign in</h2>
+    : html`${page.signedOut ? html`<p class="notice" id="signed-out" role="alert">${SIGNED_OUT[page.signedOut]}</p>` : ""}<section aria-labelledby="signin"><h2 id="signin">Sign in</h2>
 <form id="login-form">
   <label for="login-username">Username</label><input id="login-username" name="username" autocomplete="username" required>
   <label for="login-password">Password</label><input id="login-password" name="password" type="password" autocomplete="current-password" required>
-  <label for="login-strategy">Strategy</label><select id="login-strategy" name="strategy">${page.strategies.map((s) => html`<option>${s}</option>`)}</select>
+  <label for="login-strategy">Strategy</label><select id="login-strategy" name="strategy" aria-describedby="strategy-lines">${page.strategies.map((s) => html`<option>${s}</option>`)}</select>
+  <ul id="strategy-lines" class="strategy-lines">${page.strategies.map((s) => html`<li><code>${s}</code>: ${STRATEGY_LINES[s] ?? ""}</li>`)}</ul>
   <button type="submit">Sign in</button>
 </form></section>
 <section aria-labelledby="register"><h2 id="register">Create an account</h2>
@@ -82,6 +103,7 @@ export function renderPage(page: PageOptions): Html {
       strategy: page.user ? page.strategy : null,
       strategies: page.strategies,
       accessLifetimeMs: page.accessLifetimeMs ?? 5 * 60_000,
+      tryRefresh: page.tryRefresh === true,
     },
   });
 }

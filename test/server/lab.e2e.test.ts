@@ -11,15 +11,14 @@ import { tempDir } from "../helpers/tmp.js";
 const PASSWORD = "correct horse battery";
 let n = 0;
 
-async function signedIn(base: string) {
+async function signedIn(base: string, strategy = "id") {
   const c = client(base);
   const username = `lab${++n}x${Date.now() % 100000}`;
   expect((await c.request("POST", "/api/users", { username, password: PASSWORD })).status).toBe(
     201,
   );
-  expect((await c.request("POST", "/api/id/login", { username, password: PASSWORD })).status).toBe(
-    200,
-  );
+  const login = await c.request("POST", `/api/${strategy}/login`, { username, password: PASSWORD });
+  expect(login.status).toBe(200);
   return c;
 }
 
@@ -50,6 +49,8 @@ describe("storage lab", () => {
       expect(page.text).toContain("--lab");
       expect(page.text).toContain("SESSIONKIT_LAB=1");
       expect(page.text).not.toContain('id="lab-copy"');
+      // The start message says so too, and how to turn it on.
+      expect(server.output()).toMatch(/storage lab +http:\S+\/lab +\(off: turn it on with --lab/);
     });
   });
 
@@ -87,6 +88,40 @@ describe("storage lab", () => {
       const crossSite = client(server.url, "https://evil.example");
       for (const [name, value] of c.jar) crossSite.jar.set(name, value);
       expect((await crossSite.request("POST", "/api/lab/copy")).status).toBe(403);
+    });
+  });
+
+  it("with --lab, a jwt or hybrid user's copy is a lab token of their kind, refused everywhere but the lab", async () => {
+    await withServer(["--lab"], {}, async (server) => {
+      for (const strategy of ["jwt", "hybrid"]) {
+        const c = await signedIn(server.url, strategy);
+        const page = await c.request("GET", "/lab");
+        expect(page.text).toContain('id="lab-copy"');
+        expect(page.text).toContain(`You are signed in with <code>${strategy}</code>`);
+        const me = await c.request("GET", `/api/${strategy}/me`);
+        const copy = await c.request("POST", "/api/lab/copy");
+        expect(copy.status, strategy).toBe(200);
+        expect(copy.json.strategy).toBe(strategy);
+        const token = copy.json.token as string;
+        // A JWT, as the user's own token is, but signed with the lab's keys for its audience.
+        expect(token.split(".")).toHaveLength(3);
+        const attacker = client(server.url, null);
+        const bearer = { authorization: `Bearer ${token}` };
+        const lab = await attacker.request("GET", "/api/lab/me", undefined, bearer);
+        expect(lab.status).toBe(200);
+        expect(lab.json).toMatchObject({ userId: me.json.user.id, strategy });
+        for (const s of ["id", "jwt", "hybrid"]) {
+          const r = await attacker.request("GET", `/api/${s}/me`, undefined, bearer);
+          expect(r.status, `${strategy} copy at ${s}/me`).toBe(401);
+        }
+        // Removing the copies revokes them: a copy already taken stops working.
+        const removed = await c.request("DELETE", "/api/lab/copy");
+        expect(removed.status).toBe(200);
+        expect(removed.json.revoked).toBe(1);
+        const after = await attacker.request("GET", "/api/lab/me", undefined, bearer);
+        expect(after.status).toBe(401);
+        expect((await c.request("GET", `/api/${strategy}/me`)).status).toBe(200);
+      }
     });
   });
 

@@ -35,15 +35,20 @@ describe("reference server pages", () => {
       strategy: "hybrid",
       strategies: ["id", "jwt", "hybrid"],
       accessLifetimeMs: 5 * 60_000,
+      tryRefresh: false,
     });
+    // Signed out with no refresh binding: the page is not told to try a refresh (a 401).
     const signedOut = await (await appClient(app).request("GET", "/")).text();
-    expect(configOf(signedOut)).toMatchObject({ strategy: null });
+    expect(configOf(signedOut)).toMatchObject({ strategy: null, tryRefresh: false });
   });
 
   it("give the lab and side-by-side scripts the server's names", async () => {
     const c = await signedInClient(app, "id");
     const lab = await (await c.request("GET", "/lab")).text();
-    expect(configOf(lab)).toEqual({ sessionCookie: managers.id.cookieNames.session });
+    expect(configOf(lab)).toEqual({
+      strategy: "id",
+      sessionCookie: managers.id.cookieNames.session,
+    });
     const sideBySide = await (await c.request("GET", "/strategies")).text();
     expect(configOf(sideBySide)).toEqual({
       strategies: ["id", "jwt", "hybrid"],

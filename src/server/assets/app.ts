@@ -12,6 +12,12 @@ interface Config {
   strategies: Strategy[];
   /** The lifetime of hybrid access tokens, to refresh before it ends. */
   accessLifetimeMs: number;
+  /**
+   * Signed out, but the request carried the binding of a live hybrid refresh cookie: a refresh
+   * can sign this browser back in. Only then is one tried, so a signed-out visit sends nothing
+   * bound to be refused.
+   */
+  tryRefresh: boolean;
 }
 
 const config = pageConfig<Config>();
@@ -63,9 +69,9 @@ if (strategy) {
   });
   // The page was just served with a fresh access token: schedule the next refresh.
   if (strategy === "hybrid") client.signedIn();
-} else if (config.strategies.includes("hybrid")) {
-  // The access cookie may have lapsed while the refresh cookie (sent only to the refresh
-  // route) is still good: one attempt per page load, and a reload only if it worked.
+} else if (config.tryRefresh) {
+  // The access cookie lapsed while the refresh cookie (sent only to the refresh route) is
+  // still good: one attempt per page load, and a reload only if it worked.
   createSessionClient({ strategy: "hybrid" })
     .refresh()
     .then(

@@ -1,17 +1,20 @@
 /** The storage lab: a token copied where scripts can read it, and the "injected" script itself. */
 import { createSessionClient, memoryTokens, type SessionClient } from "./client/index.js";
-import { jsonRequest, messageOf, onClick, pageConfig, setText } from "./shared.js";
+import { jsonRequest, messageOf, onClick, pageConfig, say, setText } from "./shared.js";
 
 /** Rendered by the `/lab` route (src/server/lab.ts). */
 interface Config {
-  /** The name of the session cookie, which an injected script tries to read. */
-  sessionCookie: string;
+  /** The signed-in strategy, whose kind of token the lab copies; absent when signed out. */
+  strategy?: string;
+  /** The name of its session cookie, which an injected script tries to read. */
+  sessionCookie?: string;
 }
 
 const KEY = "sessionkit.lab.token";
 const BOUND = "sessionkit.lab.bound";
-const { sessionCookie } = pageConfig<Config>();
-const client = createSessionClient();
+const { strategy, sessionCookie = "" } = pageConfig<Config>();
+// For hybrid, the client refreshes a lapsed access token before the lab's calls need it.
+const client = createSessionClient(strategy === "hybrid" ? { strategy } : {});
 // The bound row's client: a key this page makes with WebCrypto (not extractable, kept in
 // IndexedDB), a DPoP proof on every request it sends.
 let bound: SessionClient | null = null;
@@ -34,7 +37,11 @@ onClick("#lab-copy", async () => {
     setText("status", `No lab token (HTTP ${r.status}): sign in again.`);
     return;
   }
-  const { token } = (await r.json()) as { token: string };
+  const { token, expiresAt } = (await r.json()) as { token: string; expiresAt: string };
+  setText(
+    "lab-expiry",
+    `The copies are ${strategy} lab tokens; they end at ${new Date(expiresAt).toLocaleTimeString()}.`,
+  );
   localStorage.setItem(KEY, token);
   sessionStorage.setItem(KEY, token);
   if (bound) {
@@ -45,7 +52,11 @@ onClick("#lab-copy", async () => {
   show();
 });
 
-onClick("#lab-clear", () => {
+// The copies go from this browser, and their lab sessions end on the server: a copy already
+// taken stops working because of the revocation. Results of a run in flight are dropped.
+let runs = 0;
+onClick("#lab-clear", async () => {
+  runs++;
   localStorage.removeItem(KEY);
   sessionStorage.removeItem(KEY);
   localStorage.removeItem(BOUND);
@@ -53,7 +64,14 @@ onClick("#lab-clear", () => {
     setText(`read-${where}`, "?");
     setText(`use-${where}`, "?");
   }
+  setText("lab-expiry", "");
   show();
+  const r = await client.fetch("/api/lab/copy", { method: "DELETE" });
+  say(
+    r.ok
+      ? "Copies removed from this browser, and their lab sessions revoked: a copy already taken no longer works."
+      : `Copies removed from this browser; revoking them failed (HTTP ${r.status}).`,
+  );
 });
 
 /** The value of cookie `name` as `document.cookie` shows it (an HttpOnly one never is). */
@@ -70,27 +88,31 @@ const glimpse = (token: string | null) => (token ? `yes: ${token.slice(0, 8)}…
 // What an injected script does: read whatever it can, then try it without the victim's
 // cookies, as it would from the attacker's own machine.
 async function injected() {
+  const run = ++runs;
+  const put = (id: string, text: string) => {
+    if (run === runs) setText(id, text);
+  };
   const stolen = {
     cookie: readableCookie(sessionCookie),
     local: localStorage.getItem(KEY),
     session: sessionStorage.getItem(KEY),
   };
   for (const [where, token] of Object.entries(stolen)) {
-    setText(`read-${where}`, glimpse(token));
+    put(`read-${where}`, glimpse(token));
     if (!token) {
-      setText(`use-${where}`, "nothing to use");
+      put(`use-${where}`, "nothing to use");
       continue;
     }
     const r = await fetch("/api/lab/me", {
       credentials: "omit",
       headers: { authorization: `Bearer ${token}` },
     });
-    setText(`use-${where}`, `${r.ok ? "yes" : "no"} (HTTP ${r.status})`);
+    put(`use-${where}`, `${r.ok ? "yes" : "no"} (HTTP ${r.status})`);
   }
   const copy = localStorage.getItem(BOUND);
-  setText("read-bound", glimpse(copy));
+  put("read-bound", glimpse(copy));
   if (!copy) {
-    setText("use-bound", "nothing to use");
+    put("use-bound", "nothing to use");
     return;
   }
   // Sent away, and tried where the key is not: the server plays the attacker's machine.
@@ -99,7 +121,7 @@ async function injected() {
     credentials: "omit",
   });
   const tried = r.ok ? ((await r.json()) as { bearer: string; ownKey: string }) : null;
-  setText(
+  put(
     "use-bound",
     tried
       ? `no: as Bearer ${tried.bearer}; with the attacker's own key ${tried.ownKey}`
