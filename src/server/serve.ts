@@ -122,6 +122,7 @@ export async function startServer(
   log(
     `sessionkit listening on ${url} (store: ${where}; users: ${describe(config.database)}; ${idCache})`,
   );
+  for (const line of demoPages(url, config.lab)) log(line);
   return {
     url,
     port,
@@ -132,6 +133,24 @@ export async function startServer(
       users.close();
     },
   };
+}
+
+/** What a newcomer opens after `npm start`, and how to stop it. */
+export function demoPages(url: string, lab: boolean): string[] {
+  const page = (name: string, path: string, note = "") =>
+    `  ${name.padEnd(28)}${url}${path}${note}`;
+  return [
+    "demo pages:",
+    page("sign in and devices", "/"),
+    page("strategies side by side", "/strategies"),
+    page(
+      "storage lab",
+      "/lab",
+      lab ? "" : "  (off: turn it on with --lab, as in npm start -- --lab)",
+    ),
+    page("token inspector", "/inspect"),
+    "stop with Ctrl+C",
+  ];
 }
 
 /** How long a starting server waits for its store's feed before it opens its port anyway. */
