@@ -42,6 +42,23 @@ describe("reference server pages", () => {
     expect(configOf(signedOut)).toMatchObject({ strategy: null, tryRefresh: false });
   });
 
+  it("take a junk or forged refresh binding cookie on the home page as signed out, never a 5xx", async () => {
+    const name = managers.hybrid.cookieNames.refreshBinding;
+    for (const value of ["x", ".", "a".repeat(5000), "../../etc.passwd", "%00.%ff", "abc.def"]) {
+      const r = await appClient(app).request("GET", "/", undefined, {
+        cookie: `${name}=${value}`,
+      });
+      expect(r.status, value).toBe(200);
+      const page = await r.text();
+      // Names no live session: no refresh to try, and the stale cookie is cleared.
+      expect(configOf(page), value).toMatchObject({ strategy: null, tryRefresh: false });
+      expect(
+        r.headers.getSetCookie().some((c) => c.startsWith(`${name}=;`)),
+        value,
+      ).toBe(true);
+    }
+  });
+
   it("give the lab and side-by-side scripts the server's names", async () => {
     const c = await signedInClient(app, "id");
     const lab = await (await c.request("GET", "/lab")).text();
@@ -52,7 +69,7 @@ describe("reference server pages", () => {
     const sideBySide = await (await c.request("GET", "/strategies")).text();
     expect(configOf(sideBySide)).toEqual({
       strategies: ["id", "jwt", "hybrid"],
-      lab: false,
+      lab: true, // this file's app runs with --lab
       maxLagMs: 5000,
     });
   });
