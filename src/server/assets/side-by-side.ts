@@ -1,6 +1,6 @@
 /** Strategies side by side: sign in with every strategy, then revoke and retry each. */
 import { createSessionClient } from "./client/index.js";
-import { jsonRequest, onClick, onSubmit, pageConfig, say, setText } from "./shared.js";
+import { jsonRequest, onClick, onSubmit, pageConfig, setText } from "./shared.js";
 
 /** Rendered by the `/strategies` route (src/server/side-by-side.ts). */
 interface Config {
@@ -116,7 +116,6 @@ onSubmit("all-form", async (d) => {
       const problem = (await r.json().catch(() => ({}))) as { title?: string; code?: string };
       const text = `Sign-in failed (HTTP ${r.status}${problem.code ? ` ${problem.code}` : ""}): ${problem.title ?? r.statusText}`;
       setText("all-error", text);
-      say(text);
       break;
     }
   }
