@@ -31,7 +31,7 @@ function appWith(lab: boolean) {
   return createApp({ managers, store, users, keys, scryptLog2N: 10, lab, maxLag: MAX_LAG });
 }
 
-type Client = Awaited<ReturnType<typeof signedInClient>>;
+type Client = ReturnType<typeof appClient>;
 interface Check {
   status: number;
   accepted: boolean;
@@ -160,7 +160,10 @@ describe("side by side with --lab: revoking while the jwt feed is paused", () =>
     for (const body of [{ paused: "yes" }, {}, { paused: 1 }]) {
       expect((await c.request("POST", "/api/strategies/feed", body)).status).toBe(400);
     }
-    expect((await (await c.request("GET", "/api/strategies/feed")).json()).paused).toBe(false);
+    const feed = (await (await c.request("GET", "/api/strategies/feed")).json()) as {
+      paused: boolean;
+    };
+    expect(feed.paused).toBe(false);
   });
 });
 
