@@ -41,6 +41,8 @@ export async function findUser(database: string, value: string): Promise<KnownUs
 }
 
 async function findInPostgres(url: string, value: string): Promise<KnownUser | null> {
+  // PostgreSQL text holds no NUL: such a value can be no one's id or name.
+  if (value.includes("\0")) return null;
   const { default: pg } = await loadDriver(() => import("pg"), "PostgreSQL", "pg", "--database");
   // The prefix and the table as `serve` names them.
   const table = `${process.env.SESSIONKIT_TABLE_PREFIX ?? "sessionkit_"}users`;
