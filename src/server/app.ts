@@ -251,7 +251,13 @@ export function createApp(options: AppOptions): Hono<Env> {
   });
   mountSideBySide(app, managers, { store, lab: options.lab === true, maxLag });
   if (options.keys && options.inspect)
-    mountInspector(app, { keys: options.keys, ...options.inspect, store, managers });
+    mountInspector(app, {
+      keys: options.keys,
+      ...options.inspect,
+      store,
+      managers,
+      echoOwnToken: options.lab === true,
+    });
   // The pages' scripts and stylesheet as built (dist/server/assets), each at a route of its
   // own: no other name reaches the disk.
   for (const file of PAGE_ASSET_FILES) app.get(`/assets/${file}`, () => pageAsset(file));

@@ -40,6 +40,12 @@ export interface InspectOptions {
   store?: SessionStore;
   /** The token strategies whose cookie "use my current token" reads. */
   managers?: Partial<Record<StrategyName, SessionManager>>;
+  /**
+   * Whether "use my current token" is offered (the storage lab's `--lab`). Off by default: it
+   * hands an HttpOnly cookie's token to page scripts, which is what HttpOnly exists to prevent,
+   * so only a server started to demonstrate such things does it.
+   */
+  echoOwnToken?: boolean;
 }
 
 /**
@@ -56,6 +62,7 @@ export function mountInspector(app: Hono<Env>, options: InspectOptions) {
   const byJwks = publicKeys.keys.length > 0 ? createJwtVerifier(publicKeys, claimsOf) : null;
   const byServer = createJwtVerifier(options.keys, claimsOf);
   const algs = [...new Set(options.keys.keys.map((k) => k.alg ?? k.kty))].join(", ");
+  const echo = options.echoOwnToken === true;
   const tokenManagers = (["jwt", "hybrid"] as const).flatMap((s) => {
     const manager = options.managers?.[s];
     return manager ? [[s, manager] as const] : [];
@@ -69,12 +76,19 @@ export function mountInspector(app: Hono<Env>, options: InspectOptions) {
   <label for="token">JWT</label>
   <textarea id="token" name="token" rows="5" spellcheck="false" autocomplete="off" required></textarea>
   <p><button type="submit">Decode and verify</button>
-  <button type="button" id="use-mine">Use my current token</button></p>
+  ${echo ? html`<button type="button" id="use-mine">Use my current token</button>` : ""}</p>
 </form>
-<p class="meta">"Use my current token" asks the server for the <code>jwt</code> or
+${
+  echo
+    ? html`<p class="meta">"Use my current token" asks the server for the <code>jwt</code> or
 <code>hybrid</code> access token of this browser's cookie: the cookie is <code>HttpOnly</code>,
-so this page's scripts cannot read it, and only this demo hands it back (to this origin's
-pages only). Or verify from a terminal:</p>
+so this page's scripts cannot read it, and only this demo, started with <code>--lab</code>,
+hands it back (to this origin's pages only). Or verify from a terminal:</p>`
+    : html`<p class="meta">Your own <code>jwt</code> or <code>hybrid</code> access token is in an
+<code>HttpOnly</code> cookie, which this page's scripts cannot read: copy it from the browser's
+developer tools (Application, Cookies), or start the server with <code>--lab</code> for a
+"Use my current token" button. Or verify from a terminal:</p>`
+}
 <pre class="copy"><code id="curl">${curl}</code></pre>
 <h3>Header</h3><pre id="header" aria-live="polite"></pre>
 <h3>Claims</h3><pre id="claims" aria-live="polite"></pre>
@@ -138,8 +152,9 @@ token: both checks say <em>valid</em>.</p></section>`;
     );
   });
 
-  // This browser's own access token, for this origin's pages only: a cross-site page, a
-  // navigation or an embed gets a 403, and no cache keeps the answer.
+  // This browser's own access token, with --lab only, for this origin's pages only: a
+  // cross-site page, a navigation or an embed gets a 403, and no cache keeps the answer.
+  if (!echo) return;
   app.get("/api/inspect/my-token", async (c) => {
     if (c.req.header("sec-fetch-site") !== "same-origin") {
       return problem(403, "same_origin_only", "Only this origin's pages may ask for the token");

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { appClient, referenceApp, signedInClient } from "../helpers/app.js";
 
-// The token inspector's endpoints: this browser's own token for same-origin pages only, the
-// live-session check next to the signature's verdict, and junk answered as junk.
-const { app } = referenceApp();
+// The token inspector's endpoints: this browser's own token for same-origin pages only (and
+// only with --lab), the live-session check next to the signature's verdict, and junk answered
+// as junk.
+const { app } = referenceApp({ lab: true });
 const SAME_ORIGIN = { "sec-fetch-site": "same-origin" };
 
 const myToken = (c: ReturnType<typeof appClient>, headers: Record<string, string> = SAME_ORIGIN) =>
@@ -49,6 +50,21 @@ describe("token inspector: the caller's own token", () => {
     expect(none.status).toBe(401);
     expect(none.headers.get("cache-control")).toBe("no-store");
     expect((await myToken(await signedInClient(app, "id"))).status).toBe(401);
+  });
+});
+
+describe("token inspector without --lab", () => {
+  const plain = referenceApp().app;
+
+  it("hands no token back: no button on the page, no route, and says how to get the token", async () => {
+    const c = await signedInClient(plain, "jwt");
+    const r = await myToken(c);
+    expect(r.status).toBe(404);
+    expect(await r.text()).not.toContain(".ey");
+    const page = await (await c.request("GET", "/inspect")).text();
+    expect(page).not.toContain('id="use-mine"');
+    expect(page).toContain("--lab");
+    expect(page).toContain("curl -s");
   });
 });
 
