@@ -1,6 +1,6 @@
-import { existsSync } from "node:fs";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chromiumAvailable, launchChromium } from "../helpers/chromium.js";
 import { startNextApp } from "../helpers/next-app.js";
 
 // examples/next, a real Next.js 16 App Router app, built (`next build`) and served
@@ -9,19 +9,12 @@ import { startNextApp } from "../helpers/next-app.js";
 // browser with a cookie that dies before the next visit. (The grace is not 1 s only because a
 // prefetch sent with the old cookie just before a renewal may be served later than that on a
 // loaded machine.) Driven over HTTP and in Chromium.
-const CHROMIUM = "/usr/bin/chromium";
 const RENEWAL_MS = 3000;
 const GRACE_MS = 2000;
 const SID = "__Host-sid";
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-const browserAvailable = existsSync(CHROMIUM);
-if (!browserAvailable) {
-  if (process.env.CI) throw new Error(`${CHROMIUM} is missing, and CI requires the browser tests`);
-  console.warn(
-    `skipping the Next.js browser test: ${CHROMIUM} not found (apt-get install chromium)`,
-  );
-}
+const browserAvailable = chromiumAvailable("Next.js browser test");
 
 let base = ""; // http://localhost:PORT: Chromium keeps Secure (__Host-) cookies for localhost
 
@@ -147,10 +140,7 @@ describe.skipIf(!browserAvailable)("examples/next in Chromium", () => {
   let context: BrowserContext;
 
   beforeAll(async () => {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-    });
+    browser = await launchChromium();
     context = await browser.newContext();
   });
   afterAll(async () => {

@@ -1,7 +1,7 @@
-import { existsSync } from "node:fs";
 import * as jose from "jose";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chromiumAvailable, launchChromium } from "../helpers/chromium.js";
 import {
   type DpopServer,
   proofParts,
@@ -16,12 +16,7 @@ import {
 // the key pair made by WebCrypto and kept in IndexedDB, proofs on every request, a reload and
 // a second tab signing with the same key, and a token copied out of localStorage refused from
 // Node, while the page goes on working. The page runs src/client as it is, transpiled.
-const CHROMIUM = "/usr/bin/chromium";
-const available = existsSync(CHROMIUM);
-if (!available) {
-  if (process.env.CI) throw new Error(`${CHROMIUM} is missing, and CI requires the browser tests`);
-  console.warn(`skipping browser tests: ${CHROMIUM} not found (apt-get install chromium)`);
-}
+const available = chromiumAvailable();
 
 // The page's side: one client per strategy, tokens in localStorage, the key in IndexedDB.
 const PAGE = `<!doctype html><meta charset="utf-8"><title>DPoP</title>
@@ -116,10 +111,7 @@ describe.skipIf(!available)("sessionkit/client DPoP in Chromium", () => {
 
   beforeAll(async () => {
     server = await startDpopServer({ page: PAGE });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     for (const c of contexts) await c.close();

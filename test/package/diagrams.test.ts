@@ -1,7 +1,7 @@
-import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chromiumAvailable, launchChromium } from "../helpers/chromium.js";
 import { documentationFiles, fencedBlocks, ROOT, readDoc } from "../helpers/markdown.js";
 
 // Every Mermaid diagram of the README and docs/ is drawn by the code host when a reader opens
@@ -9,12 +9,7 @@ import { documentationFiles, fencedBlocks, ROOT, readDoc } from "../helpers/mark
 // rendered by mermaid itself, in Chromium, as the host would: each must give an <svg>.
 // Without Chromium on a user's machine this is skipped with one line; under CI=true a missing
 // browser fails instead.
-const CHROMIUM = "/usr/bin/chromium";
-const available = existsSync(CHROMIUM);
-if (!available) {
-  if (process.env.CI) throw new Error(`${CHROMIUM} is missing, and CI requires the browser tests`);
-  console.warn(`skipping diagram tests: ${CHROMIUM} not found (apt-get install chromium)`);
-}
+const available = chromiumAvailable("diagram tests");
 
 const diagrams = documentationFiles().flatMap((file) =>
   fencedBlocks(file, readDoc(file)).filter((block) => block.lang === "mermaid"),
@@ -47,10 +42,7 @@ describe.skipIf(!available)("the Mermaid diagrams of the README and docs/ render
   let page: Page;
 
   beforeAll(async () => {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-    });
+    browser = await launchChromium();
     page = await browser.newPage();
     // No network: the bundle is injected from node_modules, and nothing else is fetched.
     await page.route("**/*", (route) => route.abort());

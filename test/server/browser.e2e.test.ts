@@ -1,21 +1,17 @@
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chromiumAvailable, launchChromium, SHOTS } from "../helpers/chromium.js";
 import { type ServerProcess, startServerProcess } from "../helpers/server.js";
 import { tempDir } from "../helpers/tmp.js";
 
 // The reference server's pages in a real browser: Debian's Chromium driven by playwright-core.
 // Without Chromium on a user's machine these tests are skipped with one line; under CI=true a
 // missing browser is a failure (.ci/run installs it).
-const CHROMIUM = "/usr/bin/chromium";
-const available = existsSync(CHROMIUM);
-if (!available) {
-  if (process.env.CI) throw new Error(`${CHROMIUM} is missing, and CI requires the browser tests`);
-  console.warn(`skipping browser tests: ${CHROMIUM} not found (apt-get install chromium)`);
-}
+const available = chromiumAvailable();
 interface PhoneGlobals {
   document: {
     documentElement: { scrollWidth: number; clientWidth: number };
@@ -33,7 +29,6 @@ interface PageGlobals {
   };
   sessionkit: { fetch(path: string): Promise<Response> };
 }
-const SHOTS = join(process.cwd(), "test-results", "screenshots");
 const PASSWORD = "correct horse battery";
 
 describe.skipIf(!available)("the demo in Chromium", () => {
@@ -46,10 +41,7 @@ describe.skipIf(!available)("the demo in Chromium", () => {
     // Access tokens of 3 s, so that the hybrid refresh happens while the test watches; the
     // storage lab, off by default, turned on.
     server = await startServerProcess(tempDir(), ["--access", "3s", "--lab"]);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     for (const c of contexts) await c.close();

@@ -1,20 +1,15 @@
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chromiumAvailable, launchChromium, SHOTS } from "../helpers/chromium.js";
 import { type ServerProcess, startServerProcess } from "../helpers/server.js";
 import { tempDir } from "../helpers/tmp.js";
 
 // Every demo page as a newcomer on a phone meets it: 375 px wide, signed out and signed in
 // with each strategy, with nothing in the console; and the explanations the pages owe them (why
 // a device is signed out, what each strategy means, the lab for every strategy).
-const CHROMIUM = "/usr/bin/chromium";
-const available = existsSync(CHROMIUM);
-if (!available) {
-  if (process.env.CI) throw new Error(`${CHROMIUM} is missing, and CI requires the browser tests`);
-  console.warn(`skipping browser tests: ${CHROMIUM} not found (apt-get install chromium)`);
-}
-const SHOTS = join(process.cwd(), "test-results", "screenshots");
+const available = chromiumAvailable();
 const PASSWORD = "correct horse battery";
 const PAGES = ["/", "/strategies", "/lab", "/inspect"];
 const STRATEGIES = ["id", "jwt", "hybrid"] as const;
@@ -38,10 +33,7 @@ describe.skipIf(!available)("the demo pages at phone width", () => {
     mkdirSync(SHOTS, { recursive: true });
     // Access tokens of 4 s: hybrid refreshes happen while the pages are open.
     server = await startServerProcess(tempDir(), ["--access", "4s", "--lab"]);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     for (const c of contexts) await c.close();

@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chromiumAvailable, launchChromium, SHOTS } from "../helpers/chromium.js";
 import { type ServerProcess, startServerProcess } from "../helpers/server.js";
 import { tempDir } from "../helpers/tmp.js";
 
@@ -9,13 +10,7 @@ import { tempDir } from "../helpers/tmp.js";
 // a failed sign-in says why; after Revoke each strategy says how it refused; with --lab, a
 // revoked jwt keeps working while the change feed is paused, until maxLag fails it closed;
 // the inspector takes this browser's own token and says whether its session is still live.
-const CHROMIUM = "/usr/bin/chromium";
-const available = existsSync(CHROMIUM);
-if (!available) {
-  if (process.env.CI) throw new Error(`${CHROMIUM} is missing, and CI requires the browser tests`);
-  console.warn(`skipping browser tests: ${CHROMIUM} not found (apt-get install chromium)`);
-}
-const SHOTS = join(process.cwd(), "test-results", "screenshots");
+const available = chromiumAvailable();
 const PASSWORD = "correct horse battery";
 const MAX_LAG_S = 2;
 
@@ -38,10 +33,7 @@ describe.skipIf(!available)("side by side and the token inspector in Chromium, a
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
     server = await startServerProcess(tempDir(), ["--lab", "--max-lag", `${MAX_LAG_S}s`]);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-    });
+    browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 375, height: 740 } });
     page = await context.newPage();
     page.on("console", (m) => {
