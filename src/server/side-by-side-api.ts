@@ -206,6 +206,14 @@ export function mountSideBySideApi(
     };
   };
   app.get("/api/strategies/feed", () => json(feedState(), 200, NO_STORE));
+  /** Whether the request carries a user's session of any strategy. */
+  const anySession = async (request: Request) => {
+    for (const manager of byName.values()) {
+      const { session } = await manager.authenticate(request, { readOnly: true });
+      if (session && session.userId !== null) return true;
+    }
+    return false;
+  };
   if (!options.lab || !jwtFeed) return;
   app.post("/api/strategies/feed", async (c) => {
     if (csrfGate && !csrfGate.checkCsrf(c.req.raw, null)) {
@@ -216,11 +224,24 @@ export function mountSideBySideApi(
     if (typeof body.value.paused !== "boolean") {
       return problem(400, "invalid_paused", "paused is true or false");
     }
-    if (autoResume) clearTimeout(autoResume);
-    autoResume = null;
-    jwtFeed.setPaused(body.value.paused);
-    if (body.value.paused) {
-      autoResume = setTimeout(() => jwtFeed.setPaused(false), PAUSE_LIMIT_MS);
+    if (!body.value.paused) {
+      // Letting revocations flow is always safe: anyone may.
+      if (autoResume) clearTimeout(autoResume);
+      autoResume = null;
+      jwtFeed.setPaused(false);
+      return json(feedState(), 200, NO_STORE);
+    }
+    // Holding them back is for everyone on this server: only a signed-in person may, and the
+    // limit runs from the first pause (pausing again does not push the resume back).
+    if (!(await anySession(c.req.raw))) {
+      return problem(401, "unauthorized", "Sign in to pause the change feed");
+    }
+    if (jwtFeed.pausedSince() === null) {
+      jwtFeed.setPaused(true);
+      autoResume = setTimeout(() => {
+        autoResume = null;
+        jwtFeed.setPaused(false);
+      }, PAUSE_LIMIT_MS);
       autoResume.unref?.();
     }
     return json(feedState(), 200, NO_STORE);
