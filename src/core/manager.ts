@@ -52,6 +52,13 @@ export interface SessionManager<Data extends JsonObject = JsonObject> {
    * session. Never throws on bad input.
    */
   refresh(request: RequestLike, input?: { refreshToken?: string }): Promise<RefreshResult<Data>>;
+  /**
+   * `hybrid`: the id of the session whose refresh token this browser holds, from the binding
+   * cookie that goes to every path, verified by its MAC (`null` without a valid one, and for
+   * the other strategies). No store read: the session may have ended since. A page that only
+   * wants to know whether a silent refresh is worth a request asks this, not the refresh.
+   */
+  boundSessionId(request: RequestLike): string | null;
   revoke(sessionId: string): Promise<boolean>;
   revokeUser(userId: string, options?: { except?: string }): Promise<string[]>;
   list(userId: string, options?: { current?: string }): Promise<SessionInfo[]>;
@@ -123,6 +130,8 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
     logout: createSignOut(parts, ends),
     ...createInventory(ix),
     checkCsrf: (request, session) => ix.csrf(request, session?.id ?? ""),
+
+    boundSessionId: (request) => refresher?.boundSessionId(request) ?? null,
 
     async refresh(request, input) {
       if (!refresher)

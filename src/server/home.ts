@@ -68,13 +68,17 @@ export function mountHome(
     const hybrid = managers.hybrid;
     if (!page.user && hybrid) {
       // The refresh cookie goes to the refresh route only; its binding goes everywhere and
-      // names the session (verified again, with its MAC, by the refresh itself).
+      // names the session. Only a binding whose MAC verifies is looked up: the page must not
+      // tell a live session id from a dead one to whoever merely knows the id.
       const binding = findAuthCookie(c.req.header("cookie"), hybrid.cookieNames.refreshBinding);
       if (binding.status === "found") {
-        const sessionId = binding.value.slice(0, Math.max(0, binding.value.indexOf(".")));
-        if (await hybrid.get(sessionId)) page.tryRefresh = page.signedOut === null;
-        else {
-          page.signedOut ??= "revoked";
+        const sessionId = hybrid.boundSessionId(c.req.raw);
+        if (sessionId !== null && (await hybrid.get(sessionId))) {
+          page.tryRefresh = page.signedOut === null;
+        } else {
+          // A genuine binding of an ended session: this device was signed out elsewhere. A
+          // forged or junk one is no session of ours: cleared without a word.
+          if (sessionId !== null) page.signedOut ??= "revoked";
           headers.append("set-cookie", policy.clear(hybrid.cookieNames.refresh));
           headers.append("set-cookie", policy.clear(hybrid.cookieNames.refreshBinding));
         }

@@ -436,3 +436,28 @@ describe("hybrid refresh cookie binding (cookie tossing)", () => {
     expect(viaBody.session?.id).toBe(issued.session.id);
   });
 });
+
+describe("hybrid: boundSessionId (is a silent refresh worth a request?)", () => {
+  it("names the session of a genuine binding cookie, and nothing for a forged, junk or absent one", async () => {
+    const { manager } = setup();
+    const issued = await manager.create({ userId: "u1" });
+    const binding = bindingOf(issued);
+    expect(manager.boundSessionId(requestWith({ cookie: `__Host-rtb=${binding}` }))).toBe(
+      issued.session.id,
+    );
+    const sid = issued.session.id;
+    const forged = `${sid}.${"A".repeat(binding.length - sid.length - 1)}`;
+    for (const cookie of [`__Host-rtb=${forged}`, `__Host-rtb=${sid}`, "__Host-rtb=junk", ""]) {
+      expect(manager.boundSessionId(requestWith({ cookie })), cookie).toBeNull();
+    }
+  });
+
+  it("is null for the id and jwt strategies", async () => {
+    for (const strategy of ["id", "jwt"] as const) {
+      const { manager } = setup({ strategy });
+      const issued = await manager.create({ userId: "u1" });
+      const cookie = [...cookiesOf(issued.headers)].map(([k, v]) => `${k}=${v}`).join("; ");
+      expect(manager.boundSessionId(requestWith({ cookie })), strategy).toBeNull();
+    }
+  });
+});
