@@ -59,14 +59,14 @@ export async function warmMedian(manager: SessionManager, request: Request): Pro
  * holder already knows (a wrong secret against an existing id) fold into their neighbour.
  */
 const REFUSALS: Partial<Record<string, string>> = {
-  missing: "no token: this browser holds no cookie of this strategy",
+  missing: "this browser holds no cookie of this strategy",
   expired: "the token has expired",
-  unknown_session: "store lookup: no session with this id in the store (signed out or revoked)",
-  bad_secret: "store lookup: no session with this id in the store (signed out or revoked)",
+  unknown_session: "the store lookup found no session with this id (signed out or revoked)",
+  bad_secret: "the store lookup found no session with this id (signed out or revoked)",
   revoked:
-    "revocation set: the session id is in this instance's in-memory revocation set, filled by the store's change feed",
+    "the session id is in this instance's in-memory revocation set, which the store's change feed fills",
   revocation_stale:
-    "failed closed: the change feed has been silent for longer than maxLag, so a revocation could be missing; every token of this strategy is refused (503) until it catches up",
+    "this instance failed closed: the change feed has been silent for longer than maxLag, so a revocation could be missing, and every token of this strategy is refused (503) until it catches up",
 };
 
 /** The session id a JWT names, read without trusting it: only to look up this demo's own notes. */

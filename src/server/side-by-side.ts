@@ -30,7 +30,7 @@ const HOW: Record<StrategyName, string> = {
   id: "the record is deleted; the next request's store lookup finds nothing.",
   jwt: "the store's change feed tells every instance, which adds the id to its in-memory revocation set; until then the token verifies.",
   hybrid:
-    "the access token is refused like a jwt (revocation set, via the feed); the refresh family is deleted, so no refresh mints a new one.",
+    "the access token is refused like a jwt (revocation set, via the feed); the refresh family is deleted, so no refresh mints a new one. What hybrid adds: each refresh reads the store, so even with the feed down a revocation holds within one access-token lifetime, and a stolen access token is worth minutes, not the session.",
 };
 
 const flags = (a: CookieAttributes) =>

@@ -247,7 +247,7 @@ describe.skipIf(!available)("the demo in Chromium", () => {
         (id) =>
           (globalThis as unknown as PageGlobals).document
             .getElementById(id)
-            ?.textContent?.startsWith("HTTP 401, refused by") === true,
+            ?.textContent?.startsWith("HTTP 401, refused (") === true,
         `${s}-check`,
       );
     }

@@ -109,6 +109,14 @@ describe.skipIf(!available)("side by side and the token inspector in Chromium, a
     await fitsPhone("failed sign-in");
   });
 
+  it("signed out, the feed switch says to sign in first, and asks the server nothing", async () => {
+    await page.click("#feed-pause");
+    expect(await waitText("feed-state", /^Sign in above first/)).toMatch(
+      /takes a signed-in session/,
+    );
+    expect(errors).toEqual([]);
+  });
+
   it("signs in with all three and times verification as a labelled warm median", async () => {
     await signInAll();
     for (const s of ["id", "jwt", "hybrid"]) await waitText(`${s}-state`, /^yes/);
@@ -127,13 +135,17 @@ describe.skipIf(!available)("side by side and the token inspector in Chromium, a
     expect(await send("jwt")).toMatch(/^HTTP 200: still accepted although revoked/);
     const closed = await waitText("feed-state", /^Failed closed at/, MAX_LAG_S * 1000 + 5000);
     expect(closed).toMatch(/past maxLag \(2\.0 s\)/);
-    expect(await send("jwt")).toMatch(/^HTTP 503, refused by failed closed.*\(revocation_stale\)/);
+    expect(await send("jwt")).toMatch(
+      /^HTTP 503, refused \(revocation_stale\): this instance failed closed/,
+    );
     await page.screenshot({ path: join(SHOTS, "strategies-failed-closed.png"), fullPage: true });
     await fitsPhone("failed closed");
     await page.click("#feed-resume");
     await waitText("feed-state", /^The change feed flows/);
     const landed = await send("jwt");
-    expect(landed).toMatch(/^HTTP 401, refused by revocation set/);
+    expect(landed).toMatch(
+      /^HTTP 401, refused \(revoked\): the session id is in this instance's in-memory revocation set/,
+    );
     // Heard when the feed resumed: at least maxLag after the revocation.
     const seconds = Number(/manager ([\d.]+) s after the revocation/.exec(landed)?.[1]);
     expect(seconds).toBeGreaterThanOrEqual(MAX_LAG_S);
@@ -144,13 +156,15 @@ describe.skipIf(!available)("side by side and the token inspector in Chromium, a
     for (const s of ["id", "jwt", "hybrid"]) await waitText(`${s}-state`, /^yes/);
     for (const s of ["id", "jwt", "hybrid"]) await revoke(s);
     expect(await send("id")).toMatch(
-      /^HTTP 401, refused by store lookup: no session with this id in the store .*\(unknown_session\)/,
+      /^HTTP 401, refused \(unknown_session\): the store lookup found no session with this id/,
     );
     const jwt = await send("jwt");
-    expect(jwt).toMatch(/^HTTP 401, refused by revocation set: .*change feed \(revoked\)/);
+    expect(jwt).toMatch(/^HTTP 401, refused \(revoked\): .*change feed/);
     expect(jwt).toMatch(/reached this instance's manager [\d.]+ (ms|s) after the revocation/);
     const hybrid = await send("hybrid");
-    expect(hybrid).toMatch(/^HTTP 401, refused by revocation set/);
+    expect(hybrid).toMatch(
+      /^HTTP 401, refused \(revoked\): the session id is in this instance's in-memory revocation set/,
+    );
     expect(hybrid).toMatch(/Refresh family: gone from the store/);
     await page.screenshot({ path: join(SHOTS, "strategies-revoked.png"), fullPage: true });
     await fitsPhone("revoked");

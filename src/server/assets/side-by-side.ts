@@ -55,9 +55,14 @@ function cookieItem(c: StrategyState["cookies"][number]) {
   return li;
 }
 
+// Whether any column is signed in: the feed switch needs a session, and asking without one
+// would only earn a 401.
+let anySignedIn = false;
+
 async function refresh() {
   const r = await fetch("/api/strategies/state", { credentials: "same-origin" });
   const state = (await r.json()) as Record<string, StrategyState>;
+  anySignedIn = Object.values(state).some((s) => s.signedIn);
   for (const [strategy, s] of Object.entries(state)) {
     setText(`${strategy}-state`, signedIn(s));
     setText(`${strategy}-median`, s.medianMicros === null ? "—" : String(s.medianMicros));
@@ -88,7 +93,7 @@ function describe(strategy: string, c: Check): string {
       ? `HTTP 200: still accepted although revoked.${feedWords(c.feed)} The token verifies with no I/O, so nothing tells the verifier, until the feed's silence passes maxLag.`
       : "HTTP 200: accepted.";
   }
-  let text = `HTTP ${c.status}, refused by ${c.explanation ?? "the server"} (${c.reason ?? "invalid"}).`;
+  let text = `HTTP ${c.status}, refused (${c.reason ?? "invalid"}): ${c.explanation ?? "the token is not valid here"}.`;
   if (c.reason === "revoked") text += feedWords(c.feed);
   if (strategy === "hybrid" && c.family) {
     text += c.family.gone
@@ -131,6 +136,7 @@ onClick("[data-revoke-strategy]", async (button) => {
   const answer = (await r.json()) as { feed: FeedNote; family: { gone: boolean } | null };
   const family = answer.family?.gone ? " Its refresh family is deleted from the store." : "";
   setText(`${strategy}-check`, `revoked.${feedWords(answer.feed)}${family} Send a request.`);
+  await refresh();
   if (lab) await feedStatus();
 });
 onClick("[data-check]", async (button) => {
@@ -165,7 +171,22 @@ async function feedStatus() {
   watching ??= setInterval(() => void feedStatus(), 250);
 }
 const setPaused = async (paused: boolean) => {
-  await client.fetch("/api/strategies/feed", jsonRequest("POST", { paused }));
+  if (paused && !anySignedIn) {
+    setText(
+      "feed-state",
+      "Sign in above first: the switch stops revocations for everyone on this server, so it takes a signed-in session.",
+    );
+    return;
+  }
+  const r = await client.fetch("/api/strategies/feed", jsonRequest("POST", { paused }));
+  if (!r.ok) {
+    const problem = (await r.json().catch(() => ({}))) as { title?: string };
+    setText(
+      "feed-state",
+      `The switch refused (HTTP ${r.status}): ${problem.title ?? r.statusText}`,
+    );
+    return;
+  }
   await feedStatus();
 };
 onClick("#feed-pause", () => setPaused(true));
