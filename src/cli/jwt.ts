@@ -64,6 +64,10 @@ export async function jwtCommand(args: string[], io: Io): Promise<number> {
         : "; issuer and audience checked"
     }`,
   );
+  // The lesson a verifier teaches least: a signature outlives a sign-out.
+  io.err(
+    "not checked: whether the session is live (a signature stays valid until exp after a sign-out or revocation; the store knows: sessionkit sessions list)",
+  );
   io.out(JSON.stringify({ header: result.header, claims: result.claims }, null, 2));
   return 0;
 }

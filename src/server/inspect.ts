@@ -102,13 +102,20 @@ sign-out. Whether the session still stands is a lookup: the store (as here), or 
 set that the change feed fills on each instance.</p>
 <p>Decoding happens in this page and proves nothing; only a verification does.</p>
 <h3>Making the JWKS check succeed</h3>
-<p>This server signs with ${algs}. An HMAC key (HS256, the default) is a shared secret: it is
-never published, so <code>/.well-known/jwks.json</code> is empty and another service cannot
+${
+  publicKeys.keys.length > 0
+    ? html`<p>This server signs with ${algs}: the public half of its key is in
+<code>/.well-known/jwks.json</code>, so another service can verify its tokens, and the JWKS
+check says <em>valid</em> for them.</p></section>`
+    : html`<p>This server signs with ${algs}. An HMAC key (HS256, the default) is a shared secret: it
+is never published, so <code>/.well-known/jwks.json</code> is empty and another service cannot
 verify these tokens. With an asymmetric key the JWKS holds its public half:</p>
-<pre class="copy"><code>npx sessionkit keys generate --alg ES256 &gt; data/keys-es256.json
+<pre class="copy"><code>(umask 077; npx sessionkit keys generate --alg ES256 &gt; data/keys-es256.json)
 npm start -- --keys data/keys-es256.json</code></pre>
-<p>Then sign in again (tokens signed with the old key no longer verify) and inspect the new
-token: both checks say <em>valid</em>.</p></section>`;
+<p>(<code>umask 077</code> keeps the private key readable by you only; add the flags you started
+with, such as <code>--lab</code> or <code>--port</code>.) Then sign in again (tokens signed with
+the old key no longer verify) and inspect the new token: both checks say <em>valid</em>.</p></section>`
+}`;
     return htmlPage(layout({ title: "Token inspector", body, script: "inspect" }));
   });
 

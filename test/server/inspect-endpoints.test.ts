@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { generateKeySet } from "../../src/tokens/index.js";
 import { appClient, referenceApp, signedInClient } from "../helpers/app.js";
 
 // The token inspector's endpoints: this browser's own token for same-origin pages only (and
@@ -65,6 +66,17 @@ describe("token inspector without --lab", () => {
     expect(page).not.toContain('id="use-mine"');
     expect(page).toContain("--lab");
     expect(page).toContain("curl -s");
+  });
+});
+
+describe("token inspector: the JWKS hint", () => {
+  it("with HMAC keys, says how to publish a key (private key kept 0600); with an asymmetric one, that it is published", async () => {
+    const hmac = await (await appClient(app).request("GET", "/inspect")).text();
+    expect(hmac).toContain("(umask 077; npx sessionkit keys generate --alg ES256");
+    const es = referenceApp({ keys: generateKeySet("ES256", "es") }).app;
+    const asymmetric = await (await appClient(es).request("GET", "/inspect")).text();
+    expect(asymmetric).toContain("This server signs with ES256: the public half of its key is in");
+    expect(asymmetric).not.toContain("keys generate");
   });
 });
 
