@@ -84,6 +84,11 @@ export async function sessionsCommand(args: string[], io: Io): Promise<number> {
         ["id", "strategy", "created", "last active", "expires", "ip", "user agent"].join("\t"),
       );
       const iso = (t: number) => new Date(t).toISOString();
+      // A user agent is whatever a client sent: its tabs would shift the columns, and control
+      // characters (C0, DEL, C1 such as U+009B, a CSI) could drive the terminal of whoever reads
+      // the table. Each is shown as a \u escape instead.
+      const printable = (text: string) =>
+        text.replace(/\p{Cc}/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
       for (const s of found.sessions) {
         io.out(
           [
@@ -92,8 +97,8 @@ export async function sessionsCommand(args: string[], io: Io): Promise<number> {
             iso(s.createdAt),
             iso(s.lastActiveAt),
             iso(s.expiresAt),
-            s.ip ?? "",
-            s.userAgent ?? "",
+            printable(s.ip ?? ""),
+            printable(s.userAgent ?? ""),
           ].join("\t"),
         );
       }

@@ -72,6 +72,20 @@ describe("sessionkit CLI", () => {
     expect(dash.err).toContain("no session -not-a-flag");
   });
 
+  it("prints a user agent's tabs and control characters as escapes: the columns hold, the terminal is not driven", async () => {
+    const store = sqliteStore({ path: db });
+    const manager = createSessionManager({ strategy: "id", store, cleanup: false });
+    await manager.create({ userId: "cli-ua", userAgent: "evil\tcolumn\u009b31m\u001b[2Jend" });
+    manager.close();
+    await store.close();
+    const list = await cli("sessions", "list", "--user", "cli-ua", "--database", db);
+    expect(list.code).toBe(0);
+    const row = list.out.split("\n")[1] ?? "";
+    expect(row.split("\t")).toHaveLength(7);
+    expect(row.endsWith("evil\\u0009column\\u009b31m\\u001b[2Jend")).toBe(true);
+    for (const field of row.split("\t")) expect(field).not.toMatch(/\p{Cc}/u);
+  });
+
   it("revokes every session of a user", async () => {
     await seedSessions("cli-user-2", 3);
     const r = await cli("sessions", "revoke", "--user", "cli-user-2", "--database", db);
