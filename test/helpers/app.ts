@@ -1,7 +1,7 @@
 import { afterAll } from "vitest";
 import { generateKeySet } from "../../src/index.js";
 import { type AppOptions, createApp } from "../../src/server/app.js";
-import { referenceManagers } from "../../src/server/managers.js";
+import { type CommonOptions, referenceManagers } from "../../src/server/managers.js";
 import { sqliteUsers } from "../../src/server/users-sqlite.js";
 import { memoryStore } from "../../src/stores/memory/index.js";
 
@@ -12,7 +12,10 @@ export const APP_PASSWORD = "correct horse battery";
  * The reference server's app in this process, with all three strategies on a memory store
  * and every line it logs kept, so that a test can say that nothing was logged as an error.
  */
-export function referenceApp(options: Partial<AppOptions> = {}) {
+export function referenceApp(
+  options: Partial<AppOptions> = {},
+  managerOptions: Partial<CommonOptions> = {},
+) {
   const store = memoryStore();
   const keys = generateKeySet();
   const users = sqliteUsers(":memory:");
@@ -22,6 +25,7 @@ export function referenceApp(options: Partial<AppOptions> = {}) {
     cleanup: false as const,
     csrf: { origins: [APP_ORIGIN] },
     issuer: APP_ORIGIN,
+    ...managerOptions,
   };
   const managers = referenceManagers(common);
   const logged: string[] = [];
@@ -42,7 +46,7 @@ export function referenceApp(options: Partial<AppOptions> = {}) {
     for (const manager of Object.values(managers)) manager.close();
     users.close();
   });
-  return { app, managers, logged };
+  return { app, managers, store, keys, logged };
 }
 
 type App = ReturnType<typeof referenceApp>["app"];

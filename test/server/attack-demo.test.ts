@@ -1,11 +1,7 @@
-import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { generateKeySet, type SessionManager, type StrategyName } from "../../src/index.js";
-import { createApp } from "../../src/server/app.js";
-import { referenceManagers } from "../../src/server/managers.js";
-import { sqliteUsers } from "../../src/server/users-sqlite.js";
-import { memoryStore } from "../../src/stores/memory/index.js";
 import { createJwtSigner } from "../../src/tokens/index.js";
-import { APP_ORIGIN, appClient, signedInClient } from "../helpers/app.js";
+import { APP_ORIGIN, appClient, referenceApp, signedInClient } from "../helpers/app.js";
 
 // Issue 15's demo features, attacked: the --lab feed pause, the side-by-side API, the token
 // inspector's live check and own-token echo, the storage lab's copies, the home page's
@@ -16,45 +12,18 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The reference app over a memory store; every manager's `authenticate` calls are counted. */
 function demoApp(lab: boolean) {
-  const store = memoryStore();
-  const keys = generateKeySet();
-  const users = sqliteUsers(":memory:");
-  const managers = referenceManagers({
-    store,
-    keys,
-    cleanup: false,
-    csrf: { origins: [APP_ORIGIN] },
-    issuer: APP_ORIGIN,
-    revocation: { maxLag: MAX_LAG },
-  });
+  const made = referenceApp({ lab, maxLag: MAX_LAG }, { revocation: { maxLag: MAX_LAG } });
   const calls: Record<string, number> = { id: 0, jwt: 0, hybrid: 0 };
-  for (const [name, manager] of Object.entries(managers) as Array<[StrategyName, SessionManager]>) {
+  for (const [name, manager] of Object.entries(made.managers) as Array<
+    [StrategyName, SessionManager]
+  >) {
     const authenticate = manager.authenticate;
     manager.authenticate = (request, options) => {
       calls[name] = (calls[name] ?? 0) + 1;
       return authenticate(request, options);
     };
   }
-  const logged: string[] = [];
-  const app = createApp({
-    managers,
-    store,
-    users,
-    keys,
-    scryptLog2N: 10,
-    lab,
-    maxLag: MAX_LAG,
-    inspect: {
-      issuer: APP_ORIGIN,
-      audiences: [`${APP_ORIGIN}/api/jwt`, `${APP_ORIGIN}/api/hybrid`],
-    },
-    log: (line) => logged.push(line),
-  });
-  afterAll(() => {
-    for (const manager of Object.values(managers)) manager.close();
-    users.close();
-  });
-  return { app, managers, store, keys, calls, logged };
+  return { ...made, calls };
 }
 type App = ReturnType<typeof demoApp>["app"];
 

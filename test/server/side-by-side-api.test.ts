@@ -1,10 +1,5 @@
-import { afterAll, describe, expect, it } from "vitest";
-import { generateKeySet } from "../../src/index.js";
-import { createApp } from "../../src/server/app.js";
-import { referenceManagers } from "../../src/server/managers.js";
-import { sqliteUsers } from "../../src/server/users-sqlite.js";
-import { memoryStore } from "../../src/stores/memory/index.js";
-import { APP_ORIGIN, appClient, referenceApp, signedInClient } from "../helpers/app.js";
+import { describe, expect, it } from "vitest";
+import { appClient, referenceApp, signedInClient } from "../helpers/app.js";
 
 // The side-by-side page's API: how each strategy refused after a revocation, how long the
 // change feed took, and the --lab switch that holds the jwt feed back until maxLag fails it
@@ -12,24 +7,8 @@ import { APP_ORIGIN, appClient, referenceApp, signedInClient } from "../helpers/
 const MAX_LAG = 150;
 
 /** The reference app over a memory store, with a short maxLag and the lab on or off. */
-function appWith(lab: boolean) {
-  const store = memoryStore();
-  const keys = generateKeySet();
-  const users = sqliteUsers(":memory:");
-  const managers = referenceManagers({
-    store,
-    keys,
-    cleanup: false,
-    csrf: { origins: [APP_ORIGIN] },
-    issuer: APP_ORIGIN,
-    revocation: { maxLag: MAX_LAG },
-  });
-  afterAll(() => {
-    for (const manager of Object.values(managers)) manager.close();
-    users.close();
-  });
-  return createApp({ managers, store, users, keys, scryptLog2N: 10, lab, maxLag: MAX_LAG });
-}
+const appWith = (lab: boolean) =>
+  referenceApp({ lab, maxLag: MAX_LAG }, { revocation: { maxLag: MAX_LAG } }).app;
 
 type Client = ReturnType<typeof appClient>;
 interface Check {
