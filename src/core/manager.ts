@@ -10,7 +10,7 @@ import { type NormalizedOptions, normalizeOptions } from "./options.js";
 import { createParts } from "./parts.js";
 import { createPresented } from "./presented.js";
 import { createSignIn } from "./sign-in.js";
-import { createSignOut } from "./sign-out.js";
+import { clearCookies, createSignOut } from "./sign-out.js";
 import type {
   AuthenticateOptions,
   AuthFailure,
@@ -59,6 +59,12 @@ export interface SessionManager<Data extends JsonObject = JsonObject> {
    * wants to know whether a silent refresh is worth a request asks this, not the refresh.
    */
   boundSessionId(request: RequestLike): string | null;
+  /**
+   * `Set-Cookie` headers clearing every cookie of this manager with the name, path and
+   * attributes each was set with: for a page that knows the browser's session is gone and
+   * wants nothing of it left, without a sign-out (which would end a session the request proves).
+   */
+  clearCookies(): Headers;
   revoke(sessionId: string): Promise<boolean>;
   revokeUser(userId: string, options?: { except?: string }): Promise<string[]>;
   list(userId: string, options?: { current?: string }): Promise<SessionInfo[]>;
@@ -132,6 +138,7 @@ export function createSessionManager<Data extends JsonObject = JsonObject>(
     checkCsrf: (request, session) => ix.csrf(request, session?.id ?? ""),
 
     boundSessionId: (request) => refresher?.boundSessionId(request) ?? null,
+    clearCookies: clearCookies(parts),
 
     async refresh(request, input) {
       if (!refresher)

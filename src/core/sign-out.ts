@@ -4,13 +4,36 @@ import type { Parts } from "./parts.js";
 import type { PresentedCheck } from "./presented.js";
 import type { AuthFailure, RequestLike } from "./types.js";
 
+/**
+ * `clearCookies`: every cookie of the strategy cleared, with the name, path and attributes it
+ * was set with (the refresh cookie's own path included), so that no caller rebuilds them.
+ */
+export function clearCookies<Data extends JsonObject>({
+  ix,
+  refresher,
+  cookieName,
+}: Pick<Parts<Data>, "ix" | "refresher" | "cookieName">) {
+  const { cookies } = ix.o;
+  return (): Headers => {
+    const headers = new Headers({ "cache-control": "no-store" });
+    headers.append("set-cookie", cookies.clear(cookieName));
+    headers.append("set-cookie", cookies.clear(cookies.names.csrf));
+    if (refresher) {
+      headers.append("set-cookie", cookies.clear(cookies.names.refresh));
+      headers.append("set-cookie", cookies.clear(cookies.names.refreshBinding));
+    }
+    return headers;
+  };
+}
+
 /** `logout`: ends the session a request proves it holds and clears every cookie. */
 export function createSignOut<Data extends JsonObject>(
   { ix, jwt, refresher, cookieName }: Parts<Data>,
   { presented, endsByRequest }: PresentedCheck,
 ) {
   const { o, storeCall, revoked } = ix;
-  const { store, clock, cookies } = o;
+  const { store, clock } = o;
+  const clearAll = clearCookies({ ix, refresher, cookieName });
 
   return async function logout(
     request: RequestLike,
@@ -30,13 +53,7 @@ export function createSignOut<Data extends JsonObject>(
       return { revoked: false, headers: refused.headers, failure: refused.failure };
     }
     // Every cookie goes, whether or not a session was proven: none of them is worth keeping.
-    const headers = new Headers({ "cache-control": "no-store" });
-    headers.append("set-cookie", cookies.clear(cookieName));
-    headers.append("set-cookie", cookies.clear(cookies.names.csrf));
-    if (refresher) {
-      headers.append("set-cookie", cookies.clear(cookies.names.refresh));
-      headers.append("set-cookie", cookies.clear(cookies.names.refreshBinding));
-    }
+    const headers = clearAll();
     const gone = found ? await storeCall(() => store.delete(found.id, "logout")) : null;
     if (gone) {
       revoked(gone, "logout");

@@ -1,6 +1,5 @@
 import type { Hono } from "hono";
 import { findAuthCookie } from "../cookies/parse.js";
-import { createCookiePolicy } from "../cookies/policy.js";
 import type { FailureReason, SessionManager, StrategyName } from "../index.js";
 import { type Env, publicUser } from "./http.js";
 import { htmlPage, type PageOptions, renderPage, type SignedOutReason } from "./page.js";
@@ -31,9 +30,6 @@ export function mountHome(
   },
 ) {
   const { managers, users } = options;
-  // The reference server's cookies use the defaults (as in side-by-side.ts): clearing a cookie
-  // takes its attributes, which a manager does not expose.
-  const policy = createCookiePolicy();
   app.get("/", async (c) => {
     const page: PageOptions = {
       user: null,
@@ -79,8 +75,10 @@ export function mountHome(
           // A genuine binding of an ended session: this device was signed out elsewhere. A
           // forged or junk one is no session of ours: cleared without a word.
           if (sessionId !== null) page.signedOut ??= "revoked";
-          headers.append("set-cookie", policy.clear(hybrid.cookieNames.refresh));
-          headers.append("set-cookie", policy.clear(hybrid.cookieNames.refreshBinding));
+          // The manager clears its cookies with the paths and attributes it set them with.
+          for (const line of hybrid.clearCookies().getSetCookie()) {
+            headers.append("set-cookie", line);
+          }
         }
       }
     }

@@ -461,3 +461,29 @@ describe("hybrid: boundSessionId (is a silent refresh worth a request?)", () => 
     }
   });
 });
+
+describe("clearCookies", () => {
+  it("clears every cookie a manager sets, each with the path it was set with", async () => {
+    const { manager } = setup();
+    const issued = await manager.create({ userId: "u1" });
+    const setPaths = new Map(
+      issued.headers.getSetCookie().map((line) => {
+        const name = line.slice(0, line.indexOf("="));
+        return [name, /Path=([^;]+)/.exec(line)?.[1]] as const;
+      }),
+    );
+    const cleared = manager.clearCookies().getSetCookie();
+    for (const [name, path] of setPaths) {
+      const line = cleared.find((c) => c.startsWith(`${name}=;`));
+      expect(line, name).toMatch(/Max-Age=0/);
+      expect(/Path=([^;]+)/.exec(line ?? "")?.[1], name).toBe(path);
+    }
+    const { manager: id } = setup({ strategy: "id" });
+    const names = id
+      .clearCookies()
+      .getSetCookie()
+      .map((c) => c.slice(0, c.indexOf("=")));
+    expect(names).toContain(id.cookieNames.session);
+    expect(names).not.toContain(manager.cookieNames.refresh);
+  });
+});
