@@ -234,7 +234,8 @@ export function createApp(options: AppOptions): Hono<Env> {
   app.get("/api/csrf", async (c) => {
     const manager = managers.id ?? Object.values(managers)[0];
     if (!manager) return problem(404, "not_found", "Not found");
-    const result = await manager.authenticate(c.req.raw);
+    // Read-only: this answer carries the CSRF cookie only, so a renewal here would be lost.
+    const result = await manager.authenticate(c.req.raw, { readOnly: true });
     const { token, headers } = manager.csrfToken(result.session);
     return json({ token }, 200, headers);
   });

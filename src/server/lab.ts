@@ -98,7 +98,8 @@ async function signedIn(
   for (const [strategy, manager] of Object.entries(managers) as Array<
     [StrategyName, SessionManager]
   >) {
-    const result = await manager.authenticate(request);
+    // Read-only: the lab answers with no session cookie, so a renewal here would be lost.
+    const result = await manager.authenticate(request, { readOnly: true });
     const { session } = result;
     if (session && session.transport === "cookie" && session.userId !== null) {
       return { strategy, session };
