@@ -144,7 +144,7 @@ export async function signOutFrom<Data extends JsonObject>(
 }
 
 /** What an adapter remembers of one request between its middleware and its helpers. */
-export interface RequestState {
+interface RequestState {
   manager: SessionManager<JsonObject>;
   refusal: Refusal | null;
 }

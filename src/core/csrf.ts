@@ -2,8 +2,11 @@ import { isSafeMethod, originAllowed } from "../csrf/origin.js";
 import { verifyCsrfToken } from "../csrf/token.js";
 import type { RequestLike } from "./types.js";
 
-/** The header a signed double-submit token travels in (`csrfToken`, the client's fetch). */
-export const CSRF_TOKEN_HEADER = "x-csrf-token";
+/**
+ * The header a signed double-submit token travels in (`csrfToken`). sessionkit/client sends it
+ * under this name too, spelled out there: the browser client imports no other part.
+ */
+const CSRF_TOKEN_HEADER = "x-csrf-token";
 
 export interface CsrfSettings {
   /** Origins allowed besides the one each request was sent to (normalised). */

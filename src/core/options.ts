@@ -2,7 +2,7 @@ import { type CookiePolicy, createCookiePolicy } from "../cookies/policy.js";
 import { normalizeOrigin } from "../csrf/origin.js";
 import { configError } from "../errors.js";
 import type { JsonObject, SessionStore, StrategyName } from "../stores/types.js";
-import { type ImportedKey, type JwkSet, readKeySet } from "../tokens/keys.js";
+import { type ImportedKey, readKeySet } from "../tokens/keys.js";
 import type { DeviceBoundSettings } from "./device-bound.js";
 import { normalizeDeviceBound } from "./device-bound-options.js";
 import type { DpopSettings } from "./dpop.js";
@@ -25,7 +25,6 @@ export interface JwtSettings {
 export interface NormalizedOptions<Data extends JsonObject> {
   strategy: StrategyName;
   store: SessionStore;
-  keys: JwkSet | null;
   csrfKey: Buffer;
   lifetimes: { idle: number; absolute: number; renewal: number; access: number; grace: number };
   touchEvery: number;
@@ -156,7 +155,6 @@ export function normalizeOptions<Data extends JsonObject>(
     jwt,
     maxLag: parseDuration(options.revocation?.maxLag ?? "5s", "revocation.maxLag"),
     store,
-    keys,
     csrfKey,
     lifetimes,
     touchEvery: Math.floor(lifetimes.idle / 10),

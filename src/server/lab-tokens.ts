@@ -45,7 +45,7 @@ export function labManagers(
 }
 
 /** The strategy whose lab token a request presents: a JWT names it in its audience. */
-export function labStrategyOf(authorization: string | null): StrategyName {
+function labStrategyOf(authorization: string | null): StrategyName {
   const token = authorization?.slice(authorization.indexOf(" ") + 1) ?? "";
   const payload = token.split(".")[1];
   if (token.split(".").length !== 3 || !payload) return "id";

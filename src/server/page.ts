@@ -27,7 +27,7 @@ const SIGNED_OUT: Record<SignedOutReason, string> = {
 };
 
 /** What each strategy means, in one line: shown beside the choice and on the signed-in page. */
-export const STRATEGY_LINES: Record<string, string> = {
+const STRATEGY_LINES: Record<string, string> = {
   id: "an opaque token; the server looks the session up on every request, so a sign-out from another device takes effect at once.",
   jwt: "a signed token checked without a lookup; a sign-out from another device reaches every server through the change feed, within seconds.",
   hybrid:

@@ -136,7 +136,7 @@ export async function startServer(
 }
 
 /** What a newcomer opens after `npm start`, and how to stop it. */
-export function demoPages(url: string, lab: boolean): string[] {
+function demoPages(url: string, lab: boolean): string[] {
   const page = (name: string, path: string, note = "") =>
     `  ${name.padEnd(28)}${url}${path}${note}`;
   return [

@@ -67,12 +67,14 @@ export function cachedVerifier(
       }
       const result = verifier.verify(token);
       if (result.ok) {
-        // A verifier that lets a token without a numeric `exp` through gets no cache entry
-        // that lives: it expired at 0.
+        // A verifier that lets a token without a numeric `exp` through (or one already past
+        // it) gets no entry: it would be dead on arrival and could push a live one out.
         const expiresAt = (numberClaim(result.claims, "exp") ?? 0) * 1000;
         entries.delete(key);
-        entries.set(key, { token, result, expiresAt, used: false });
-        if (entries.size > max) evict();
+        if (expiresAt > clock()) {
+          entries.set(key, { token, result, expiresAt, used: false });
+          if (entries.size > max) evict();
+        }
       }
       return result;
     },

@@ -141,7 +141,8 @@ export function createJwtSessions<Data extends JsonObject>(
       // No subject: a guest session's token.
       userId: sub === undefined ? null : publicUserId(sub),
       strategy: mode,
-      data: (c.data ?? {}) as Data,
+      // Only an object is session data: a key shared with another issuer could put anything here.
+      data: (objectClaim(c, "data") ?? {}) as Data,
       createdAt: dateClaim(c, "created"),
       lastActiveAt: new Date(issuedAt),
       expiresAt: new Date(exp * 1000),
