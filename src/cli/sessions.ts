@@ -24,6 +24,22 @@ function openCliStore(values: Where, env: Env): Promise<SessionStore> {
   return openStore(store, database);
 }
 
+/** A control character as the `\u` escape JSON reads back as the same character. */
+const escaped = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
+
+/**
+ * A client-sent string made safe to print: its tabs would shift the table's columns, and control
+ * characters (C0, DEL, C1 such as U+009B, a CSI) could drive the terminal of whoever reads it.
+ */
+const printable = (text: string) => text.replace(/\p{Cc}/gu, escaped);
+
+/**
+ * JSON made as safe: `JSON.stringify` escapes C0 in strings but not DEL and C1, which can only
+ * stand inside strings here; its own line breaks stay.
+ */
+const printableJson = (json: string) =>
+  json.replace(/\p{Cc}/gu, (c) => (c === "\n" ? c : escaped(c)));
+
 /** `sessionkit migrate`: opening the store applies the schema; says which version it is at. */
 export async function migrateCommand(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parseOptions(args, { database: "string" }, "migrate");
@@ -72,10 +88,12 @@ export async function sessionsCommand(args: string[], io: Io): Promise<number> {
       if (!found) return 1;
       if (values.json) {
         io.out(
-          JSON.stringify(
-            found.sessions.map(({ secretHash, previousSecretHash, successor, ...rest }) => rest),
-            null,
-            2,
+          printableJson(
+            JSON.stringify(
+              found.sessions.map(({ secretHash, previousSecretHash, successor, ...rest }) => rest),
+              null,
+              2,
+            ),
           ),
         );
         return 0;
@@ -84,11 +102,6 @@ export async function sessionsCommand(args: string[], io: Io): Promise<number> {
         ["id", "strategy", "created", "last active", "expires", "ip", "user agent"].join("\t"),
       );
       const iso = (t: number) => new Date(t).toISOString();
-      // A user agent is whatever a client sent: its tabs would shift the columns, and control
-      // characters (C0, DEL, C1 such as U+009B, a CSI) could drive the terminal of whoever reads
-      // the table. Each is shown as a \u escape instead.
-      const printable = (text: string) =>
-        text.replace(/\p{Cc}/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
       for (const s of found.sessions) {
         io.out(
           [

@@ -84,6 +84,9 @@ describe("sessionkit CLI", () => {
     expect(row.split("\t")).toHaveLength(7);
     expect(row.endsWith("evil\\u0009column\\u009b31m\\u001b[2Jend")).toBe(true);
     for (const field of row.split("\t")) expect(field).not.toMatch(/\p{Cc}/u);
+    const json = await cli("sessions", "list", "--user", "cli-ua", "--database", db, "--json");
+    expect(json.out).not.toMatch(/[\u007f-\u009f]/);
+    expect(JSON.parse(json.out)[0].userAgent).toBe("evil\tcolumn\u009b31m\u001b[2Jend");
   });
 
   it("revokes every session of a user", async () => {
