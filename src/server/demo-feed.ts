@@ -21,6 +21,8 @@ export interface DemoFeed {
 
 /** Heard revocations remembered, newest kept: enough for a demo, bounded for a server. */
 const REMEMBERED = 1000;
+/** Revocations held while paused, at most: past it the feed flows again (memory stays bounded). */
+const MAX_HELD = 10_000;
 
 export function demoFeed(store: SessionStore, now: () => number = () => performance.now()) {
   const heard = new Map<string, number>();
@@ -42,7 +44,10 @@ export function demoFeed(store: SessionStore, now: () => number = () => performa
         listener(change);
       };
       if (pausedSince === null) deliver();
-      else held.push({ deliver, gone: () => !open });
+      else {
+        held.push({ deliver, gone: () => !open });
+        if (held.length >= MAX_HELD) feed.setPaused(false);
+      }
     });
     return () => {
       open = false;

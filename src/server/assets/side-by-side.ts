@@ -79,7 +79,9 @@ const time = (ms: number) => (ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)
 function feedWords(feed: FeedNote): string {
   if (!feed) return "";
   if (feed.heardAfterMs !== null) {
-    return ` The change feed reached this instance's manager ${time(feed.heardAfterMs)} after the revocation.`;
+    // This instance made the revocation, so its own store hands it over at once; another
+    // instance would hear it through the store's change feed, within maxLag.
+    return ` This instance's manager heard it ${time(feed.heardAfterMs)} after the revocation (it made it; another instance hears it through the store's change feed, within maxLag).`;
   }
   return feed.held
     ? " The change feed is paused: this instance has not heard of the revocation."
@@ -130,7 +132,13 @@ onClick("[data-revoke-strategy]", async (button) => {
   const strategy = button.dataset.revokeStrategy ?? "";
   const r = await client.fetch("/api/strategies/revoke", jsonRequest("POST", { strategy }));
   if (!r.ok) {
-    setText(`${strategy}-check`, `Nothing to revoke: not signed in with ${strategy}.`);
+    const problem = (await r.json().catch(() => ({}))) as { title?: string };
+    setText(
+      `${strategy}-check`,
+      r.status === 401
+        ? `Nothing to revoke: not signed in with ${strategy}.`
+        : `Not revoked (HTTP ${r.status}): ${problem.title ?? r.statusText}`,
+    );
     return;
   }
   const answer = (await r.json()) as { feed: FeedNote; family: { gone: boolean } | null };
