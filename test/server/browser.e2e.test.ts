@@ -1,12 +1,10 @@
-import { mkdirSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chromiumAvailable, launchChromium, SHOTS } from "../helpers/chromium.js";
-import { type ServerProcess, startServerProcess } from "../helpers/server.js";
-import { tempDir } from "../helpers/tmp.js";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { chromiumAvailable, SHOTS } from "../helpers/chromium.js";
+import { DEMO_PASSWORD, demoInChromium, PHONE } from "../helpers/demo-browser.js";
 
 // The reference server's pages in a real browser: Debian's Chromium driven by playwright-core.
 // Without Chromium on a user's machine these tests are skipped with one line; under CI=true a
@@ -29,39 +27,18 @@ interface PageGlobals {
   };
   sessionkit: { fetch(path: string): Promise<Response> };
 }
-const PASSWORD = "correct horse battery";
 
 describe.skipIf(!available)("the demo in Chromium", () => {
-  let browser: Browser;
-  let server: ServerProcess;
-  const contexts: BrowserContext[] = [];
-
-  beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    // Access tokens of 3 s, so that the hybrid refresh happens while the test watches; the
-    // storage lab, off by default, turned on.
-    server = await startServerProcess(tempDir(), ["--access", "3s", "--lab"]);
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    for (const c of contexts) await c.close();
-    await browser?.close();
-    await server?.stop();
-  });
+  // Access tokens of 3 s, so that the hybrid refresh happens while the test watches; the
+  // storage lab, off by default, turned on.
+  const demo = demoInChromium(["--access", "3s", "--lab"]);
+  const { signIn } = demo;
 
   const newPage = async (userAgent?: string): Promise<Page> => {
-    const context = await browser.newContext(userAgent ? { userAgent } : {});
-    contexts.push(context);
+    const { context } = await demo.context(userAgent ? { userAgent } : {});
     const page = await context.newPage();
-    await page.goto(server.url);
+    await page.goto(demo.url);
     return page;
-  };
-  const signIn = async (page: Page, username: string, strategy: string) => {
-    await page.fill("#login-username", username);
-    await page.fill("#login-password", PASSWORD);
-    await page.selectOption("#login-strategy", strategy);
-    await Promise.all([page.waitForEvent("load"), page.click("#login-form button[type=submit]")]);
-    await page.waitForSelector("#me");
   };
   const apiStatus = (page: Page, path: string) =>
     page.evaluate(async (p) => (await fetch(p, { credentials: "same-origin" })).status, path);
@@ -69,7 +46,7 @@ describe.skipIf(!available)("the demo in Chromium", () => {
   it("registers, lists the session, and signs in with each strategy", async () => {
     const page = await newPage();
     await page.fill("#register-username", "browser-user");
-    await page.fill("#register-password", PASSWORD);
+    await page.fill("#register-password", DEMO_PASSWORD);
     await Promise.all([page.waitForEvent("load"), page.click("#register-form button")]);
     await page.waitForSelector("#me");
     expect(await page.textContent("#me")).toContain("browser-user");
@@ -110,7 +87,7 @@ describe.skipIf(!available)("the demo in Chromium", () => {
     const first = await newPage();
     await signIn(first, "browser-user", "hybrid");
     const second = await first.context().newPage();
-    await second.goto(server.url);
+    await second.goto(demo.url);
     await second.waitForSelector("#me");
     const refreshes: number[] = [];
     for (const tab of [first, second]) {
@@ -138,7 +115,7 @@ describe.skipIf(!available)("the demo in Chromium", () => {
   it("storage lab: the HttpOnly cookie is out of a script's reach, the storage copies are not", async () => {
     const page = await newPage();
     await signIn(page, "browser-user", "id");
-    await page.goto(`${server.url}/lab`);
+    await page.goto(`${demo.url}/lab`);
     await page.click("#lab-copy");
     await page.waitForFunction(() => {
       const cell = (globalThis as unknown as PageGlobals).document.getElementById("present-local");
@@ -170,20 +147,24 @@ describe.skipIf(!available)("the demo in Chromium", () => {
     await page.screenshot({ path: join(SHOTS, "storage-lab.png"), fullPage: true });
     // Another tab: localStorage is shared and survives, sessionStorage belongs to one tab.
     const reopened = await page.context().newPage();
-    await reopened.goto(`${server.url}/lab`);
+    await reopened.goto(`${demo.url}/lab`);
     expect(await reopened.textContent("#present-local")).toBe("yes");
     expect(await reopened.textContent("#present-session")).toBe("no");
   });
 
   it("token inspector: decodes a JWT, verifies it with the reason for a refusal", async () => {
-    const login = await fetch(`${server.url}/api/jwt/login`, {
+    const login = await fetch(`${demo.url}/api/jwt/login`, {
       method: "POST",
-      headers: { origin: server.url, "content-type": "application/json" },
-      body: JSON.stringify({ username: "browser-user", password: PASSWORD, transport: "header" }),
+      headers: { origin: demo.url, "content-type": "application/json" },
+      body: JSON.stringify({
+        username: "browser-user",
+        password: DEMO_PASSWORD,
+        transport: "header",
+      }),
     });
     const { accessToken } = (await login.json()) as { accessToken: string };
     const page = await newPage();
-    await page.goto(`${server.url}/inspect`);
+    await page.goto(`${demo.url}/inspect`);
     const inspect = async (token: string) => {
       await page.evaluate(() => {
         const el = (globalThis as unknown as PageGlobals).document.getElementById("verdict-server");
@@ -210,9 +191,9 @@ describe.skipIf(!available)("the demo in Chromium", () => {
 
   it("strategies side by side: three sessions at once, their cookies, and revocation of each", async () => {
     const page = await newPage();
-    await page.goto(`${server.url}/strategies`);
+    await page.goto(`${demo.url}/strategies`);
     await page.fill("#all-username", "browser-user");
-    await page.fill("#all-password", PASSWORD);
+    await page.fill("#all-password", DEMO_PASSWORD);
     await page.click("#all-form button[type=submit]");
     for (const s of ["id", "jwt", "hybrid"]) {
       await page.waitForFunction(
@@ -255,11 +236,10 @@ describe.skipIf(!available)("the demo in Chromium", () => {
   });
 
   it("every page fits a phone's width, labels its fields and is reachable by keyboard", async () => {
-    const context = await browser.newContext({ viewport: { width: 375, height: 740 } });
-    contexts.push(context);
+    const { context } = await demo.context({ viewport: PHONE });
     const page = await context.newPage();
     for (const path of ["/", "/strategies", "/lab", "/inspect"]) {
-      await page.goto(server.url + path);
+      await page.goto(demo.url + path);
       const layout = await page.evaluate(() => {
         const d = (globalThis as unknown as PhoneGlobals).document;
         const unlabelled = [...d.querySelectorAll("input, select, textarea")].filter(
@@ -274,7 +254,7 @@ describe.skipIf(!available)("the demo in Chromium", () => {
       await page.screenshot({ path: join(SHOTS, `phone${path.replace(/\//g, "-")}.png`) });
     }
     // Keyboard: Tab alone reaches the sign-in form's fields, in order, then its button.
-    await page.goto(server.url);
+    await page.goto(demo.url);
     const reached: string[] = [];
     for (let i = 0; i < 12; i++) {
       await page.keyboard.press("Tab");
@@ -295,7 +275,7 @@ describe.skipIf(!available)("the demo in Chromium", () => {
     const evil = createServer((_req, res) => {
       res.setHeader("content-type", "text/html");
       res.end(
-        `<form method="post" action="${server.url}/api/id/logout"><button id="go">win a prize</button></form>`,
+        `<form method="post" action="${demo.url}/api/id/logout"><button id="go">win a prize</button></form>`,
       );
     });
     await new Promise<void>((resolve) => evil.listen(0, "127.0.0.1", resolve));

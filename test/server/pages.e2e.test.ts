@@ -1,16 +1,13 @@
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chromiumAvailable, launchChromium, SHOTS } from "../helpers/chromium.js";
-import { type ServerProcess, startServerProcess } from "../helpers/server.js";
-import { tempDir } from "../helpers/tmp.js";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { chromiumAvailable, SHOTS } from "../helpers/chromium.js";
+import { demoInChromium, PHONE } from "../helpers/demo-browser.js";
 
 // Every demo page as a newcomer on a phone meets it: 375 px wide, signed out and signed in
 // with each strategy, with nothing in the console; and the explanations the pages owe them (why
 // a device is signed out, what each strategy means, the lab for every strategy).
 const available = chromiumAvailable();
-const PASSWORD = "correct horse battery";
 const PAGES = ["/", "/strategies", "/lab", "/inspect"];
 const STRATEGIES = ["id", "jwt", "hybrid"] as const;
 
@@ -24,54 +21,20 @@ interface PageGlobals {
 }
 
 describe.skipIf(!available)("the demo pages at phone width", () => {
-  let browser: Browser;
-  let server: ServerProcess;
-  const contexts: BrowserContext[] = [];
+  // Access tokens of 4 s: hybrid refreshes happen while the pages are open.
+  const demo = demoInChromium(["--access", "4s", "--lab"]);
   let n = 0;
-
-  beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    // Access tokens of 4 s: hybrid refreshes happen while the pages are open.
-    server = await startServerProcess(tempDir(), ["--access", "4s", "--lab"]);
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    for (const c of contexts) await c.close();
-    await browser?.close();
-    await server?.stop();
-  });
 
   /** A fresh browser (its own cookies) at phone width, its console errors collected. */
   const phone = async () => {
-    const context = await browser.newContext({ viewport: { width: 375, height: 740 } });
-    contexts.push(context);
-    const errors: string[] = [];
-    context.on("page", (page) => {
-      page.on("console", (m) => {
-        if (m.type() === "error") errors.push(`${page.url()}: ${m.text()}`);
-      });
-      page.on("pageerror", (e) => errors.push(`${page.url()}: ${e.message}`));
-    });
+    const { context, errors } = await demo.context({ viewport: PHONE });
     const page = await context.newPage();
     return { context, page, errors };
   };
-  const register = async () => {
-    const username = `phone${++n}x${Date.now() % 100000}`;
-    const r = await fetch(`${server.url}/api/users`, {
-      method: "POST",
-      headers: { origin: server.url, "content-type": "application/json" },
-      body: JSON.stringify({ username, password: PASSWORD }),
-    });
-    expect(r.status).toBe(201);
-    return username;
-  };
+  const register = () => demo.register(`phone${++n}x${Date.now() % 100000}`);
   const signIn = async (page: Page, username: string, strategy: string) => {
-    await page.goto(server.url);
-    await page.fill("#login-username", username);
-    await page.fill("#login-password", PASSWORD);
-    await page.selectOption("#login-strategy", strategy);
-    await Promise.all([page.waitForEvent("load"), page.click("#login-form button[type=submit]")]);
-    await page.waitForSelector("#me");
+    await page.goto(demo.url);
+    await demo.signIn(page, username, strategy);
   };
   const text = (page: Page, id: string) =>
     page.evaluate(
@@ -85,7 +48,7 @@ describe.skipIf(!available)("the demo pages at phone width", () => {
       const { page, errors } = await phone();
       if (who) await signIn(page, username, who);
       for (const path of PAGES) {
-        await page.goto(server.url + path, { waitUntil: "networkidle" });
+        await page.goto(demo.url + path, { waitUntil: "networkidle" });
         const width = await page.evaluate(
           () => (globalThis as unknown as PageGlobals).document.documentElement.scrollWidth,
         );
@@ -105,14 +68,14 @@ describe.skipIf(!available)("the demo pages at phone width", () => {
     page.on("response", (r) => {
       if (r.url().endsWith("/api/hybrid/refresh")) refreshes.push(r.status());
     });
-    await page.goto(server.url, { waitUntil: "networkidle" });
+    await page.goto(demo.url, { waitUntil: "networkidle" });
     expect(refreshes).toEqual([]);
     await signIn(page, await register(), "hybrid");
     // The access token refused (lapsed past its verifier's skew, or its cookie gone): the
     // refresh cookie, sent only to the refresh route, is still good.
     await page.goto("about:blank");
     await page.context().clearCookies({ name: "__Host-at" });
-    await page.goto(server.url);
+    await page.goto(demo.url);
     await page.waitForSelector("#me");
     expect(refreshes).toEqual([200]);
     expect(errors).toEqual([]);
@@ -120,7 +83,7 @@ describe.skipIf(!available)("the demo pages at phone width", () => {
 
   it("says what each strategy means beside the choice, and on the signed-in page", async () => {
     const { page } = await phone();
-    await page.goto(server.url);
+    await page.goto(demo.url);
     const lines = await page.locator("#strategy-lines li").allTextContents();
     expect(lines).toHaveLength(3);
     expect(lines[0]).toMatch(/^id: an opaque token; the server looks the session up/);
@@ -170,7 +133,7 @@ describe.skipIf(!available)("the demo pages at phone width", () => {
     it(`the storage lab runs for a ${strategy} user, and "Remove the copies" clears its results and revokes them`, async () => {
       const { page, errors } = await phone();
       await signIn(page, await register(), strategy);
-      await page.goto(`${server.url}/lab`);
+      await page.goto(`${demo.url}/lab`);
       expect(await text(page, "lab-strategy")).toContain(`You are signed in with ${strategy}`);
       await page.click("#lab-copy");
       await page.waitForFunction(
@@ -202,7 +165,7 @@ describe.skipIf(!available)("the demo pages at phone width", () => {
         (globalThis as unknown as PageGlobals).localStorage.getItem("sessionkit.lab.token"),
       );
       const me = () =>
-        fetch(`${server.url}/api/lab/me`, { headers: { authorization: `Bearer ${stolen}` } });
+        fetch(`${demo.url}/api/lab/me`, { headers: { authorization: `Bearer ${stolen}` } });
       const before = await me();
       expect(before.status).toBe(200);
       expect(((await before.json()) as { strategy: string }).strategy).toBe(strategy);
@@ -227,8 +190,8 @@ describe.skipIf(!available)("the demo pages at phone width", () => {
   }
 
   it("the start message lists the demo pages and how to stop", () => {
-    const out = server.output();
-    for (const path of PAGES) expect(out).toContain(`${server.url}${path}\n`);
+    const out = demo.server.output();
+    for (const path of PAGES) expect(out).toContain(`${demo.url}${path}\n`);
     expect(out).toMatch(/storage lab\s+http:\S+\/lab\n/);
     expect(out).toContain("stop with Ctrl+C");
   });

@@ -1,17 +1,14 @@
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chromiumAvailable, launchChromium, SHOTS } from "../helpers/chromium.js";
-import { type ServerProcess, startServerProcess } from "../helpers/server.js";
-import { tempDir } from "../helpers/tmp.js";
+import type { Page } from "playwright-core";
+import { beforeAll, describe, expect, it } from "vitest";
+import { chromiumAvailable, SHOTS } from "../helpers/chromium.js";
+import { DEMO_PASSWORD, demoInChromium, PHONE } from "../helpers/demo-browser.js";
 
 // The side-by-side page and the token inspector as a newcomer uses them, on a phone (375 px):
 // a failed sign-in says why; after Revoke each strategy says how it refused; with --lab, a
 // revoked jwt keeps working while the change feed is paused, until maxLag fails it closed;
 // the inspector takes this browser's own token and says whether its session is still live.
 const available = chromiumAvailable();
-const PASSWORD = "correct horse battery";
 const MAX_LAG_S = 2;
 
 /** What the page callbacks use of the page's globals (this file has no DOM types). */
@@ -23,35 +20,16 @@ interface PageGlobals {
 }
 
 describe.skipIf(!available)("side by side and the token inspector in Chromium, at 375 px", () => {
-  let browser: Browser;
-  let server: ServerProcess;
-  let context: BrowserContext;
+  const demo = demoInChromium(["--lab", "--max-lag", `${MAX_LAG_S}s`]);
   let page: Page;
-  const errors: string[] = [];
+  let errors: string[] = [];
   let username = "";
 
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    server = await startServerProcess(tempDir(), ["--lab", "--max-lag", `${MAX_LAG_S}s`]);
-    browser = await launchChromium();
-    context = await browser.newContext({ viewport: { width: 375, height: 740 } });
-    page = await context.newPage();
-    page.on("console", (m) => {
-      if (m.type() === "error") errors.push(`${page.url()}: ${m.text()}`);
-    });
-    page.on("pageerror", (e) => errors.push(`${page.url()}: ${e.message}`));
-    username = `sbs${Date.now() % 100000}`;
-    const r = await fetch(`${server.url}/api/users`, {
-      method: "POST",
-      headers: { origin: server.url, "content-type": "application/json" },
-      body: JSON.stringify({ username, password: PASSWORD }),
-    });
-    expect(r.status).toBe(201);
-  });
-  afterAll(async () => {
-    await context?.close();
-    await browser?.close();
-    await server?.stop();
+    const opened = await demo.context({ viewport: PHONE });
+    errors = opened.errors;
+    page = await opened.context.newPage();
+    username = await demo.register(`sbs${Date.now() % 100000}`);
   });
 
   const textOf = async (id: string) => (await page.textContent(`#${id}`)) ?? "";
@@ -74,7 +52,7 @@ describe.skipIf(!available)("side by side and the token inspector in Chromium, a
     );
     expect(width, `${what}: page width`).toBeLessThanOrEqual(375);
   };
-  const signInAll = async (password = PASSWORD) => {
+  const signInAll = async (password = DEMO_PASSWORD) => {
     await page.fill("#all-username", username);
     await page.fill("#all-password", password);
     await page.click("#all-form button[type=submit]");
@@ -94,7 +72,7 @@ describe.skipIf(!available)("side by side and the token inspector in Chromium, a
   };
 
   it("a failed sign-in says why", async () => {
-    await page.goto(`${server.url}/strategies`);
+    await page.goto(`${demo.url}/strategies`);
     await signInAll("not the password");
     expect(await waitText("all-error", /Sign-in failed/)).toBe(
       "Sign-in failed (HTTP 401 invalid_credentials): Wrong username or password",
@@ -173,10 +151,10 @@ describe.skipIf(!available)("side by side and the token inspector in Chromium, a
   });
 
   it("token inspector: uses my current token, shows its dates, and the live check flips after sign-out", async () => {
-    await page.goto(`${server.url}/strategies`);
+    await page.goto(`${demo.url}/strategies`);
     await signInAll();
     for (const s of ["id", "jwt", "hybrid"]) await waitText(`${s}-state`, /^yes/);
-    await page.goto(`${server.url}/inspect`);
+    await page.goto(`${demo.url}/inspect`);
     expect(await page.textContent("main")).toContain("A valid signature is not a live session.");
     expect(await page.textContent("main")).toContain("keys generate --alg ES256");
     await page.click("#use-mine");
