@@ -56,13 +56,13 @@ export async function keysCommand(args: string[], io: Io): Promise<number> {
   const jwks = publicKeySet(set);
   io.out(JSON.stringify(jwks, null, 2));
   // stdout stays the JSON (it is published as is); what it lacks is said on stderr.
-  const secret = set.keys.length - jwks.keys.length;
+  const leftOut = set.keys.length - jwks.keys.length;
   if (jwks.keys.length === 0) {
     io.err(
       `note: ${values.keys} holds only HS* (shared-secret) keys, which are never published: this JWKS is empty and verifies nothing. Verify their tokens with the key file (sessionkit jwt verify TOKEN --keys ${values.keys}), or generate asymmetric keys (keys generate --alg ES256) for a JWKS others can use.`,
     );
-  } else if (secret > 0) {
-    io.err(`note: ${secret} HS* (shared-secret) key(s) of ${values.keys} left out`);
+  } else if (leftOut > 0) {
+    io.err(`note: ${leftOut} HS* (shared-secret) key(s) of ${values.keys} left out`);
   }
   return 0;
 }

@@ -69,4 +69,5 @@ export const signLegacy = (sid: string, secret: string) =>
   );
 
 /** A JSON answer, read loosely: each assertion reads the fields it needs. */
-export const json = async (r: Response | Promise<Response>) => (await (await r).json()) as any;
+export const json = async (r: Response | Promise<Response>) =>
+  (await (await r).json()) as Record<string, unknown>;

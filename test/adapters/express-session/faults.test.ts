@@ -211,7 +211,7 @@ describe("req.session as express-session gives it", () => {
     const { keys, serialised, spread } = await json(app());
     expect(keys).toEqual(["a", "cookie"]);
     expect(spread).toEqual(["a", "cookie"]);
-    expect(Object.keys(serialised).sort()).toEqual(["a", "cookie"]);
+    expect(Object.keys(serialised as object).sort()).toEqual(["a", "cookie"]);
   });
 
   it("leaves an existing req.session alone", async () => {
