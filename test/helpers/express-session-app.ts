@@ -49,19 +49,6 @@ export async function startApp(
 export const cookieOf = (response: Response) =>
   response.headers.getSetCookie()[0]?.split(";")[0] ?? "";
 
-/** Collects unhandled rejections and exceptions until the returned function is called. */
-export function watchProcess() {
-  const seen: unknown[] = [];
-  const onError = (error: unknown) => seen.push(error);
-  process.on("unhandledRejection", onError);
-  process.on("uncaughtException", onError);
-  return () => {
-    process.off("unhandledRejection", onError);
-    process.off("uncaughtException", onError);
-    return seen;
-  };
-}
-
 /** express-session's signed cookie value: `s:<sid>.<HMAC-SHA256 base64, unpadded>`, encoded. */
 export const signLegacy = (sid: string, secret: string) =>
   encodeURIComponent(

@@ -15,6 +15,7 @@ import {
   POSTGRES_URL,
   REDIS_URL,
 } from "../helpers/backends.js";
+import { watchProcess } from "../helpers/process.js";
 import { serviceAvailable } from "../helpers/services.js";
 import { tempDir } from "../helpers/tmp.js";
 
@@ -115,10 +116,7 @@ describe.skipIf(!redisUp)("Redis feed: junk on the channel and in the log", () =
     const [a, b] = [open(), open()];
     const raw = createClient({ url: REDIS_URL });
     await raw.connect();
-    const errors: unknown[] = [];
-    const onError = (e: unknown) => errors.push(e);
-    process.on("uncaughtException", onError);
-    process.on("unhandledRejection", onError);
+    const release = watchProcess();
     try {
       const { heard, stop } = await follow(a, b);
       const [victim] = await signedIn(a, 1);
@@ -143,10 +141,9 @@ describe.skipIf(!redisUp)("Redis feed: junk on the channel and in the log", () =
       const extra = heard.find((c) => c.id === "forged-extra");
       if (extra) expect(extra.type).toBe("revoked");
       stop();
-      expect(errors).toEqual([]);
+      expect(release()).toEqual([]);
     } finally {
-      process.off("uncaughtException", onError);
-      process.off("unhandledRejection", onError);
+      release();
       await raw.quit();
       await a.close?.();
       await b.close?.();
@@ -165,10 +162,7 @@ describe.skipIf(!postgresUp)("PostgreSQL feed: junk NOTIFY payloads", () => {
     const [a, b] = [open(), open()];
     const raw = new pg.Client({ connectionString: POSTGRES_URL });
     await raw.connect();
-    const errors: unknown[] = [];
-    const onError = (e: unknown) => errors.push(e);
-    process.on("uncaughtException", onError);
-    process.on("unhandledRejection", onError);
+    const release = watchProcess();
     try {
       const { heard, stop } = await follow(a, b);
       const [victim] = await signedIn(a, 1);
@@ -180,10 +174,9 @@ describe.skipIf(!postgresUp)("PostgreSQL feed: junk NOTIFY payloads", () => {
       }
       await realRevocationsArrive(a, heard);
       stop();
-      expect(errors).toEqual([]);
+      expect(release()).toEqual([]);
     } finally {
-      process.off("uncaughtException", onError);
-      process.off("unhandledRejection", onError);
+      release();
       await raw.end();
       await a.close?.();
       await b.close?.();

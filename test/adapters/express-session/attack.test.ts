@@ -18,8 +18,8 @@ import {
   sess,
   signLegacy,
   startApp,
-  watchProcess,
 } from "../../helpers/express-session-app.js";
+import { watchProcess } from "../../helpers/process.js";
 
 // An adversary's view of the express-session compatibility layer: every test here is an
 // attack against a real Express server. The layer stops each of them; the ones that worked

@@ -14,7 +14,8 @@ import session, {
 import { memoryStore } from "../../../src/stores/memory/index.js";
 import { redisStore } from "../../../src/stores/redis/index.js";
 import type { SessionStore } from "../../../src/stores/types.js";
-import { cookieOf, json, sess, startApp, watchProcess } from "../../helpers/express-session-app.js";
+import { cookieOf, json, sess, startApp } from "../../helpers/express-session-app.js";
+import { watchProcess } from "../../helpers/process.js";
 import { tcpProxy } from "../../helpers/proxy.js";
 
 // The crashes and hangs a real express-session app found in the compatibility layer, each
