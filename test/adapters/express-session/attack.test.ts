@@ -53,19 +53,29 @@ const gate = () => {
   return { open, opened };
 };
 
+/**
+ * The account routes beside `/slow`, a request that, once `entered`, waits until `slow` opens
+ * (a request in flight while another signs out); with `changesData` it changes the session.
+ */
+async function withSlowRoute(options: Parameters<typeof start>[0], { changesData = false } = {}) {
+  const slow = gate();
+  const entered = gate();
+  const app = await start(options, async (req, res, next) => {
+    if (req.path === "/slow") {
+      entered.open();
+      await slow.opened;
+      if (changesData) sess(req).lastSeen = Date.now();
+      return res.send("slow done");
+    }
+    return accountRoutes(req, res, next);
+  });
+  return { app, slow, entered };
+}
+
 describe("session resurrection: an end-of-request save after a sign-out", () => {
   it("a request in flight during logout does not bring the session back (store backend, resave default)", async () => {
     const store = new MemoryStore();
-    const slow = gate();
-    const entered = gate();
-    const app = await start({ store }, async (req, res, next) => {
-      if (req.path === "/slow") {
-        entered.open();
-        await slow.opened;
-        return res.send("slow done");
-      }
-      return accountRoutes(req, res, next);
-    });
+    const { app, slow, entered } = await withSlowRoute({ store });
     const cookie = cookieOf(await app("/login?u=alice"));
     expect((await me(app, cookie)).user).toBe("alice");
     const inFlight = app("/slow", { headers: { cookie } });
@@ -82,17 +92,10 @@ describe("session resurrection: an end-of-request save after a sign-out", () => 
 
   it("a request in flight that changes data does not bring a destroyed session back (resave: false)", async () => {
     const store = new MemoryStore();
-    const slow = gate();
-    const entered = gate();
-    const app = await start({ store, resave: false }, async (req, res, next) => {
-      if (req.path === "/slow") {
-        entered.open();
-        await slow.opened;
-        sess(req).lastSeen = Date.now();
-        return res.send("slow done");
-      }
-      return accountRoutes(req, res, next);
-    });
+    const { app, slow, entered } = await withSlowRoute(
+      { store, resave: false },
+      { changesData: true },
+    );
     const cookie = cookieOf(await app("/login?u=alice"));
     const inFlight = app("/slow", { headers: { cookie } });
     await entered.opened;
@@ -109,16 +112,7 @@ describe("session resurrection: an end-of-request save after a sign-out", () => 
     const prefix = `skattack:${Date.now()}:`;
     try {
       const store = new RedisStore({ client, prefix });
-      const slow = gate();
-      const entered = gate();
-      const app = await start({ store: store as never }, async (req, res, next) => {
-        if (req.path === "/slow") {
-          entered.open();
-          await slow.opened;
-          return res.send("slow done");
-        }
-        return accountRoutes(req, res, next);
-      });
+      const { app, slow, entered } = await withSlowRoute({ store });
       const cookie = cookieOf(await app("/login?u=alice"));
       const inFlight = app("/slow", { headers: { cookie } });
       await entered.opened;
@@ -135,17 +129,10 @@ describe("session resurrection: an end-of-request save after a sign-out", () => 
   });
 
   it("a request in flight during logout does not bring the session back (sessionkit store)", async () => {
-    const slow = gate();
-    const entered = gate();
-    const app = await start({ store: memoryStore() }, async (req, res, next) => {
-      if (req.path === "/slow") {
-        entered.open();
-        await slow.opened;
-        sess(req).lastSeen = Date.now();
-        return res.send("slow done");
-      }
-      return accountRoutes(req, res, next);
-    });
+    const { app, slow, entered } = await withSlowRoute(
+      { store: memoryStore() },
+      { changesData: true },
+    );
     const login = await app("/login?u=alice");
     const cookie = login.headers
       .getSetCookie()
@@ -941,7 +928,7 @@ describe("untrusted input never throws or 500s", () => {
 describe("sessionkit manager backend attacks", () => {
   it("a cross-site request cannot start a manager session", async () => {
     const manager = createSessionManager({ strategy: "id", store: memoryStore() });
-    const app = await start({ manager: manager as never }, accountRoutes);
+    const app = await start({ manager }, accountRoutes);
     const denied = await app("/login?u=attacker", { method: "POST", headers: crossSite });
     expect(denied.status).toBe(403);
     expect(denied.headers.getSetCookie()).toEqual([]);
@@ -949,7 +936,7 @@ describe("sessionkit manager backend attacks", () => {
 
   it("signing in over an existing manager session moves it and the new cookie works", async () => {
     const manager = createSessionManager({ strategy: "id", store: memoryStore() });
-    const app = await start({ manager: manager as never }, accountRoutes);
+    const app = await start({ manager }, accountRoutes);
     const jar = (r: Response) =>
       r.headers
         .getSetCookie()
