@@ -1,8 +1,15 @@
 /** The main page: sign in, create an account, see and revoke this user's sessions. */
-import { type ClientOptions, createSessionClient } from "./client/index.js";
+import { type ClientOptions, createSessionClient, type SessionClient } from "./client/index.js";
 import { jsonRequest, onClick, onSubmit, pageConfig, say } from "./shared.js";
 
 type Strategy = NonNullable<ClientOptions["strategy"]>;
+
+declare global {
+  interface Window {
+    /** The page's session client, for whoever explores the demo from the console. */
+    sessionkit: SessionClient;
+  }
+}
 
 /** Rendered by `renderPage` (src/server/page.ts). */
 interface Config {
@@ -28,7 +35,8 @@ const client = createSessionClient({
   ...(strategy ? { strategy } : {}),
   accessLifetimeMs: config.accessLifetimeMs,
 });
-(window as unknown as { sessionkit: typeof client }).sessionkit = client;
+// Within reach of the console (and of the browser test that calls it as a page script would).
+window.sessionkit = client;
 client.onSignOut(() => location.reload());
 
 async function call(method: string, path: string, body?: unknown): Promise<unknown> {
