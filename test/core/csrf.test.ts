@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { csrfCheck } from "../../src/core/csrf.js";
 import { RENEWED_TOKEN_HEADER } from "../../src/core/token-headers.js";
 import { createCsrfToken } from "../../src/csrf/token.js";
-import { RENEWED_TOKEN_HEADER as EXPORTED } from "../../src/index.js";
+import { RENEWED_TOKEN_HEADER as EXPORTED, type SessionManagerOptions } from "../../src/index.js";
 import { generateKeySet } from "../../src/tokens/index.js";
 import { ORIGIN, requestWith, setup } from "../helpers/manager.js";
 
@@ -61,29 +61,24 @@ describe("RENEWED_TOKEN_HEADER: how header-transport clients get a new token", (
     expect(RENEWED_TOKEN_HEADER).toBe("x-session-token");
   });
 
-  it("carries the id strategy's new and renewed tokens", async () => {
-    const lifetimes = { idle: "30m", absolute: "12h", renewal: "5m", grace: "10s" } as const;
-    const { manager, clock } = setup({ lifetimes });
+  // id renews after `renewal`; a jwt is re-issued past half its idle life.
+  const cases: Array<[string, Partial<SessionManagerOptions>, number]> = [
+    [
+      "id",
+      { lifetimes: { idle: "30m", absolute: "12h", renewal: "5m", grace: "10s" } },
+      6 * 60_000,
+    ],
+    [
+      "jwt",
+      { strategy: "jwt", keys: generateKeySet("HS256", "k1"), issuer: ORIGIN, audience: "app" },
+      16 * 60_000,
+    ],
+  ];
+  it.each(cases)("carries the %s strategy's new and renewed tokens", async (_, options, later) => {
+    const { manager, clock } = setup(options);
     const issued = await manager.create({ userId: "u1", transport: "header" });
     expect(issued.headers.get(RENEWED_TOKEN_HEADER)).toBe(issued.token);
-    clock.advance(6 * 60_000);
-    const result = await manager.authenticate(requestWith({ bearer: issued.token }));
-    expect(result.renewedToken).toEqual(expect.any(String));
-    expect(result.renewedToken).not.toBe(issued.token);
-    expect(result.headers.get(RENEWED_TOKEN_HEADER)).toBe(result.renewedToken);
-  });
-
-  it("carries the jwt strategy's new and re-issued tokens", async () => {
-    const { manager, clock } = setup({
-      strategy: "jwt",
-      keys: generateKeySet("HS256", "k1"),
-      issuer: ORIGIN,
-      audience: "app",
-    });
-    const issued = await manager.create({ userId: "u1", transport: "header" });
-    expect(issued.headers.get(RENEWED_TOKEN_HEADER)).toBe(issued.token);
-    // Past half its idle life, a jwt is re-issued.
-    clock.advance(16 * 60_000);
+    clock.advance(later);
     const result = await manager.authenticate(requestWith({ bearer: issued.token }));
     expect(result.renewedToken).toEqual(expect.any(String));
     expect(result.renewedToken).not.toBe(issued.token);
