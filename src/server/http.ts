@@ -3,6 +3,7 @@ import type { HttpBindings } from "@hono/node-server";
 import type { Context } from "hono";
 import { applyHeaders, problem } from "../adapters/fetch.js";
 import { SessionError } from "../errors.js";
+import type { SessionManager } from "../index.js";
 import { readJsonObject } from "./body.js";
 import type { User } from "./users.js";
 
@@ -117,6 +118,14 @@ export const json = (body: unknown, status = 200, headers?: Headers | null) => {
 };
 
 export const publicUser = (user: User) => ({ id: user.id, username: user.username });
+
+/** The cookie that carries a manager's token: the session's, the jwt's, or hybrid's access token. */
+export const tokenCookie = (manager: SessionManager): string =>
+  ({
+    id: manager.cookieNames.session,
+    jwt: manager.cookieNames.jwt,
+    hybrid: manager.cookieNames.access,
+  })[manager.strategy];
 
 export function sessionJson(session: {
   id: string;

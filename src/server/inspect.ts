@@ -9,7 +9,7 @@ import {
   type JwkSet,
   publicKeySet,
 } from "../tokens/index.js";
-import { type Env, json, readTokenBody } from "./http.js";
+import { type Env, json, readTokenBody, tokenCookie } from "./http.js";
 import { htmlPage, layout } from "./page.js";
 
 const NO_STORE = new Headers({ "cache-control": "no-store" });
@@ -170,8 +170,7 @@ the old key no longer verify) and inspect the new token: both checks say <em>val
     for (const [strategy, manager] of tokenManagers) {
       const result = await manager.authenticate(c.req.raw, { readOnly: true });
       if (result.session?.transport !== "cookie") continue;
-      const name = strategy === "jwt" ? manager.cookieNames.jwt : manager.cookieNames.access;
-      const found = findAuthCookie(header, name);
+      const found = findAuthCookie(header, tokenCookie(manager));
       if (found.status === "found") return json({ strategy, token: found.value }, 200, NO_STORE);
     }
     return problem(

@@ -3,7 +3,7 @@ import { html } from "hono/html";
 import { failureResponse, problem } from "../adapters/fetch.js";
 import { isSessionError } from "../errors.js";
 import type { AuthFailure, AuthResult, Session, SessionManager, StrategyName } from "../index.js";
-import { type Env, readTokenBody } from "./http.js";
+import { type Env, readTokenBody, tokenCookie } from "./http.js";
 import { attackerProof, labAuthenticate, labManagers, tokenExpiry } from "./lab-tokens.js";
 import { type Html, htmlPage, layout } from "./page.js";
 
@@ -33,14 +33,6 @@ and a refresh token renews it. A stolen access token works until it expires (min
 be renewed: the refresh token stays in an <code>HttpOnly</code> cookie sent only to the refresh
 route, out of a script's reach. The attacker gets minutes, not the session.`,
 };
-
-/** The cookie that carries each strategy's token, which the injected script tries to read. */
-const cookieOf = (manager: SessionManager, strategy: StrategyName) =>
-  strategy === "id"
-    ? manager.cookieNames.session
-    : strategy === "jwt"
-      ? manager.cookieNames.jwt
-      : manager.cookieNames.access;
 
 function labBody(strategy: StrategyName, deviceBound: boolean): Html {
   return html`<section aria-labelledby="lab"><h2 id="lab">Storage lab</h2>
@@ -149,7 +141,7 @@ export function mountLab(
     // The script reads the session cookie's name as an injected script would know it.
     const config =
       who.strategy && manager
-        ? { strategy: who.strategy, sessionCookie: cookieOf(manager, who.strategy) }
+        ? { strategy: who.strategy, sessionCookie: tokenCookie(manager) }
         : {};
     return htmlPage(layout({ title: "Storage lab", body, script: "lab", config }));
   });

@@ -5,7 +5,7 @@ import type { SessionManager, SessionStore, StrategyName } from "../index.js";
 import { decodeJwtUnverified } from "../tokens/index.js";
 import { readJsonObject } from "./body.js";
 import { type DemoFeed, feedOf } from "./demo-feed.js";
-import { type Env, json } from "./http.js";
+import { type Env, json, tokenCookie } from "./http.js";
 import { sidIn } from "./inspect.js";
 
 const NO_STORE = new Headers({ "cache-control": "no-store" });
@@ -92,14 +92,8 @@ export function mountSideBySideApi(
   const csrfGate = managers.id ?? Object.values(managers)[0];
 
   /** The token a strategy's cookie carries, as the manager reads it. */
-  const tokenOf = (c: Context<Env>, manager: SessionManager, strategy: StrategyName) => {
-    const name =
-      strategy === "id"
-        ? manager.cookieNames.session
-        : strategy === "jwt"
-          ? manager.cookieNames.jwt
-          : manager.cookieNames.access;
-    const found = findAuthCookie(c.req.header("cookie"), name);
+  const tokenOf = (c: Context<Env>, manager: SessionManager) => {
+    const found = findAuthCookie(c.req.header("cookie"), tokenCookie(manager));
     return found.status === "found" ? found.value : null;
   };
 
@@ -155,7 +149,7 @@ export function mountSideBySideApi(
     const name = strategy as StrategyName;
     const result = await manager.authenticate(c.req.raw, { readOnly: true });
     const feed = feedOf(manager);
-    const sid = name === "id" ? null : sidOf(tokenOf(c, manager, name));
+    const sid = name === "id" ? null : sidOf(tokenOf(c, manager));
     const note = feedNote(feed, sid);
     if (result.session) {
       return json(
