@@ -69,6 +69,10 @@ const REFUSALS: Partial<Record<string, string>> = {
     "this instance failed closed: the change feed has been silent for longer than maxLag, so a revocation could be missing, and every token of this strategy is refused (503) until it catches up",
 };
 
+/** The reason the page names: a wrong secret is a missing session to the reader, unknown ones "invalid". */
+const shownReason = (reason: string) =>
+  reason === "bad_secret" ? "unknown_session" : REFUSALS[reason] ? reason : "invalid";
+
 /** The session id a JWT names, read without trusting it: only to look up this demo's own notes. */
 const sidOf = (token: string | null): string | null => {
   const sid = token ? sidIn(decodeJwtUnverified(token)?.claims) : undefined;
@@ -146,7 +150,7 @@ export function mountSideBySideApi(
     if (!manager || strategy === undefined) {
       return problem(400, "invalid_strategy", "strategy is id, jwt or hybrid");
     }
-    const name = strategy as StrategyName;
+    const name = manager.strategy;
     const result = await manager.authenticate(c.req.raw, { readOnly: true });
     const feed = feedOf(manager);
     const sid = name === "id" ? null : sidOf(tokenOf(c, manager));
@@ -168,11 +172,7 @@ export function mountSideBySideApi(
         strategy,
         status: result.failure.status,
         accepted: false,
-        reason: REFUSALS[reason]
-          ? reason === "bad_secret"
-            ? "unknown_session"
-            : reason
-          : "invalid",
+        reason: shownReason(reason),
         explanation: REFUSALS[reason] ?? "the token is not valid here",
         feed: note,
         family,
