@@ -151,8 +151,13 @@ export function authViolations(ref: Reference, r: RenderedRequest, answer: Answe
   if (s && session?.[2] === "logout" && !presentsCredential(pool, target, r, s))
     out.push(`${path} answered ${answer.status} without a credential of a live ${s} session`);
   else if (s && session?.[2] !== "logout") need(s);
-  if (path === "/api/lab/copy" || (path === "/lab" && answer.body.includes('id="lab-copy"')))
-    need("id");
+  // The storage lab serves whichever strategy the browser is signed in with (issue 15).
+  const lab = path === "/api/lab/copy" || path === "/api/lab/copy-bound";
+  if (
+    (lab || (path === "/lab" && answer.body.includes('id="lab-copy"'))) &&
+    !STRATEGIES.some((strategy) => presentsLive(pool, target, r, strategy))
+  )
+    out.push(`${path} answered ${answer.status} without a live token of any strategy`);
   const bodyRefresh = typeof requestBody?.refreshToken === "string";
   if (path === "/api/hybrid/refresh" && !presentsRefresh(pool, target, r))
     out.push("refresh answered 2xx without a live refresh token");
@@ -188,7 +193,7 @@ export function authViolations(ref: Reference, r: RenderedRequest, answer: Answe
   const byCookie = !r.headers.some(([k]) => k === "authorization");
   const riding =
     session ||
-    path === "/api/lab/copy" ||
+    lab ||
     path === "/api/strategies/revoke" ||
     (path === "/api/hybrid/refresh" && !bodyRefresh);
   if (isUnsafe(r.method) && byCookie && riding && !sameOriginProof(r, target, boundCsrf(pool, r)))
